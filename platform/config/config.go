@@ -1,0 +1,321 @@
+// Package config loads Bellhop's configuration with viper: the embedded
+// defaults (configs/bellhop.yaml), then an optional file, then BELLHOP_*
+// environment variables, then command-line flags. The result is validated
+// once, at start, with messages that name the key and what it allows.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/bellhop/bellhop/configs"
+)
+
+// Config is everything Bellhop reads at start.
+type Config struct {
+	DataDir    string                  `mapstructure:"data_dir"`
+	Server     Server                  `mapstructure:"server"`
+	Log        Log                     `mapstructure:"log"`
+	Auth       Auth                    `mapstructure:"auth"`
+	HTTPClient HTTPClient              `mapstructure:"http_client"`
+	Only       []string                `mapstructure:"only"`
+	Modules    map[string]ModuleConfig `mapstructure:"modules"`
+}
+
+// Server configures the HTTP server.
+type Server struct {
+	Addr               string        `mapstructure:"addr"`
+	ReadHeaderTimeout  time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout        time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout       time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout        time.Duration `mapstructure:"idle_timeout"`
+	ShutdownTimeout    time.Duration `mapstructure:"shutdown_timeout"`
+	BodyLimit          int64         `mapstructure:"body_limit"`
+	TrustedProxies     []string      `mapstructure:"trusted_proxies"`
+	CORSAllowedOrigins []string      `mapstructure:"cors_allowed_origins"`
+	RateLimit          RateLimit     `mapstructure:"rate_limit"`
+}
+
+// RateLimit is a token bucket per caller.
+type RateLimit struct {
+	Enabled bool    `mapstructure:"enabled"`
+	RPS     float64 `mapstructure:"rps"`
+	Burst   int     `mapstructure:"burst"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Format    string `mapstructure:"format"`
+	Level     string `mapstructure:"level"`
+	AccessLog bool   `mapstructure:"access_log"`
+}
+
+// Auth configures access-token verification.
+type Auth struct {
+	JWKSFile string `mapstructure:"jwks_file"`
+	JWKSURL  string `mapstructure:"jwks_url"`
+	Issuer   string `mapstructure:"issuer"`
+	Audience string `mapstructure:"audience"`
+}
+
+// HTTPClient configures calls to remote modules.
+type HTTPClient struct {
+	Timeout            time.Duration `mapstructure:"timeout"`
+	Retries            int           `mapstructure:"retries"`
+	RetryBackoff       time.Duration `mapstructure:"retry_backoff"`
+	BreakerFailures    uint32        `mapstructure:"breaker_failures"`
+	BreakerOpenTimeout time.Duration `mapstructure:"breaker_open_timeout"`
+}
+
+// ModuleConfig says where a module runs and where its data lives.
+type ModuleConfig struct {
+	URL string `mapstructure:"url"` // set: the module is remote, called over HTTP
+	DSN string `mapstructure:"dsn"` // "" = SQLite file in data_dir; postgres://... = PostgreSQL
+}
+
+// Options are the inputs Load combines with the embedded defaults.
+type Options struct {
+	File  string         // --config; "" for none
+	Flags *pflag.FlagSet // flags bound by name (addr, data-dir, only, remote), may be nil
+	// Modules are the module names this binary knows, for validating --only,
+	// --remote and modules.* keys.
+	Modules []string
+}
+
+// flagKeys maps command-line flags to configuration keys.
+var flagKeys = map[string]string{
+	"addr":      "server.addr",
+	"data-dir":  "data_dir",
+	"only":      "only",
+	"log-level": "log.level",
+}
+
+// Load reads and validates the configuration.
+func Load(o Options) (*Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(configs.Default)); err != nil {
+		return nil, fmt.Errorf("config: embedded defaults: %w", err)
+	}
+	if o.File != "" {
+		if _, err := os.Stat(o.File); err != nil {
+			return nil, fmt.Errorf("config: --config %s: %w", o.File, errors.Unwrap(err))
+		}
+		v.SetConfigFile(o.File)
+		if err := v.MergeInConfig(); err != nil {
+			return nil, fmt.Errorf("config: %s: %s", o.File, oneLine(err.Error()))
+		}
+	}
+	v.SetEnvPrefix("BELLHOP")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if o.Flags != nil {
+		for flag, key := range flagKeys {
+			if f := o.Flags.Lookup(flag); f != nil {
+				if err := v.BindPFlag(key, f); err != nil {
+					return nil, fmt.Errorf("config: flag --%s: %w", flag, err)
+				}
+			}
+		}
+		if f := o.Flags.Lookup("remote"); f != nil && f.Changed {
+			remotes, err := o.Flags.GetStringSlice("remote")
+			if err != nil {
+				return nil, fmt.Errorf("config: --remote: %w", err)
+			}
+			for _, r := range remotes {
+				name, u, ok := strings.Cut(r, "=")
+				if !ok || name == "" || u == "" {
+					return nil, fmt.Errorf("config: --remote %q: want MODULE=URL, e.g. search=http://127.0.0.1:8101", r)
+				}
+				if !slices.Contains(o.Modules, name) {
+					return nil, fmt.Errorf("config: --remote %q: unknown module %q (known: %s)", r, name, strings.Join(o.Modules, ", "))
+				}
+				v.Set("modules."+name+".url", u)
+			}
+		}
+	}
+	var c Config
+	hooks := mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		mapstructure.StringToSliceHookFunc(","),
+	)
+	if err := v.UnmarshalExact(&c, viper.DecodeHook(hooks)); err != nil {
+		return nil, fmt.Errorf("config: %s", oneLine(err.Error()))
+	}
+	c.Only = trimAll(c.Only)
+	c.Server.TrustedProxies = trimAll(c.Server.TrustedProxies)
+	c.Server.CORSAllowedOrigins = trimAll(c.Server.CORSAllowedOrigins)
+	if err := c.validate(o.Modules); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Hosts reports whether this process hosts module (it is not remote, and
+// --only, if given, names it).
+func (c *Config) Hosts(module string) bool {
+	if c.Modules[module].URL != "" {
+		return false
+	}
+	return len(c.Only) == 0 || slices.Contains(c.Only, module)
+}
+
+// Split reports whether modules are spread over several processes.
+func (c *Config) Split() bool {
+	if len(c.Only) > 0 {
+		return true
+	}
+	for _, m := range c.Modules {
+		if m.URL != "" {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"json", "text"}
+	multiSpace = regexp.MustCompile(`\s+`)
+)
+
+func (c *Config) validate(known []string) error {
+	var errs []string
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if err := checkHostPort(c.Server.Addr); err != nil {
+		bad("server.addr", "%q %v", c.Server.Addr, err)
+	}
+	for key, d := range map[string]time.Duration{
+		"server.read_header_timeout":       c.Server.ReadHeaderTimeout,
+		"server.read_timeout":              c.Server.ReadTimeout,
+		"server.write_timeout":             c.Server.WriteTimeout,
+		"server.idle_timeout":              c.Server.IdleTimeout,
+		"server.shutdown_timeout":          c.Server.ShutdownTimeout,
+		"http_client.timeout":              c.HTTPClient.Timeout,
+		"http_client.retry_backoff":        c.HTTPClient.RetryBackoff,
+		"http_client.breaker_open_timeout": c.HTTPClient.BreakerOpenTimeout,
+	} {
+		if d <= 0 {
+			bad(key, "must be a positive duration such as 500ms or 10s (got %s)", d)
+		}
+	}
+	if c.Server.BodyLimit < 1024 || c.Server.BodyLimit > 64<<20 {
+		bad("server.body_limit", "must be between 1024 and %d bytes (got %d)", 64<<20, c.Server.BodyLimit)
+	}
+	for _, cidr := range c.Server.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil {
+			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		}
+	}
+	for _, o := range c.Server.CORSAllowedOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			bad("server.cors_allowed_origins", "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+	if rl := c.Server.RateLimit; rl.Enabled && (rl.RPS <= 0 || rl.Burst < 1) {
+		bad("server.rate_limit", "rps must be > 0 and burst >= 1 when enabled (got rps=%v burst=%d)", rl.RPS, rl.Burst)
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		bad("log.format", "%q is not one of %s", c.Log.Format, strings.Join(logFormats, ", "))
+	}
+	if !slices.Contains(logLevels, c.Log.Level) {
+		bad("log.level", "%q is not one of %s", c.Log.Level, strings.Join(logLevels, ", "))
+	}
+	if c.Auth.JWKSFile != "" && c.Auth.JWKSURL != "" {
+		bad("auth", "set jwks_file or jwks_url, not both")
+	}
+	if c.Auth.JWKSURL != "" {
+		if err := checkHTTPURL(c.Auth.JWKSURL); err != nil {
+			bad("auth.jwks_url", "%q %v", c.Auth.JWKSURL, err)
+		}
+	}
+	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
+		bad("auth", "issuer and audience must not be empty")
+	}
+	if c.HTTPClient.Retries < 0 || c.HTTPClient.Retries > 10 {
+		bad("http_client.retries", "must be between 0 and 10 (got %d)", c.HTTPClient.Retries)
+	}
+	if c.HTTPClient.BreakerFailures < 1 {
+		bad("http_client.breaker_failures", "must be at least 1")
+	}
+	for _, m := range c.Only {
+		if !slices.Contains(known, m) {
+			bad("only", "unknown module %q (known: %s)", m, strings.Join(known, ", "))
+		}
+	}
+	for name, m := range c.Modules {
+		key := "modules." + name
+		if !slices.Contains(known, name) {
+			bad(key, "unknown module (known: %s)", strings.Join(known, ", "))
+			continue
+		}
+		if m.URL != "" {
+			if err := checkHTTPURL(m.URL); err != nil {
+				bad(key+".url", "%q %v", m.URL, err)
+			}
+			if slices.Contains(c.Only, name) {
+				bad(key+".url", "module %q cannot be both hosted here (--only) and remote", name)
+			}
+		}
+		if dsn := m.DSN; dsn != "" && !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") && !strings.HasPrefix(dsn, "file:") {
+			bad(key+".dsn", "must be empty (SQLite in data_dir), file:PATH (SQLite) or postgres://... (got a value of another form)")
+		}
+	}
+	if len(errs) > 0 {
+		slices.Sort(errs)
+		return errors.New("config: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("is not HOST:PORT, e.g. 127.0.0.1:8080")
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return errors.New("must use an IP address or localhost as host")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return errors.New("has a port outside 0-65535")
+	}
+	return nil
+}
+
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("is not an http(s) URL such as http://127.0.0.1:8101")
+	}
+	return nil
+}
+
+func oneLine(s string) string { return strings.TrimSpace(multiSpace.ReplaceAllString(s, " ")) }
+
+func trimAll(in []string) []string {
+	out := in[:0]
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/bellhop/bellhop/platform/config"
+)
+
+var modules = []string{"search"}
+
+func flags(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	fs.String("addr", "", "")
+	fs.String("data-dir", "", "")
+	fs.StringSlice("only", nil, "")
+	fs.StringSlice("remote", nil, "")
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func TestLoad_Defaults(t *testing.T) {
+	c, err := config.Load(config.Options{Modules: modules, Flags: flags(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Addr != "127.0.0.1:8080" || c.Server.ReadTimeout != 15*time.Second || !c.Hosts("search") || c.Split() {
+		t.Fatalf("defaults wrong: %+v", c)
+	}
+}
+
+func TestLoad_Precedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bellhop.yaml")
+	if err := os.WriteFile(file, []byte("server:\n  addr: 127.0.0.1:9000\nlog:\n  level: debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BELLHOP_LOG_LEVEL", "warn")
+	t.Setenv("BELLHOP_HTTP_CLIENT_TIMEOUT", "750ms")
+	c, err := config.Load(config.Options{File: file, Modules: modules, Flags: flags(t, "--addr", "127.0.0.1:9100", "--remote", "search=http://127.0.0.1:8101")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Server.Addr != "127.0.0.1:9100" {
+		t.Errorf("flag should win: addr = %s", c.Server.Addr)
+	}
+	if c.Log.Level != "warn" {
+		t.Errorf("env should beat file: level = %s", c.Log.Level)
+	}
+	if c.HTTPClient.Timeout != 750*time.Millisecond {
+		t.Errorf("timeout = %s", c.HTTPClient.Timeout)
+	}
+	if c.Hosts("search") || c.Modules["search"].URL != "http://127.0.0.1:8101" || !c.Split() {
+		t.Errorf("remote search not applied: %+v", c.Modules)
+	}
+}
+
+func TestLoad_Only(t *testing.T) {
+	t.Setenv("BELLHOP_ONLY", "search")
+	c, err := config.Load(config.Options{Modules: modules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Hosts("search") || !c.Split() {
+		t.Fatalf("only = %v", c.Only)
+	}
+}
+
+func TestLoad_Invalid(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"bad addr", nil, []string{"--addr", "nowhere"}, `server.addr: "nowhere" is not HOST:PORT`},
+		{"bad duration", map[string]string{"BELLHOP_SERVER_READ_TIMEOUT": "soon"}, nil, "server.read_timeout"},
+		{"negative duration", map[string]string{"BELLHOP_SERVER_WRITE_TIMEOUT": "-1s"}, nil, "server.write_timeout: must be a positive duration"},
+		{"bad level", map[string]string{"BELLHOP_LOG_LEVEL": "loud"}, nil, `log.level: "loud" is not one of debug, info, warn, error`},
+		{"unknown only", nil, []string{"--only", "billing"}, `only: unknown module "billing"`},
+		{"unknown remote", nil, []string{"--remote", "billing=http://x:1"}, `unknown module "billing"`},
+		{"remote without url", nil, []string{"--remote", "search"}, "want MODULE=URL"},
+		{"remote bad url", nil, []string{"--remote", "search=ftp://x"}, "modules.search.url"},
+		{"only and remote", nil, []string{"--only", "search", "--remote", "search=http://127.0.0.1:1"}, "cannot be both hosted here"},
+		{"bad dsn", map[string]string{"BELLHOP_MODULES_SEARCH_DSN": "mysql://x"}, nil, "modules.search.dsn"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := config.Load(config.Options{Modules: modules, Flags: flags(t, tc.args...)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
+
+func TestLoad_UnknownKeyInFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "bellhop.yaml")
+	if err := os.WriteFile(file, []byte("server:\n  adr: 127.0.0.1:9000\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := config.Load(config.Options{File: file, Modules: modules})
+	if err == nil || !strings.Contains(err.Error(), "adr") {
+		t.Fatalf("err = %v, want the unknown key named", err)
+	}
+}

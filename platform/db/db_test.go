@@ -1,0 +1,86 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/db/dbtest"
+)
+
+type counter struct {
+	ID    int `gorm:"primaryKey"`
+	Value int
+}
+
+var steps = []db.Migration{
+	{ID: "0001_counter", Up: func(tx *gorm.DB) error { return tx.Migrator().CreateTable(&counter{}) }},
+	{ID: "0002_seed", Up: func(tx *gorm.DB) error { return tx.Create(&counter{ID: 1}).Error }},
+}
+
+func TestMigrate_IsIdempotent(t *testing.T) {
+	d := dbtest.Open(t, "test", steps)
+	if err := d.Migrate(context.Background(), steps); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	var n int64
+	d.Model(&counter{}).Count(&n)
+	if n != 1 {
+		t.Fatalf("rows = %d, want 1 (seed step ran twice?)", n)
+	}
+}
+
+func TestMigrate_RejectsOutOfOrder(t *testing.T) {
+	d := dbtest.Open(t, "test", nil)
+	bad := []db.Migration{steps[1], steps[0]}
+	if err := d.Migrate(context.Background(), bad); err == nil {
+		t.Fatal("want an error for out-of-order steps")
+	}
+}
+
+// Read-then-write transactions must not fail with "database is locked" under
+// concurrency: they begin IMMEDIATE and queue on the busy timeout.
+func TestSQLite_ConcurrentReadThenWrite(t *testing.T) {
+	d := dbtest.Open(t, "test", steps)
+	const workers = 64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			errs <- d.Transaction(func(tx *gorm.DB) error {
+				var c counter
+				if err := tx.First(&c, 1).Error; err != nil {
+					return err
+				}
+				return tx.Model(&c).Update("value", c.Value+1).Error
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("transaction failed: %v", err)
+		}
+	}
+	var c counter
+	d.First(&c, 1)
+	if c.Value != workers {
+		t.Fatalf("value = %d, want %d (lost updates)", c.Value, workers)
+	}
+}
+
+func TestUniqueViolation(t *testing.T) {
+	d := dbtest.Open(t, "test", steps)
+	err := d.Create(&counter{ID: 1}).Error
+	if !db.IsUniqueViolation(err) {
+		t.Fatalf("err = %v, want a unique violation", err)
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		t.Fatal("confused errors")
+	}
+}

@@ -1,0 +1,145 @@
+// Package validation checks request structs with go-playground/validator tags
+// and turns failures into one apperr 422 naming every bad field by its JSON
+// name and saying why, in words a client can act on.
+package validation
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/money"
+)
+
+// Validator validates structs. It is safe for concurrent use; build one per
+// module and reuse it (it caches struct metadata).
+type Validator struct {
+	v *validator.Validate
+}
+
+// New builds a Validator with Bellhop's extra tags:
+//   - currency: an ISO 4217 code money knows
+//   - timezone: an IANA time zone name
+//   - notblank: a string with something other than spaces
+func New() *Validator {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		for _, tag := range []string{"json", "query", "param"} {
+			name, _, _ := strings.Cut(f.Tag.Get(tag), ",")
+			if name == "-" {
+				return ""
+			}
+			if name != "" {
+				return name
+			}
+		}
+		return f.Name
+	})
+	must(v.RegisterValidation("currency", func(fl validator.FieldLevel) bool {
+		return money.IsCurrency(fl.Field().String())
+	}))
+	must(v.RegisterValidation("timezone", func(fl validator.FieldLevel) bool {
+		name := fl.Field().String()
+		if name == "" || name == "Local" {
+			return false
+		}
+		_, err := time.LoadLocation(name)
+		return err == nil
+	}))
+	must(v.RegisterValidation("notblank", func(fl validator.FieldLevel) bool {
+		return strings.TrimSpace(fl.Field().String()) != ""
+	}))
+	return &Validator{v: v}
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err) // only on a programming error in New
+	}
+}
+
+// Struct validates s. On failure it returns an apperr with code invalid, the
+// given reason (e.g. "search.invalid_request") and one FieldError per field.
+func (v *Validator) Struct(reason string, s any) error {
+	err := v.v.Struct(s)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return apperr.Internal(fmt.Errorf("validate %T: %w", s, err))
+	}
+	fields := make([]apperr.FieldError, 0, len(verrs))
+	for _, fe := range verrs {
+		fields = append(fields, apperr.FieldError{
+			Field:  fieldPath(fe.Namespace()),
+			Reason: fe.Tag(),
+			Detail: describe(fe),
+		})
+	}
+	return apperr.Invalid(reason, "the request has invalid values").WithFields(fields...)
+}
+
+// fieldPath drops the struct type name: "SearchRequest.rates[0].date" → "rates[0].date".
+func fieldPath(ns string) string {
+	if _, rest, ok := strings.Cut(ns, "."); ok {
+		return rest
+	}
+	return ns
+}
+
+func describe(fe validator.FieldError) string {
+	p := fe.Param()
+	switch fe.Tag() {
+	case "required", "required_without", "required_with", "notblank":
+		return "is required"
+	case "min":
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("must be at least %s characters long", p)
+		}
+		if fe.Kind() == reflect.Slice {
+			return fmt.Sprintf("must have at least %s items", p)
+		}
+		return "must be at least " + p
+	case "max":
+		if fe.Kind() == reflect.String {
+			return fmt.Sprintf("must be at most %s characters long", p)
+		}
+		if fe.Kind() == reflect.Slice {
+			return fmt.Sprintf("must have at most %s items", p)
+		}
+		return "must be at most " + p
+	case "gte":
+		return "must be at least " + p
+	case "lte":
+		return "must be at most " + p
+	case "gt":
+		return "must be greater than " + p
+	case "lt":
+		return "must be less than " + p
+	case "len":
+		return fmt.Sprintf("must be exactly %s characters long", p)
+	case "oneof":
+		return "must be one of: " + strings.ReplaceAll(p, " ", ", ")
+	case "email":
+		return "must be an email address"
+	case "url", "http_url":
+		return "must be a URL"
+	case "currency":
+		return "must be an ISO 4217 currency code such as EUR or USD"
+	case "timezone":
+		return "must be an IANA time zone such as Europe/Lisbon"
+	case "iso3166_1_alpha2":
+		return "must be an ISO 3166-1 alpha-2 country code such as PT"
+	case "alpha", "alphanum", "uppercase", "lowercase":
+		return "must be " + fe.Tag()
+	case "dive", "unique":
+		return "must not repeat values"
+	}
+	return fmt.Sprintf("is not valid (%s)", fe.Tag())
+}
