@@ -1,0 +1,240 @@
+package searchlocal
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/platform/civil"
+	"github.com/bellhop/bellhop/platform/db"
+)
+
+// index is the in-memory read model that SearchHotels runs on: per city, the
+// hotels with their room types, rate overrides and rooms taken, laid out for a
+// stay to be priced without touching the database. The database stays the
+// source of truth: every committed write reloads the affected city before the
+// write returns, so a change made a moment earlier always shows. Cities load
+// lazily, so start-up costs nothing.
+//
+// Loads and swaps are serialized by mu and always read the database after
+// taking it, so the last swap reflects the last commit; readers never lock.
+type index struct {
+	db *db.DB
+
+	mu     sync.Mutex
+	cities sync.Map // city id → *cityEntry
+	// directory maps ids and lower-cased names to cities; nil until first use.
+	directory atomic.Pointer[directory]
+}
+
+type directory struct {
+	byID   map[string]search.City
+	byName map[string][]string // name key → city ids
+}
+
+type cityEntry struct {
+	city   search.City
+	hotels []*hotelEntry // by id
+}
+
+type hotelEntry struct {
+	id, name, cityID, address, timeZone string
+	stars                               int
+	rating                              float64
+	amenities                           []string
+	rooms                               []*roomEntry // by id
+}
+
+type roomEntry struct {
+	id, name   string
+	maxGuests  int
+	roomsTotal int
+	baseRate   int64
+	currency   string
+	rates      []dayValue // overrides, by day
+	taken      []dayValue // rooms taken, by day; days without one have none taken
+}
+
+// dayValue is a value on a day numbered from the epoch (civil.Date.DaysSinceEpoch).
+type dayValue struct {
+	day   int
+	value int64
+}
+
+// rangeOf returns the values with from <= day < to.
+func rangeOf(vs []dayValue, from, to int) []dayValue {
+	lo, _ := slices.BinarySearchFunc(vs, from, func(v dayValue, d int) int { return v.day - d })
+	hi := lo
+	for hi < len(vs) && vs[hi].day < to {
+		hi++
+	}
+	return vs[lo:hi]
+}
+
+func newIndex(d *db.DB) *index { return &index{db: d} }
+
+// resolveCity finds the cities a search names: by id, else by name (any case).
+func (ix *index) resolveCity(ctx context.Context, q string) ([]search.City, error) {
+	dir, err := ix.loadDirectory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := dir.byID[q]; ok {
+		return []search.City{c}, nil
+	}
+	ids := dir.byName[nameKey(q)]
+	out := make([]search.City, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, dir.byID[id])
+	}
+	return out, nil
+}
+
+func (ix *index) loadDirectory(ctx context.Context) (*directory, error) {
+	if d := ix.directory.Load(); d != nil {
+		return d, nil
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if d := ix.directory.Load(); d != nil {
+		return d, nil
+	}
+	return ix.reloadDirectoryLocked(ctx)
+}
+
+func (ix *index) reloadDirectoryLocked(ctx context.Context) (*directory, error) {
+	var rows []cityRow
+	if err := ix.db.WithContext(ctx).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load cities: %w", err)
+	}
+	d := &directory{byID: make(map[string]search.City, len(rows)), byName: make(map[string][]string)}
+	for _, r := range rows {
+		d.byID[r.ID] = search.City{ID: r.ID, Name: r.Name, Country: r.Country, TimeZone: r.TimeZone}
+		d.byName[r.NameKey] = append(d.byName[r.NameKey], r.ID)
+	}
+	ix.directory.Store(d)
+	return d, nil
+}
+
+// city returns the entry of a city, loading it on first use.
+func (ix *index) city(ctx context.Context, c search.City) (*cityEntry, error) {
+	if e, ok := ix.cities.Load(c.ID); ok {
+		return e.(*cityEntry), nil
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if e, ok := ix.cities.Load(c.ID); ok {
+		return e.(*cityEntry), nil
+	}
+	return ix.reloadLocked(ctx, c.ID)
+}
+
+// refresh reloads cities after a committed write. If a reload fails the entry
+// is dropped, so the next search loads it afresh rather than serving stale data.
+func (ix *index) refresh(ctx context.Context, cityIDs ...string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if _, err := ix.reloadDirectoryLocked(ctx); err != nil {
+		ix.directory.Store(nil)
+	}
+	for _, id := range cityIDs {
+		if id == "" {
+			continue
+		}
+		if _, err := ix.reloadLocked(context.WithoutCancel(ctx), id); err != nil {
+			ix.cities.Delete(id)
+		}
+	}
+}
+
+func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, error) {
+	g := ix.db.WithContext(ctx)
+	var city cityRow
+	if err := g.Where("id = ?", cityID).Limit(1).Find(&city).Error; err != nil {
+		return nil, fmt.Errorf("load city %s: %w", cityID, err)
+	}
+	if city.ID == "" {
+		ix.cities.Delete(cityID)
+		return &cityEntry{}, nil
+	}
+	var hotels []hotelRow
+	if err := g.Where("city_id = ?", cityID).Order("id").Find(&hotels).Error; err != nil {
+		return nil, fmt.Errorf("load hotels of %s: %w", cityID, err)
+	}
+	hotelIDs := make([]string, len(hotels))
+	for i, h := range hotels {
+		hotelIDs[i] = h.ID
+	}
+	var rooms []roomTypeRow
+	if len(hotelIDs) > 0 {
+		if err := g.Where("hotel_id IN ?", hotelIDs).Order("id").Find(&rooms).Error; err != nil {
+			return nil, fmt.Errorf("load room types of %s: %w", cityID, err)
+		}
+	}
+	// Past nights can never be searched: keep only what a stay could still touch.
+	// Yesterday, because "today" runs up to a day behind UTC in some zones.
+	from := civil.Of(time.Now().UTC()).AddDays(-1).String()
+	roomIDs := make([]string, len(rooms))
+	for i, r := range rooms {
+		roomIDs[i] = r.ID
+	}
+	rates := map[string][]dayValue{}
+	taken := map[string][]dayValue{}
+	for chunk := range slices.Chunk(roomIDs, 500) {
+		var rs []rateRow
+		if err := g.Where("room_type_id IN ? AND date >= ?", chunk, from).Order("date").Find(&rs).Error; err != nil {
+			return nil, fmt.Errorf("load rates of %s: %w", cityID, err)
+		}
+		for _, r := range rs {
+			rates[r.RoomTypeID] = append(rates[r.RoomTypeID], dayValue{day: mustDay(r.Date), value: r.Amount})
+		}
+		var as []availabilityRow
+		if err := g.Where("room_type_id IN ? AND date >= ? AND taken > 0", chunk, from).Order("date").Find(&as).Error; err != nil {
+			return nil, fmt.Errorf("load availability of %s: %w", cityID, err)
+		}
+		for _, a := range as {
+			taken[a.RoomTypeID] = append(taken[a.RoomTypeID], dayValue{day: mustDay(a.Date), value: int64(a.Taken)})
+		}
+	}
+	byHotel := make(map[string][]*roomEntry, len(hotels))
+	for _, r := range rooms {
+		byHotel[r.HotelID] = append(byHotel[r.HotelID], &roomEntry{
+			id: r.ID, name: r.Name, maxGuests: r.MaxGuests, roomsTotal: r.RoomsTotal,
+			baseRate: r.BaseRate, currency: r.Currency, rates: rates[r.ID], taken: taken[r.ID],
+		})
+	}
+	e := &cityEntry{
+		city:   search.City{ID: city.ID, Name: city.Name, Country: city.Country, TimeZone: city.TimeZone, HotelCount: len(hotels)},
+		hotels: make([]*hotelEntry, len(hotels)),
+	}
+	for i, h := range hotels {
+		e.hotels[i] = &hotelEntry{
+			id: h.ID, name: h.Name, cityID: h.CityID, address: h.Address, timeZone: h.TimeZone,
+			stars: h.Stars, rating: h.Rating, amenities: nonNil(h.Amenities), rooms: byHotel[h.ID],
+		}
+	}
+	ix.cities.Store(cityID, e)
+	return e, nil
+}
+
+func mustDay(s string) int {
+	d, err := civil.Parse(s)
+	if err != nil {
+		return 0 // unreachable: dates are written by this module
+	}
+	return d.DaysSinceEpoch()
+}
+
+func nameKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,59 @@
+package searchlocal_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/modules/search/searchlocal"
+	"github.com/bellhop/bellhop/platform/civil"
+	"github.com/bellhop/bellhop/platform/db/dbtest"
+)
+
+func TestModule_Seed(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t, search.Module, searchlocal.Migrations)
+	m := searchlocal.New(searchlocal.Deps{DB: d})
+	start := time.Now()
+	st, err := m.Seed(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("seeded %+v in %s", st, time.Since(start))
+	if st.Cities < 50 || st.Hotels < 2000 || st.RoomTypes < st.Hotels*2 || st.Rates == 0 {
+		t.Fatalf("catalog too small: %+v", st)
+	}
+	again, err := m.Seed(ctx)
+	if err != nil || !again.AlreadySeeded {
+		t.Fatalf("second seed = %+v, %v; want skipped", again, err)
+	}
+
+	// Same ids and names on every run: a second, fresh database gets the same catalog.
+	d2 := dbtest.Open(t, search.Module, searchlocal.Migrations)
+	m2 := searchlocal.New(searchlocal.Deps{DB: d2})
+	if _, err := m2.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var a, b []string
+	d.Table("hotels").Order("id").Limit(50).Pluck("id || name", &a)
+	d2.Table("hotels").Order("id").Limit(50).Pluck("id || name", &b)
+	if len(a) != 50 || len(a) != len(b) {
+		t.Fatalf("got %d and %d hotels", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("seed is not deterministic: %q vs %q", a[i], b[i])
+		}
+	}
+
+	// The seeded catalog is searchable.
+	in := civil.Today(time.UTC).AddDays(7)
+	res, err := m.Service().SearchHotels(ctx, search.SearchRequest{City: "Lisbon", CheckIn: in, CheckOut: in.AddDays(2), Guests: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hotels) != search.DefaultLimit || res.NextCursor == "" || res.City.ID != "lisbon-pt" {
+		t.Fatalf("search Lisbon: %d hotels, cursor %q, city %+v", len(res.Hotels), res.NextCursor, res.City)
+	}
+}
