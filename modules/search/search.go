@@ -126,7 +126,7 @@ type SearchRequest struct {
 	// hotel's currency (0: no limit).
 	MaxPrice int64  `query:"max_price" json:"max_price" validate:"gte=0"`
 	Sort     string `query:"sort" json:"sort" validate:"omitempty,oneof=price rating stars"` // "": price
-	Limit    int    `query:"limit" json:"limit" validate:"gte=0,lte=100"`                   // 0: DefaultLimit
+	Limit    int    `query:"limit" json:"limit" validate:"gte=0,lte=100"`                    // 0: DefaultLimit
 	Cursor   string `query:"cursor" json:"cursor" validate:"max=512"`
 }
 
