@@ -46,5 +46,3 @@ func (m *Module) Run(ctx context.Context) error {
 	return nil
 }
 
-// Ready checks the module's database.
-func (m *Module) Ready(ctx context.Context) error { return m.svc.db.Ping(ctx) }

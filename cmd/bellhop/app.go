@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/modules/search/searchhttp"
+	"github.com/bellhop/bellhop/modules/search/searchlocal"
+	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/config"
+	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/httpclient"
+	"github.com/bellhop/bellhop/platform/httpserver"
+	"github.com/bellhop/bellhop/platform/observability"
+)
+
+// runner is a hosted module's background work.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// modules are the modules this process hosts, with their databases.
+type modules struct {
+	hosted  []string
+	search  *searchlocal.Module
+	dbs     []*db.DB
+	runners []runner
+	ready   []httpserver.ReadyCheck
+}
+
+// openModules opens and migrates the database of every hosted module and
+// builds the module. It starts nothing.
+func openModules(ctx context.Context, cfg *config.Config, log *slog.Logger) (*modules, error) {
+	m := &modules{}
+	if cfg.Hosts(search.Module) {
+		d, err := m.openDB(ctx, cfg, search.Module, searchlocal.Migrations, log)
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		m.search = searchlocal.New(searchlocal.Deps{DB: d, Log: log})
+		m.runners = append(m.runners, m.search)
+	}
+	return m, nil
+}
+
+func (m *modules) openDB(ctx context.Context, cfg *config.Config, name string, steps []db.Migration, log *slog.Logger) (*db.DB, error) {
+	d, err := db.Open(ctx, db.Options{Module: name, DSN: cfg.Modules[name].DSN, DataDir: cfg.DataDir, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	m.dbs = append(m.dbs, d)
+	if err := d.Migrate(ctx, steps); err != nil {
+		return nil, err
+	}
+	m.hosted = append(m.hosted, name)
+	m.ready = append(m.ready, httpserver.ReadyCheck{Name: "db:" + name, Check: d.Ping})
+	return d, nil
+}
+
+func (m *modules) close() {
+	for _, d := range m.dbs {
+		_ = d.Close()
+	}
+}
+
+// seed writes the demo catalog into search's database.
+func seed(ctx context.Context, cfg *config.Config) (searchlocal.SeedStats, error) {
+	if !cfg.Hosts(search.Module) {
+		return searchlocal.SeedStats{}, errors.New("seed: the search module is not hosted by this configuration (run seed where search runs)")
+	}
+	mods, err := openModules(ctx, cfg, nil)
+	if err != nil {
+		return searchlocal.SeedStats{}, err
+	}
+	defer mods.close()
+	return mods.search.Seed(ctx)
+}
+
+// serve runs Bellhop until ctx is done, then shuts down in order: the HTTP
+// server drains in-flight requests, then module background work stops, then
+// the databases close.
+func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
+	log, err := observability.NewLogger(logOut, cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		return fmt.Errorf("config: log: %w", err)
+	}
+	started := time.Now()
+	mods, err := openModules(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer mods.close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	edges := observability.NewEdgeMetrics(reg)
+
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		return err
+	}
+	srv := httpserver.New(httpserver.Config{
+		Addr:               cfg.Server.Addr,
+		ReadHeaderTimeout:  cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:        cfg.Server.ReadTimeout,
+		WriteTimeout:       cfg.Server.WriteTimeout,
+		IdleTimeout:        cfg.Server.IdleTimeout,
+		ShutdownTimeout:    cfg.Server.ShutdownTimeout,
+		BodyLimit:          cfg.Server.BodyLimit,
+		TrustedProxies:     cfg.Server.TrustedProxies,
+		CORSAllowedOrigins: cfg.Server.CORSAllowedOrigins,
+		RateLimit: httpserver.RateLimitConfig{
+			Enabled: cfg.Server.RateLimit.Enabled, RPS: cfg.Server.RateLimit.RPS, Burst: cfg.Server.RateLimit.Burst,
+		},
+		AccessLog: cfg.Log.AccessLog,
+	}, httpserver.Deps{Log: log, Registry: reg, Ready: mods.ready, Authenticate: verifier.Middleware()})
+
+	// The composition root is the only place that chooses local or remote.
+	clientOpts := httpclient.Options{
+		Caller:       "api",
+		Timeout:      cfg.HTTPClient.Timeout,
+		Retries:      cfg.HTTPClient.Retries,
+		RetryBackoff: cfg.HTTPClient.RetryBackoff,
+		Breaker:      httpclient.BreakerConfig{ConsecutiveFailures: cfg.HTTPClient.BreakerFailures, OpenTimeout: cfg.HTTPClient.BreakerOpenTimeout},
+		Metrics:      edges,
+	}
+	var srch search.Service
+	switch {
+	case mods.search != nil:
+		srch = instrumentSearch(mods.search.Service(), observability.Edge{Metrics: edges, Caller: "api", Callee: search.Module, Location: observability.Local})
+	case cfg.Modules[search.Module].URL != "":
+		if srch, err = searchhttp.NewClient(cfg.Modules[search.Module].URL, clientOpts); err != nil {
+			return fmt.Errorf("modules.search.url: %w", err)
+		}
+	}
+	if srch != nil {
+		searchhttp.Register(srv.Echo(), srch)
+	}
+
+	ln, err := httpserver.Listen(cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
+	}
+	log.Info("bellhop listening", "addr", ln.Addr().String(), "version", version, "modules", mods.hosted,
+		"remote", remoteModules(cfg), "startup_ms", time.Since(started).Milliseconds())
+
+	// Modules run until the server has drained, not merely until the signal.
+	modCtx, stopModules := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopModules()
+	g, gctx := errgroup.WithContext(modCtx)
+	for _, r := range mods.runners {
+		g.Go(func() error { return r.Run(gctx) })
+	}
+	srvCtx, stopServer := context.WithCancel(ctx)
+	defer stopServer()
+	go func() {
+		<-gctx.Done() // a module failed: stop serving too
+		stopServer()
+	}()
+	serveErr := srv.Serve(srvCtx, ln)
+	log.Info("http server stopped; stopping modules")
+	stopModules()
+	runErr := g.Wait()
+	if errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
+	if err := errors.Join(serveErr, runErr); err != nil {
+		log.Error("bellhop stopped with an error", "err", err)
+		return err
+	}
+	log.Info("bellhop stopped")
+	return nil
+}
+
+func remoteModules(cfg *config.Config) map[string]string {
+	out := map[string]string{}
+	for name, m := range cfg.Modules {
+		if m.URL != "" {
+			out[name] = m.URL
+		}
+	}
+	return out
+}
+
+// newVerifier builds token verification from config; with no key source
+// configured there is no verifier, and routes that need a token answer 401.
+func newVerifier(cfg *config.Config) (*authn.Verifier, error) {
+	var keys authn.KeySet
+	var err error
+	switch {
+	case cfg.Auth.JWKSFile != "":
+		keys, err = authn.NewFileKeySet(cfg.Auth.JWKSFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.jwks_file: %w", err)
+		}
+	case cfg.Auth.JWKSURL != "":
+		keys, err = authn.NewRemoteKeySet(cfg.Auth.JWKSURL, &http.Client{Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("auth.jwks_url: %w", err)
+		}
+	default:
+		return nil, nil
+	}
+	return authn.NewVerifier(keys, cfg.Auth.Issuer, cfg.Auth.Audience)
+}

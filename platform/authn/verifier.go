@@ -1,0 +1,238 @@
+package authn
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Algorithms are the JWS algorithms Verify accepts. Everything else — "none",
+// HS256 and the other shared-secret algorithms, RSA — is rejected.
+var Algorithms = []string{"EdDSA", "ES256"}
+
+// DefaultLeeway is the clock skew Verify tolerates on exp, nbf and iat.
+const DefaultLeeway = 30 * time.Second
+
+// Claims are the JWT claims of a Bellhop access token (RFC 9068 style).
+type Claims struct {
+	jwt.RegisteredClaims
+	// Scope is the space-separated list of granted scopes (RFC 8693 §4.2).
+	Scope    string   `json:"scope,omitempty"`
+	Roles    []string `json:"roles,omitempty"`
+	Email    string   `json:"email,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	ClientID string   `json:"client_id,omitempty"`
+	// Kind is "user" or "service"; when absent, a token whose subject is its
+	// client_id is a service's, any other a user's.
+	Kind string `json:"kind,omitempty"`
+}
+
+// NewClaims builds the claims of an access token for p, issued by issuer for
+// audience at now and valid for ttl. A service principal's client_id is its
+// subject. The token id (jti) is random.
+func NewClaims(p Principal, issuer string, audience []string, now time.Time, ttl time.Duration) Claims {
+	var jti [16]byte
+	_, _ = rand.Read(jti[:])
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    issuer,
+			Subject:   p.Subject,
+			Audience:  jwt.ClaimStrings(audience),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        hex.EncodeToString(jti[:]),
+		},
+		Scope: strings.Join(p.Scopes, " "),
+		Roles: slices.Clone(p.Roles),
+		Email: p.Email,
+		Name:  p.Name,
+		Kind:  p.Kind,
+	}
+	if p.Kind == KindService {
+		c.ClientID = p.Subject
+	}
+	return c
+}
+
+// Principal is the principal the claims describe (without its Token).
+func (c *Claims) Principal() (Principal, error) {
+	kind := c.Kind
+	switch kind {
+	case KindUser, KindService:
+	case "":
+		kind = KindUser
+		if c.ClientID != "" && c.Subject == c.ClientID {
+			kind = KindService
+		}
+	default:
+		return Principal{}, fmt.Errorf("unknown principal kind %q", c.Kind)
+	}
+	return Principal{
+		Subject: c.Subject,
+		Kind:    kind,
+		Email:   c.Email,
+		Name:    c.Name,
+		Roles:   slices.Clone(c.Roles),
+		Scopes:  strings.Fields(c.Scope),
+	}, nil
+}
+
+// SignToken signs claims with key under kid: EdDSA for an ed25519.PrivateKey,
+// ES256 for a P-256 *ecdsa.PrivateKey. It is what an issuer (the auth module,
+// authntest) uses to mint tokens Verify accepts.
+func SignToken(c Claims, kid string, key crypto.Signer) (string, error) {
+	var method jwt.SigningMethod
+	switch k := key.(type) {
+	case ed25519.PrivateKey:
+		method = jwt.SigningMethodEdDSA
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			return "", errors.New("authn: ES256 needs a P-256 key")
+		}
+		method = jwt.SigningMethodES256
+	default:
+		return "", fmt.Errorf("authn: cannot sign with a %T (want Ed25519 or P-256)", key)
+	}
+	if kid == "" {
+		return "", errors.New("authn: a token needs a key id (kid)")
+	}
+	t := jwt.NewWithClaims(method, c)
+	t.Header["kid"] = kid
+	return t.SignedString(key)
+}
+
+// Verifier checks bearer tokens: signature by a key of its KeySet under an
+// accepted algorithm, kid present, issuer, audience, expiry. It is safe for
+// concurrent use. A nil *Verifier authenticates nobody.
+type Verifier struct {
+	keys     KeySet
+	issuer   string
+	audience string
+	leeway   time.Duration
+	now      func() time.Time
+	parser   *jwt.Parser
+}
+
+// VerifierOption configures a Verifier.
+type VerifierOption func(*Verifier)
+
+// WithLeeway sets the tolerated clock skew (default DefaultLeeway).
+func WithLeeway(d time.Duration) VerifierOption {
+	return func(v *Verifier) {
+		if d >= 0 {
+			v.leeway = d
+		}
+	}
+}
+
+// WithClock sets the source of the current time (for tests).
+func WithClock(now func() time.Time) VerifierOption {
+	return func(v *Verifier) {
+		if now != nil {
+			v.now = now
+		}
+	}
+}
+
+// NewVerifier returns a Verifier for tokens issued by issuer for audience
+// (the token's aud may be a string or an array that contains it).
+func NewVerifier(keys KeySet, issuer, audience string, opts ...VerifierOption) (*Verifier, error) {
+	if keys == nil {
+		return nil, errors.New("authn: NewVerifier needs a KeySet")
+	}
+	if issuer == "" || audience == "" {
+		return nil, errors.New("authn: NewVerifier needs an issuer and an audience")
+	}
+	v := &Verifier{keys: keys, issuer: issuer, audience: audience, leeway: DefaultLeeway, now: time.Now}
+	for _, o := range opts {
+		o(v)
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods(Algorithms),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithLeeway(v.leeway),
+		jwt.WithTimeFunc(v.now),
+		jwt.WithStrictDecoding(),
+	)
+	return v, nil
+}
+
+var errNoKid = errors.New("no kid header")
+
+// Verify checks rawToken and returns the principal it carries, with Token set
+// to rawToken. Every failure is ErrInvalidToken with a message saying why
+// (never quoting the token) and the underlying cause wrapped for logs.
+func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, error) {
+	if v == nil {
+		return Principal{}, ErrInvalidToken.With("no token verifier is configured")
+	}
+	if rawToken == "" {
+		return Principal{}, ErrInvalidToken.With("the bearer token is empty")
+	}
+	var claims Claims
+	tok, err := v.parser.ParseWithClaims(rawToken, &claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if kid == "" {
+			return nil, errNoKid
+		}
+		return v.keys.PublicKey(ctx, kid)
+	})
+	if err != nil {
+		return Principal{}, v.classify(tok, err)
+	}
+	if claims.Subject == "" {
+		return Principal{}, ErrInvalidToken.With("the token has no subject")
+	}
+	p, err := claims.Principal()
+	if err != nil {
+		return Principal{}, ErrInvalidToken.With("the token names an unknown principal kind").WithCause(err)
+	}
+	p.Token = rawToken
+	return p, nil
+}
+
+// classify turns a jwt error into ErrInvalidToken with a reason a client can
+// act on. The most fundamental failure wins (a forged token is reported as
+// such, not as expired).
+func (v *Verifier) classify(tok *jwt.Token, err error) error {
+	msg := "the bearer token is invalid"
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		msg = "the bearer token is malformed"
+	case tok != nil && tok.Method != nil && !slices.Contains(Algorithms, tok.Method.Alg()):
+		msg = fmt.Sprintf("the token's signing algorithm is not accepted (want one of %s)", strings.Join(Algorithms, ", "))
+	case errors.Is(err, errNoKid):
+		msg = "the token header has no key id (kid)"
+	case errors.Is(err, ErrUnknownKey):
+		msg = "the token was signed by an unknown key"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		msg = "the token's signing key could not be retrieved"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		msg = "the token signature is invalid"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		msg = "the token lacks a required claim (exp, iss or aud)"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		msg = "the token was issued by an untrusted issuer"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		msg = "the token is not meant for this audience"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		msg = "the token has expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		msg = "the token is not valid yet"
+	}
+	return ErrInvalidToken.With("%s", msg).WithCause(err)
+}
