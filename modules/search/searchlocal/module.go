@@ -45,4 +45,3 @@ func (m *Module) Run(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
-

@@ -38,11 +38,11 @@ var (
 )
 
 type suite struct {
-	svc                 search.Service
-	anon, staff, guest  context.Context
-	booking             context.Context
-	checkIn, checkOut   civil.Date
-	lisbonZone          string
+	svc                search.Service
+	anon, staff, guest context.Context
+	booking            context.Context
+	checkIn, checkOut  civil.Date
+	lisbonZone         string
 }
 
 // RunContract runs the search contract against the implementation newService builds.

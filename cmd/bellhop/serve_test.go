@@ -1,0 +1,190 @@
+package main_test
+
+import (
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/civil"
+)
+
+func stay() (string, string) {
+	in := civil.Today(time.UTC).AddDays(14)
+	return in.String(), in.AddDays(3).String()
+}
+
+// The whole app on a seeded catalog, through real HTTP.
+func TestServe_SearchDemoCatalog(t *testing.T) {
+	auth := newTestAuth(t)
+	p := start(t, auth.env(), "--data-dir", seededDataDir(t))
+	in, out := stay()
+
+	var cities search.CityList
+	if res := call(t, "GET", p.URL+"/api/v1/cities?prefix=li", "", nil, &cities); res.StatusCode != 200 || len(cities.Cities) == 0 || cities.Cities[0].ID != "lisbon-pt" {
+		t.Fatalf("cities: %d %+v", res.StatusCode, cities)
+	}
+
+	var page search.SearchResult
+	res := call(t, "GET", p.URL+"/api/v1/hotels?"+query("city", "Lisbon", "check_in", in, "check_out", out, "guests", "2"), "", nil, &page)
+	if res.StatusCode != 200 || len(page.Hotels) != search.DefaultLimit || page.NextCursor == "" {
+		t.Fatalf("search: %d, %d hotels, cursor %q", res.StatusCode, len(page.Hotels), page.NextCursor)
+	}
+	if res.Header.Get("X-Request-ID") == "" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("headers: %v", res.Header)
+	}
+	for i := 1; i < len(page.Hotels); i++ {
+		if page.Hotels[i].FromPrice.Amount < page.Hotels[i-1].FromPrice.Amount {
+			t.Fatalf("not sorted by price at %d", i)
+		}
+	}
+
+	var hotel search.Hotel
+	if res := call(t, "GET", p.URL+"/api/v1/hotels/"+page.Hotels[0].ID, "", nil, &hotel); res.StatusCode != 200 || len(hotel.RoomTypes) == 0 {
+		t.Fatalf("hotel: %d %+v", res.StatusCode, hotel)
+	}
+
+	// A staff change shows in the very next search (no response caching).
+	staff := auth.iss.Token(t, authn.Principal{Subject: "usr_staff", Roles: []string{"staff"}, Scopes: []string{search.ScopeCatalogWrite}}, 0)
+	cheapest := page.Hotels[0]
+	for _, rt := range cheapest.RoomTypes {
+		body := strings.NewReader(`{"rooms_total": 0}`)
+		if res := call(t, "PATCH", p.URL+"/api/v1/room-types/"+rt.ID, staff, body, nil); res.StatusCode != 200 {
+			t.Fatalf("patch room type: %d", res.StatusCode)
+		}
+	}
+	var again search.SearchResult
+	call(t, "GET", p.URL+"/api/v1/hotels?"+query("city", "Lisbon", "check_in", in, "check_out", out, "guests", "2"), "", nil, &again)
+	for _, h := range again.Hotels {
+		if h.ID == cheapest.ID {
+			t.Fatalf("hotel %s without rooms still offered", h.ID)
+		}
+	}
+
+	// Client mistakes are 4xx problem+json naming what is wrong.
+	for _, tc := range []struct {
+		name, method, path, token, body string
+		status                          int
+		reason                          string
+	}{
+		{"dates", "GET", "/api/v1/hotels?" + query("city", "Lisbon", "check_in", out, "check_out", in), "", "", 422, "search.invalid_stay"},
+		{"bad date", "GET", "/api/v1/hotels?" + query("city", "Lisbon", "check_in", "2026-02-30", "check_out", out), "", "", 400, "http.unreadable_query"},
+		{"unknown param", "GET", "/api/v1/hotels?" + query("town", "Lisbon"), "", "", 400, "http.unreadable_query"},
+		{"unknown hotel", "GET", "/api/v1/hotels/htl_nope", "", "", 404, "search.hotel_not_found"},
+		{"no token", "POST", "/api/v1/hotels", "", `{}`, 401, "authn.unauthenticated"},
+		{"bad token", "POST", "/api/v1/hotels", "not-a-jwt", `{}`, 401, "authn.invalid_token"},
+		{"no scope", "POST", "/api/v1/hotels", auth.iss.Token(t, authn.Principal{Subject: "usr_guest", Roles: []string{"guest"}}, 0), `{}`, 403, "authn.forbidden"},
+		{"malformed json", "POST", "/api/v1/hotels", staff, `{"name":`, 400, "http.unreadable_body"},
+		{"invalid hotel", "POST", "/api/v1/hotels", staff, `{"name":"x"}`, 422, "search.invalid_request"},
+		{"no route", "GET", "/api/v1/nothing", "", "", 404, "http.route_not_found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var body *strings.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			var prob apperr.Problem
+			var res *http.Response
+			if body != nil {
+				res = call(t, tc.method, p.URL+tc.path, tc.token, body, &prob)
+			} else {
+				res = call(t, tc.method, p.URL+tc.path, tc.token, nil, &prob)
+			}
+			if res.StatusCode != tc.status || prob.Reason != tc.reason || prob.Status != tc.status || prob.RequestID == "" {
+				t.Fatalf("got %d %+v, want %d %s", res.StatusCode, prob, tc.status, tc.reason)
+			}
+			if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, apperr.ProblemMediaType) {
+				t.Fatalf("content type %q", ct)
+			}
+		})
+	}
+
+	// Operations endpoints.
+	if res := call(t, "GET", p.URL+"/healthz", "", nil, nil); res.StatusCode != 200 {
+		t.Fatalf("healthz %d", res.StatusCode)
+	}
+	if res := call(t, "GET", p.URL+"/readyz", "", nil, nil); res.StatusCode != 200 {
+		t.Fatalf("readyz %d", res.StatusCode)
+	}
+	metrics := fetchText(t, p.URL+"/metrics")
+	for _, want := range []string{
+		`bellhop_http_requests_total{method="GET",route="/api/v1/hotels",status="200"}`,
+		`bellhop_edge_calls_total{callee="search",caller="api",code="ok",location="local",method="SearchHotels"}`,
+		`bellhop_edge_calls_total{callee="search",caller="api",code="not_found",location="local",method="GetHotel"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func fetchText(t *testing.T, u string) string {
+	t.Helper()
+	res, err := httpc.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A bad configuration stops the process with one line naming the key.
+func TestServe_BadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--addr", "nowhere"}, "", `config: server.addr: "nowhere" is not HOST:PORT`},
+		{[]string{"--only", "billing"}, "", `only: unknown module "billing"`},
+		{nil, "BELLHOP_LOG_FORMAT=xml", `log.format: "xml" is not one of json, text`},
+	} {
+		cmd := exec.Command(binary, append([]string{"serve", "--data-dir", t.TempDir()}, tc.args...)...)
+		if tc.env != "" {
+			cmd.Env = append(cmd.Environ(), tc.env)
+		}
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("%v: want a failure", tc.args)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+			t.Fatalf("%v: output %q, want one line containing %q", tc.args, out, tc.want)
+		}
+	}
+}
+
+func TestCLI(t *testing.T) {
+	out, err := exec.Command(binary, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "bellhop ") {
+		t.Fatalf("version: %s %v", out, err)
+	}
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"seed", "--help"}, {"migrate", "--help"}} {
+		out, err := exec.Command(binary, args...).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "Usage:") {
+			t.Fatalf("%v: %s %v", args, out, err)
+		}
+	}
+	dir := t.TempDir()
+	out, err = exec.Command(binary, "migrate", "--data-dir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "search: migrated") {
+		t.Fatalf("migrate: %s %v", out, err)
+	}
+	out, err = exec.Command(binary, "seed", "--data-dir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "2400 hotels") {
+		t.Fatalf("seed: %s %v", out, err)
+	}
+	out, err = exec.Command(binary, "seed", "--data-dir", dir).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "already present") {
+		t.Fatalf("second seed: %s %v", out, err)
+	}
+}
