@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := httpserver.New(httpserver.Config{
+	srvCfg := httpserver.Config{
 		Addr:               cfg.Server.Addr,
 		ReadHeaderTimeout:  cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:        cfg.Server.ReadTimeout,
@@ -124,13 +124,17 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 			Enabled: cfg.Server.RateLimit.Enabled, RPS: cfg.Server.RateLimit.RPS, Burst: cfg.Server.RateLimit.Burst,
 		},
 		AccessLog: cfg.Log.AccessLog,
-	}, httpserver.Deps{Log: log, Registry: reg, Ready: mods.ready, Authenticate: verifier.Middleware()})
+	}
+	if err := srvCfg.Validate(); err != nil {
+		return fmt.Errorf("config: server: %w", err)
+	}
+	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: mods.ready, Authenticate: verifier.Middleware()})
 
 	// The composition root is the only place that chooses local or remote.
 	clientOpts := httpclient.Options{
 		Caller:       "api",
 		Timeout:      cfg.HTTPClient.Timeout,
-		Retries:      cfg.HTTPClient.Retries,
+		Retries:      retries(cfg.HTTPClient.Retries),
 		RetryBackoff: cfg.HTTPClient.RetryBackoff,
 		Breaker:      httpclient.BreakerConfig{ConsecutiveFailures: cfg.HTTPClient.BreakerFailures, OpenTimeout: cfg.HTTPClient.BreakerOpenTimeout},
 		Metrics:      edges,
@@ -181,6 +185,15 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	log.Info("bellhop stopped")
 	return nil
+}
+
+// retries maps the config's count of extra attempts to httpclient's, where 0
+// means "the default" and a negative number means none.
+func retries(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 func remoteModules(cfg *config.Config) map[string]string {
