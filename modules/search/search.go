@@ -7,6 +7,7 @@ package search
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/bellhop/bellhop/platform/apperr"
@@ -309,4 +310,30 @@ type Quote struct {
 type NightPrice struct {
 	Date  civil.Date  `json:"date"`
 	Price money.Money `json:"price"`
+}
+
+// CheckStay applies the rules every stay follows, wherever it is checked:
+// check-out after check-in, at most MaxNights nights, and check-in not in the
+// past where the hotel is (zone). It returns ErrInvalidStay naming each field.
+func CheckStay(checkIn, checkOut civil.Date, zone string) error {
+	var fields []apperr.FieldError
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		loc = time.UTC
+	}
+	if today := civil.Today(loc); checkIn.Before(today) {
+		fields = append(fields, apperr.FieldError{Field: "check_in", Reason: "in_past",
+			Detail: "must not be in the past (today is " + today.String() + " in " + loc.String() + ")"})
+	}
+	switch n := checkIn.DaysUntil(checkOut); {
+	case n <= 0:
+		fields = append(fields, apperr.FieldError{Field: "check_out", Reason: "not_after_check_in", Detail: "must be after check_in"})
+	case n > MaxNights:
+		fields = append(fields, apperr.FieldError{Field: "check_out", Reason: "too_long",
+			Detail: "the stay must be at most " + strconv.Itoa(MaxNights) + " nights (got " + strconv.Itoa(n) + ")"})
+	}
+	if len(fields) > 0 {
+		return ErrInvalidStay.WithFields(fields...)
+	}
+	return nil
 }

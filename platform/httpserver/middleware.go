@@ -255,7 +255,7 @@ func ContentSecurityPolicy(policy string) echo.MiddlewareFunc {
 }
 
 // errTooLarge is the 413 for a request body over the limit.
-var errTooLarge = apperr.New(apperr.CodeTooLarge, "http.body_too_large", "the request body is too large")
+var errTooLarge = apperr.New(apperr.CodeTooLarge, ReasonBodyTooLarge, "the request body is too large")
 
 func tooLarge(limit int64) *apperr.Error {
 	return errTooLarge.With("the request body exceeds the limit of %d bytes", limit)

@@ -25,7 +25,8 @@ const (
 // apperr with code rate_limited, the given reason ("" means
 // "http.rate_limited") and a RetryAfter, which the error handler sends as
 // Retry-After in whole seconds. /healthz, /readyz and /metrics are never
-// limited. A disabled cfg gives a pass-through middleware.
+// limited. A disabled cfg gives a pass-through middleware; an enabled one
+// that does not validate (RPS <= 0) panics, as a programming error.
 //
 // Each call has its own buckets, so routes can stack stricter limits
 // (sign-in, payments) on top of the server-wide one. Buckets live in a

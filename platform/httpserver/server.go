@@ -176,9 +176,11 @@ type Server struct {
 // operational endpoints. It starts nothing; call Serve. It panics if cfg does
 // not pass Validate (a programming or configuration error caught at start).
 //
-// Middleware order: request ID, panic recovery, access log + metrics (which
-// also renders returned errors), security headers, CORS (only with origins),
-// body limit, Deps.Authenticate, rate limit.
+// Middleware order: request ID; panic recovery (a safety net for the
+// middleware above the handlers); access log + metrics, which also render
+// returned errors and recover handler panics so both see the final status;
+// security headers; CORS (only with origins); body limit; Deps.Authenticate;
+// rate limit (Config.RateLimit).
 func New(cfg Config, deps Deps) *Server {
 	if err := cfg.Validate(); err != nil {
 		panic("httpserver.New: invalid config: " + err.Error())

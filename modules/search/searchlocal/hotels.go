@@ -7,11 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
-	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/money"
 )
 
@@ -35,7 +33,7 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 			Field: "city", Reason: "unknown_city", Detail: "no city has the id or name " + strconv.Quote(req.City),
 		})
 	}
-	if err := checkStay(req.CheckIn, req.CheckOut, cities[0].TimeZone); err != nil {
+	if err := search.CheckStay(req.CheckIn, req.CheckOut, cities[0].TimeZone); err != nil {
 		return search.SearchResult{}, err
 	}
 	after, err := decodeCursor(req.Cursor, req.Sort)
@@ -46,11 +44,13 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 	first, last := req.CheckIn.DaysSinceEpoch(), req.CheckOut.DaysSinceEpoch()
 	nights := last - first
 	var found []ranked
+	inCities := 0
 	for _, c := range cities {
 		entry, err := s.index.city(ctx, c)
 		if err != nil {
 			return search.SearchResult{}, apperr.Internal(err)
 		}
+		inCities += len(entry.hotels)
 		for _, h := range entry.hotels {
 			if r, ok := offer(h, first, last, req.Guests, req.MaxPrice); ok {
 				r.key = sortKey(req.Sort, r.hotel)
@@ -76,8 +76,10 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 		Guests: req.Guests, Sort: req.Sort, Hotels: make([]search.HotelResult, 0, end-start),
 	}
 	if len(cities) > 1 {
-		res.City = search.City{ID: "", Name: cities[0].Name, Country: "", TimeZone: cities[0].TimeZone}
+		// A name several countries share: the result spans them all.
+		res.City = search.City{Name: cities[0].Name, TimeZone: cities[0].TimeZone}
 	}
+	res.City.HotelCount = inCities
 	for _, r := range found[start:end] {
 		res.Hotels = append(res.Hotels, r.hotel)
 	}
@@ -181,30 +183,4 @@ func decodeCursor(s, sort string) (*cursor, error) {
 		return nil, bad
 	}
 	return &cursor{key: key, id: parts[2]}, nil
-}
-
-// checkStay enforces the rules every stay follows: check-out after check-in,
-// at most MaxNights nights, and check-in not in the past where the hotel is.
-func checkStay(checkIn, checkOut civil.Date, zone string) error {
-	var fields []apperr.FieldError
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		loc = time.UTC
-	}
-	today := civil.Today(loc)
-	if checkIn.Before(today) {
-		fields = append(fields, apperr.FieldError{Field: "check_in", Reason: "in_past",
-			Detail: "must not be in the past (today is " + today.String() + " in " + loc.String() + ")"})
-	}
-	switch n := checkIn.DaysUntil(checkOut); {
-	case n <= 0:
-		fields = append(fields, apperr.FieldError{Field: "check_out", Reason: "not_after_check_in", Detail: "must be after check_in"})
-	case n > search.MaxNights:
-		fields = append(fields, apperr.FieldError{Field: "check_out", Reason: "too_long",
-			Detail: "the stay must be at most " + strconv.Itoa(search.MaxNights) + " nights (got " + strconv.Itoa(n) + ")"})
-	}
-	if len(fields) > 0 {
-		return search.ErrInvalidStay.WithFields(fields...)
-	}
-	return nil
 }

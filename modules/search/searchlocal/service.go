@@ -408,7 +408,7 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 	if err := g.Preload("Hotel.City").Where("id = ?", req.RoomTypeID).Take(&r).Error; err != nil {
 		return search.Quote{}, notFound(err, search.ErrRoomTypeNotFound, "room type "+req.RoomTypeID)
 	}
-	if err := checkStay(req.CheckIn, req.CheckOut, r.Hotel.TimeZone); err != nil {
+	if err := search.CheckStay(req.CheckIn, req.CheckOut, r.Hotel.TimeZone); err != nil {
 		return search.Quote{}, err
 	}
 	if req.Guests > r.MaxGuests {

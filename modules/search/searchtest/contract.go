@@ -311,7 +311,7 @@ func (s *suite) testSearchHotels(t *testing.T) {
 		if ids := hotelIDs(res); !slices.Equal(ids, []string{cheap.ID, mid.ID, lux.ID}) {
 			t.Fatalf("order = %v", ids)
 		}
-		if res.City.ID != "cascais-pt" || res.Nights != 3 || res.Sort != search.SortPrice || res.NextCursor != "" {
+		if res.City.ID != "cascais-pt" || res.City.HotelCount != 3 || res.Nights != 3 || res.Sort != search.SortPrice || res.NextCursor != "" {
 			t.Fatalf("result = %+v", res)
 		}
 		h := res.Hotels[1]
