@@ -151,6 +151,10 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if srch != nil {
 		searchhttp.Register(srv.Echo(), srch)
 	}
+	// GET /api/docs: the OpenAPI document of the public routes mounted above.
+	if err := mountDocs(srv.Echo(), srch != nil); err != nil {
+		return err
+	}
 
 	ln, err := httpserver.Listen(cfg.Server.Addr)
 	if err != nil {
