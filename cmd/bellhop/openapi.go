@@ -17,7 +17,7 @@ import (
 //
 // The fragments are embedded in the binary, so a document that does not
 // merge or validate is a programming error, like two handlers on one route:
-// it panics at start (and the end-to-end tests, which start the binary,
+// serve refuses to start (and the end-to-end tests, which start the binary,
 // catch it before it ships).
 func mountDocs(e *echo.Echo, searchMounted bool) error {
 	var fragments []openapi.Fragment
