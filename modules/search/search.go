@@ -314,13 +314,9 @@ type NightPrice struct {
 
 // CheckStay applies the rules every stay follows, wherever it is checked:
 // check-out after check-in, at most MaxNights nights, and check-in not in the
-// past where the hotel is (zone). It returns ErrInvalidStay naming each field.
-func CheckStay(checkIn, checkOut civil.Date, zone string) error {
+// past where the hotel is (loc). It returns ErrInvalidStay naming each field.
+func CheckStay(checkIn, checkOut civil.Date, loc *time.Location) error {
 	var fields []apperr.FieldError
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		loc = time.UTC
-	}
 	if today := civil.Today(loc); checkIn.Before(today) {
 		fields = append(fields, apperr.FieldError{Field: "check_in", Reason: "in_past",
 			Detail: "must not be in the past (today is " + today.String() + " in " + loc.String() + ")"})

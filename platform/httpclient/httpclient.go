@@ -10,7 +10,6 @@ package httpclient
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	json "github.com/goccy/go-json"
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/bellhop/bellhop/platform/apperr"

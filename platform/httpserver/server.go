@@ -210,6 +210,7 @@ func New(cfg Config, deps Deps) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = ErrorHandler(log)
+	e.JSONSerializer = newJSONSerializer()
 	proxies, _ := parseTrustedProxies(cfg.TrustedProxies) // validated above
 	e.IPExtractor = ipExtractor(proxies)
 

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -870,5 +872,29 @@ func TestShutdownTimeoutForcesClose(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Serve did not give up after ShutdownTimeout")
+	}
+}
+
+// JSON answers go out in one piece with a Content-Length, and encode like encoding/json.
+func TestJSONAnswers(t *testing.T) {
+	srv := httpserver.New(httpserver.Config{}, httpserver.Deps{})
+	type answer struct {
+		Name   string         `json:"name"`
+		Skip   string         `json:"-"`
+		Empty  []string       `json:"empty,omitempty"`
+		Nested map[string]int `json:"nested"`
+		HTML   string         `json:"html"`
+	}
+	srv.Echo().GET("/x", func(c echo.Context) error {
+		return c.JSON(200, answer{Name: "Zoë", Skip: "secret", Nested: map[string]int{"b": 2, "a": 1}, HTML: "<b>&"})
+	})
+	rec := httptest.NewRecorder()
+	srv.Echo().ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	want := `{"name":"Zoë","nested":{"a":1,"b":2},"html":"\u003cb\u003e\u0026"}` + "\n"
+	if rec.Body.String() != want {
+		t.Fatalf("body = %q, want %q", rec.Body.String(), want)
+	}
+	if rec.Header().Get("Content-Length") != strconv.Itoa(len(want)) || !strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		t.Fatalf("headers = %v", rec.Header())
 	}
 }

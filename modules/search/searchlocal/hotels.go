@@ -33,7 +33,7 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 			Field: "city", Reason: "unknown_city", Detail: "no city has the id or name " + strconv.Quote(req.City),
 		})
 	}
-	if err := search.CheckStay(req.CheckIn, req.CheckOut, cities[0].TimeZone); err != nil {
+	if err := search.CheckStay(req.CheckIn, req.CheckOut, cities[0].loc); err != nil {
 		return search.SearchResult{}, err
 	}
 	after, err := decodeCursor(req.Cursor, req.Sort)
@@ -42,37 +42,38 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 	}
 
 	first, last := req.CheckIn.DaysSinceEpoch(), req.CheckOut.DaysSinceEpoch()
-	nights := last - first
-	var found []ranked
+	// Rank every hotel that has a fitting room on small structs, then build
+	// the answer only for the page: most matches are never shown.
+	var found []candidate
 	inCities := 0
 	for _, c := range cities {
-		entry, err := s.index.city(ctx, c)
+		entry, err := s.index.city(ctx, c.City)
 		if err != nil {
 			return search.SearchResult{}, apperr.Internal(err)
 		}
 		inCities += len(entry.hotels)
+		if found == nil {
+			found = make([]candidate, 0, len(entry.hotels))
+		}
 		for _, h := range entry.hotels {
-			if r, ok := offer(h, first, last, req.Guests, req.MaxPrice); ok {
-				r.key = sortKey(req.Sort, r.hotel)
-				found = append(found, r)
+			if from, ok := cheapest(h, first, last, req.Guests, req.MaxPrice); ok {
+				found = append(found, candidate{key: sortKey(req.Sort, h, from), h: h})
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b ranked) int {
-		return cmp.Or(cmp.Compare(a.key, b.key), cmp.Compare(a.hotel.ID, b.hotel.ID))
-	})
+	slices.SortFunc(found, func(a, b candidate) int { return compareRank(a.key, a.h.id, b.key, b.h.id) })
 	start := 0
 	if after != nil {
-		start, _ = slices.BinarySearchFunc(found, *after, func(r ranked, c cursor) int {
-			return cmp.Or(cmp.Compare(r.key, c.key), cmp.Compare(r.hotel.ID, c.id))
+		start, _ = slices.BinarySearchFunc(found, *after, func(r candidate, c cursor) int {
+			return compareRank(r.key, r.h.id, c.key, c.id)
 		})
-		if start < len(found) && found[start].key == after.key && found[start].hotel.ID == after.id {
+		if start < len(found) && found[start].key == after.key && found[start].h.id == after.id {
 			start++
 		}
 	}
 	end := min(start+req.Limit, len(found))
 	res := search.SearchResult{
-		City: cities[0], CheckIn: req.CheckIn, CheckOut: req.CheckOut, Nights: nights,
+		City: cities[0].City, CheckIn: req.CheckIn, CheckOut: req.CheckOut, Nights: last - first,
 		Guests: req.Guests, Sort: req.Sort, Hotels: make([]search.HotelResult, 0, end-start),
 	}
 	if len(cities) > 1 {
@@ -80,8 +81,8 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 		res.City = search.City{Name: cities[0].Name, TimeZone: cities[0].TimeZone}
 	}
 	res.City.HotelCount = inCities
-	for _, r := range found[start:end] {
-		res.Hotels = append(res.Hotels, r.hotel)
+	for _, c := range found[start:end] {
+		res.Hotels = append(res.Hotels, offers(c.h, first, last, req.Guests, req.MaxPrice))
 	}
 	if end < len(found) {
 		res.NextCursor = encodeCursor(req.Sort, found[end-1])
@@ -89,66 +90,98 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 	return res, nil
 }
 
-type ranked struct {
-	key   int64
-	hotel search.HotelResult
+// compareRank orders by key, then by id (compared only on a tie: it is the
+// costly part of sorting).
+func compareRank(akey int64, aid string, bkey int64, bid string) int {
+	if akey != bkey {
+		return cmp.Compare(akey, bkey)
+	}
+	return strings.Compare(aid, bid)
 }
 
-// offer prices every room type of h that fits the stay and the guests and has
-// a room free on every night; ok is false when none does.
-func offer(h *hotelEntry, first, last, guests int, maxPrice int64) (ranked, bool) {
-	nights := int64(last - first)
-	var offers []search.RoomOffer
-	var from money.Money
+// candidate is a hotel with a fitting room, ranked by key.
+type candidate struct {
+	key int64
+	h   *hotelEntry
+}
+
+// price is what a stay from day first to day last costs in room type rt, and
+// how many of its rooms are free on every night.
+func price(rt *roomEntry, first, last int) (free int, total int64) {
+	var maxTaken int64
+	for _, t := range rangeOf(rt.taken, first, last) {
+		maxTaken = max(maxTaken, t.value)
+	}
+	total = rt.baseRate * int64(last-first)
+	for _, r := range rangeOf(rt.rates, first, last) {
+		total += r.value - rt.baseRate
+	}
+	return rt.roomsTotal - int(maxTaken), total
+}
+
+// fits reports whether room type rt can take the stay, and at what price.
+func fits(rt *roomEntry, first, last, guests int, maxPrice int64) (free int, total int64, ok bool) {
+	if rt.maxGuests < guests || rt.roomsTotal == 0 {
+		return 0, 0, false
+	}
+	free, total = price(rt, first, last)
+	if free <= 0 || (maxPrice > 0 && perNight(total, last-first) > maxPrice) {
+		return 0, 0, false
+	}
+	return free, total, true
+}
+
+// cheapest is the lowest total of the room types of h that fit the stay.
+func cheapest(h *hotelEntry, first, last, guests int, maxPrice int64) (int64, bool) {
+	var from int64
+	found := false
 	for _, rt := range h.rooms {
-		if rt.maxGuests < guests || rt.roomsTotal == 0 {
-			continue
+		if _, total, ok := fits(rt, first, last, guests, maxPrice); ok && (!found || total < from) {
+			from, found = total, true
 		}
-		var maxTaken int64
-		for _, t := range rangeOf(rt.taken, first, last) {
-			maxTaken = max(maxTaken, t.value)
-		}
-		free := rt.roomsTotal - int(maxTaken)
-		if free <= 0 {
-			continue
-		}
-		total := rt.baseRate * nights
-		for _, r := range rangeOf(rt.rates, first, last) {
-			total += r.value - rt.baseRate
-		}
-		perNight := (total + nights/2) / nights
-		if maxPrice > 0 && perNight > maxPrice {
-			continue
-		}
-		o := search.RoomOffer{
-			ID: rt.id, Name: rt.name, MaxGuests: rt.maxGuests, RoomsFree: free,
-			PricePerNight: money.New(perNight, rt.currency), TotalPrice: money.New(total, rt.currency),
-		}
-		if offers == nil || total < from.Amount {
-			from = o.TotalPrice
-		}
-		offers = append(offers, o)
 	}
-	if len(offers) == 0 {
-		return ranked{}, false
-	}
-	return ranked{hotel: search.HotelResult{
+	return from, found
+}
+
+// offers describes h with every room type that fits the stay, priced.
+func offers(h *hotelEntry, first, last, guests int, maxPrice int64) search.HotelResult {
+	res := search.HotelResult{
 		ID: h.id, Name: h.name, CityID: h.cityID, Address: h.address, TimeZone: h.timeZone,
-		Stars: h.stars, Rating: h.rating, Amenities: h.amenities, FromPrice: from, RoomTypes: offers,
-	}}, true
+		Stars: h.stars, Rating: h.rating, Amenities: h.amenities, RoomTypes: make([]search.RoomOffer, 0, len(h.rooms)),
+	}
+	for _, rt := range h.rooms {
+		free, total, ok := fits(rt, first, last, guests, maxPrice)
+		if !ok {
+			continue
+		}
+		if len(res.RoomTypes) == 0 || total < res.FromPrice.Amount {
+			res.FromPrice = money.New(total, rt.currency)
+		}
+		res.RoomTypes = append(res.RoomTypes, search.RoomOffer{
+			ID: rt.id, Name: rt.name, MaxGuests: rt.maxGuests, RoomsFree: free,
+			PricePerNight: money.New(perNight(total, last-first), rt.currency), TotalPrice: money.New(total, rt.currency),
+		})
+	}
+	return res
+}
+
+// perNight is the average nightly price, rounded half up.
+func perNight(total int64, nights int) int64 {
+	n := int64(nights)
+	return (total + n/2) / n
 }
 
 // sortKey orders results ascending: cheapest, best rated, or most stars first
 // (ties broken by rating, then by id).
-func sortKey(sort string, h search.HotelResult) int64 {
-	rating := int64(h.Rating*10 + 0.5)
+func sortKey(sort string, h *hotelEntry, from int64) int64 {
+	rating := int64(h.rating*10 + 0.5)
 	switch sort {
 	case search.SortRating:
 		return -rating
 	case search.SortStars:
-		return -(int64(h.Stars)*1000 + rating)
+		return -(int64(h.stars)*1000 + rating)
 	}
-	return h.FromPrice.Amount
+	return from
 }
 
 // cursor is the position after the last hotel of a page: its sort key and id.
@@ -158,8 +191,8 @@ type cursor struct {
 	id  string
 }
 
-func encodeCursor(sort string, last ranked) string {
-	raw := sort + "|" + strconv.FormatInt(last.key, 10) + "|" + last.hotel.ID
+func encodeCursor(sort string, last candidate) string {
+	raw := sort + "|" + strconv.FormatInt(last.key, 10) + "|" + last.h.id
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 

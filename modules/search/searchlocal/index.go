@@ -33,8 +33,14 @@ type index struct {
 }
 
 type directory struct {
-	byID   map[string]search.City
+	byID   map[string]placedCity
 	byName map[string][]string // name key → city ids
+}
+
+// placedCity is a city with its time zone loaded, ready for date checks.
+type placedCity struct {
+	search.City
+	loc *time.Location
 }
 
 type cityEntry struct {
@@ -66,29 +72,42 @@ type dayValue struct {
 	value int64
 }
 
-// rangeOf returns the values with from <= day < to.
+// rangeOf returns the values with from <= day < to. Most room types have a
+// handful of overrides and no rooms taken, so the common answer is found
+// without a search.
 func rangeOf(vs []dayValue, from, to int) []dayValue {
-	lo, _ := slices.BinarySearchFunc(vs, from, func(v dayValue, d int) int { return v.day - d })
-	hi := lo
-	for hi < len(vs) && vs[hi].day < to {
-		hi++
+	if len(vs) == 0 || vs[len(vs)-1].day < from || vs[0].day >= to {
+		return nil
 	}
-	return vs[lo:hi]
+	lo, hi := 0, len(vs)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if vs[mid].day < from {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	end := lo
+	for end < len(vs) && vs[end].day < to {
+		end++
+	}
+	return vs[lo:end]
 }
 
 func newIndex(d *db.DB) *index { return &index{db: d} }
 
 // resolveCity finds the cities a search names: by id, else by name (any case).
-func (ix *index) resolveCity(ctx context.Context, q string) ([]search.City, error) {
+func (ix *index) resolveCity(ctx context.Context, q string) ([]placedCity, error) {
 	dir, err := ix.loadDirectory(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if c, ok := dir.byID[q]; ok {
-		return []search.City{c}, nil
+		return []placedCity{c}, nil
 	}
 	ids := dir.byName[nameKey(q)]
-	out := make([]search.City, 0, len(ids))
+	out := make([]placedCity, 0, len(ids))
 	for _, id := range ids {
 		out = append(out, dir.byID[id])
 	}
@@ -112,9 +131,13 @@ func (ix *index) reloadDirectoryLocked(ctx context.Context) (*directory, error) 
 	if err := ix.db.WithContext(ctx).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("load cities: %w", err)
 	}
-	d := &directory{byID: make(map[string]search.City, len(rows)), byName: make(map[string][]string)}
+	d := &directory{byID: make(map[string]placedCity, len(rows)), byName: make(map[string][]string)}
 	for _, r := range rows {
-		d.byID[r.ID] = search.City{ID: r.ID, Name: r.Name, Country: r.Country, TimeZone: r.TimeZone}
+		loc, err := time.LoadLocation(r.TimeZone)
+		if err != nil {
+			loc = time.UTC // unreachable: zones are validated on the way in
+		}
+		d.byID[r.ID] = placedCity{City: search.City{ID: r.ID, Name: r.Name, Country: r.Country, TimeZone: r.TimeZone}, loc: loc}
 		d.byName[r.NameKey] = append(d.byName[r.NameKey], r.ID)
 	}
 	ix.directory.Store(d)

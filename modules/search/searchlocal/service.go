@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -26,6 +27,20 @@ type Service struct {
 	db       *db.DB
 	index    *index
 	validate *validation.Validator
+	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
+}
+
+// zone loads a time zone once; zones are validated when hotels are written.
+func (s *Service) zone(name string) *time.Location {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	s.zones.Store(name, loc)
+	return loc
 }
 
 var _ search.Service = (*Service)(nil)
@@ -408,7 +423,7 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 	if err := g.Preload("Hotel.City").Where("id = ?", req.RoomTypeID).Take(&r).Error; err != nil {
 		return search.Quote{}, notFound(err, search.ErrRoomTypeNotFound, "room type "+req.RoomTypeID)
 	}
-	if err := search.CheckStay(req.CheckIn, req.CheckOut, r.Hotel.TimeZone); err != nil {
+	if err := search.CheckStay(req.CheckIn, req.CheckOut, s.zone(r.Hotel.TimeZone)); err != nil {
 		return search.Quote{}, err
 	}
 	if req.Guests > r.MaxGuests {

@@ -143,7 +143,7 @@ func (f *Fake) SearchHotels(ctx context.Context, req search.SearchRequest) (sear
 		return search.SearchResult{}, search.ErrUnknownCity.WithFields(apperr.FieldError{
 			Field: "city", Reason: "unknown_city", Detail: "no city has the id or name " + strconv.Quote(req.City)})
 	}
-	if err := search.CheckStay(req.CheckIn, req.CheckOut, cities[0].TimeZone); err != nil {
+	if err := search.CheckStay(req.CheckIn, req.CheckOut, zone(cities[0].TimeZone)); err != nil {
 		return search.SearchResult{}, err
 	}
 	found := []search.HotelResult{}
@@ -461,7 +461,7 @@ func (f *Fake) Quote(ctx context.Context, req search.QuoteRequest) (search.Quote
 		return search.Quote{}, search.ErrRoomTypeNotFound
 	}
 	h := f.hotels[rt.HotelID]
-	if err := search.CheckStay(req.CheckIn, req.CheckOut, h.TimeZone); err != nil {
+	if err := search.CheckStay(req.CheckIn, req.CheckOut, zone(h.TimeZone)); err != nil {
 		return search.Quote{}, err
 	}
 	if req.Guests > rt.MaxGuests {
@@ -568,4 +568,13 @@ func cleanList(in []string) []string {
 		}
 	}
 	return out
+}
+
+// zone loads a time zone validated when the hotel was created.
+func zone(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
