@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -89,7 +92,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 func dialectorFor(o Options) (string, gorm.Dialector, error) {
 	dsn := strings.TrimSpace(o.DSN)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return Postgres, postgres.Open(dsn), nil
+		return Postgres, postgres.New(postgres.Config{
+			DSN:          dsn,
+			OptionOpenDB: []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(scanTimesInUTC)},
+		}), nil
 	}
 	path := strings.TrimPrefix(dsn, "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -115,6 +121,17 @@ func dialectorFor(o Options) (string, gorm.Dialector, error) {
 	q.Set("_txlock", "immediate")
 	q.Set("cache", "private")
 	return SQLite, sqlite.Open("file:" + path + "?" + q.Encode()), nil
+}
+
+// scanTimesInUTC makes pgx hand timestamptz values back in UTC, as SQLite
+// does (and as NowFunc writes them), rather than in the process's local zone:
+// the same instant, but without it a module's answers (created_at, ...) would
+// depend on the database and on the host's TZ.
+func scanTimesInUTC(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{
+		Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
 }
 
 // Ping checks the database answers; it is the module's readiness check.
