@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,8 +21,10 @@ import (
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 )
 
-// binary is the bellhop binary built once for every end-to-end test.
-var binary string
+// binary is the bellhop binary built once for every end-to-end test;
+// natsServer is a NATS server binary built from the module cache (the same
+// version the embedded server is), for split-mode tests.
+var binary, natsServer string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "bellhop-e2e-")
@@ -34,6 +37,13 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build bellhop:", err)
+		os.Exit(1)
+	}
+	natsServer = filepath.Join(dir, "nats-server")
+	build = exec.Command("go", "build", "-o", natsServer, "github.com/nats-io/nats-server/v2")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build nats-server:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -237,4 +247,43 @@ func query(kv ...string) string {
 		q.Set(kv[i], kv[i+1])
 	}
 	return q.Encode()
+}
+
+// startNATS runs a separate NATS server with JetStream on a free loopback
+// port, as split mode needs, and returns its URL. It stops when the test ends.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(natsServer, "-a", "127.0.0.1", "-p", port, "-js", "-sd", t.TempDir(), "--http_port", "0")
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return "nats://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nats-server did not start:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -34,7 +34,7 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	auth := newTestAuth(t)
 	p := start(t, append(auth.env(), "BELLHOP_SERVER_BODY_LIMIT=4096"), "--data-dir", seededDataDir(t))
 	// A gateway whose remote search is down (503), with a tight rate limit (429).
-	gw := start(t, append(auth.env(),
+	gw := start(t, append(auth.env(), "BELLHOP_EVENTS_NATS_URL="+startNATS(t),
 		"BELLHOP_SERVER_RATE_LIMIT_ENABLED=true", "BELLHOP_SERVER_RATE_LIMIT_RPS=0.001", "BELLHOP_SERVER_RATE_LIMIT_BURST=2"),
 		"--remote", "search="+deadURL(t), "--data-dir", t.TempDir())
 

@@ -17,9 +17,10 @@ import (
 // answers 503 problem+json fast, and it recovers when search is back.
 func TestSplitMode_Search(t *testing.T) {
 	auth := newTestAuth(t)
+	env := append(auth.env(), "BELLHOP_EVENTS_NATS_URL="+startNATS(t))
 	dir := seededDataDir(t)
-	srch := start(t, auth.env(), "--only", "search", "--data-dir", dir)
-	gwEnv := append(auth.env(), "BELLHOP_HTTP_CLIENT_BREAKER_OPEN_TIMEOUT=1s")
+	srch := start(t, env, "--only", "search", "--data-dir", dir)
+	gwEnv := append(env, "BELLHOP_HTTP_CLIENT_BREAKER_OPEN_TIMEOUT=1s")
 	gw := start(t, gwEnv, "--remote", "search="+srch.URL, "--data-dir", t.TempDir())
 
 	in, out := stay()
@@ -89,7 +90,7 @@ func TestSplitMode_Search(t *testing.T) {
 	}
 
 	// Search comes back on the same address: the gateway recovers.
-	start(t, auth.env(), "--only", "search", "--data-dir", dir, "--addr", srch.Addr)
+	start(t, env, "--only", "search", "--data-dir", dir, "--addr", srch.Addr)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var again search.SearchResult

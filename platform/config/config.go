@@ -30,6 +30,7 @@ type Config struct {
 	Server     Server                  `mapstructure:"server"`
 	Log        Log                     `mapstructure:"log"`
 	Auth       Auth                    `mapstructure:"auth"`
+	Events     Events                  `mapstructure:"events"`
 	HTTPClient HTTPClient              `mapstructure:"http_client"`
 	Only       []string                `mapstructure:"only"`
 	Modules    map[string]ModuleConfig `mapstructure:"modules"`
@@ -69,6 +70,20 @@ type Auth struct {
 	JWKSURL  string `mapstructure:"jwks_url"`
 	Issuer   string `mapstructure:"issuer"`
 	Audience string `mapstructure:"audience"`
+}
+
+// Events configures the event backbone.
+type Events struct {
+	NATS            NATS          `mapstructure:"nats"`
+	StreamMaxAge    time.Duration `mapstructure:"stream_max_age"`
+	OutboxRetention time.Duration `mapstructure:"outbox_retention"`
+	MaxDeliver      int           `mapstructure:"max_deliver"`
+}
+
+// NATS says which NATS server carries events.
+type NATS struct {
+	URL          string `mapstructure:"url"`           // "": embedded
+	EmbeddedPort int    `mapstructure:"embedded_port"` // 0: no listener
 }
 
 // HTTPClient configures calls to remote modules.
@@ -210,6 +225,8 @@ func (c *Config) validate(known []string) error {
 		"server.idle_timeout":              c.Server.IdleTimeout,
 		"server.shutdown_timeout":          c.Server.ShutdownTimeout,
 		"http_client.timeout":              c.HTTPClient.Timeout,
+		"events.stream_max_age":            c.Events.StreamMaxAge,
+		"events.outbox_retention":          c.Events.OutboxRetention,
 		"http_client.retry_backoff":        c.HTTPClient.RetryBackoff,
 		"http_client.breaker_open_timeout": c.HTTPClient.BreakerOpenTimeout,
 	} {
@@ -249,6 +266,19 @@ func (c *Config) validate(known []string) error {
 	}
 	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
 		bad("auth", "issuer and audience must not be empty")
+	}
+	if u := c.Events.NATS.URL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
+			bad("events.nats.url", "%q is not a NATS URL such as nats://127.0.0.1:4222", u)
+		}
+	} else if c.Split() {
+		bad("events.nats.url", "is required when a module is remote or --only is used: every process must share one NATS server (e.g. nats://127.0.0.1:4222)")
+	}
+	if p := c.Events.NATS.EmbeddedPort; p < 0 || p > 65535 {
+		bad("events.nats.embedded_port", "must be between 0 and 65535 (got %d)", p)
+	}
+	if c.Events.MaxDeliver < 1 || c.Events.MaxDeliver > 100 {
+		bad("events.max_deliver", "must be between 1 and 100 (got %d)", c.Events.MaxDeliver)
 	}
 	if c.HTTPClient.Retries < 0 || c.HTTPClient.Retries > 10 {
 		bad("http_client.retries", "must be between 0 and 10 (got %d)", c.HTTPClient.Retries)

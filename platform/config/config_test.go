@@ -44,6 +44,7 @@ func TestLoad_Precedence(t *testing.T) {
 	}
 	t.Setenv("BELLHOP_LOG_LEVEL", "warn")
 	t.Setenv("BELLHOP_HTTP_CLIENT_TIMEOUT", "750ms")
+	t.Setenv("BELLHOP_EVENTS_NATS_URL", "nats://127.0.0.1:4222")
 	c, err := config.Load(config.Options{File: file, Modules: modules, Flags: flags(t, "--addr", "127.0.0.1:9100", "--remote", "search=http://127.0.0.1:8101")})
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +65,7 @@ func TestLoad_Precedence(t *testing.T) {
 
 func TestLoad_Only(t *testing.T) {
 	t.Setenv("BELLHOP_ONLY", "search")
+	t.Setenv("BELLHOP_EVENTS_NATS_URL", "nats://127.0.0.1:4222")
 	c, err := config.Load(config.Options{Modules: modules})
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +91,8 @@ func TestLoad_Invalid(t *testing.T) {
 		{"remote without url", nil, []string{"--remote", "search"}, "want MODULE=URL"},
 		{"remote bad url", nil, []string{"--remote", "search=ftp://x"}, "modules.search.url"},
 		{"only and remote", nil, []string{"--only", "search", "--remote", "search=http://127.0.0.1:1"}, "cannot be both hosted here"},
+		{"split without nats", nil, []string{"--only", "search"}, "events.nats.url: is required when a module is remote or --only is used"},
+		{"bad nats url", map[string]string{"BELLHOP_EVENTS_NATS_URL": "http://x:1"}, nil, "events.nats.url"},
 		{"bad dsn", map[string]string{"BELLHOP_MODULES_SEARCH_DSN": "mysql://x"}, nil, "modules.search.dsn"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
