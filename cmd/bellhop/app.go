@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
+	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
@@ -19,6 +21,7 @@ import (
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/config"
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/httpclient"
 	"github.com/bellhop/bellhop/platform/httpserver"
 	"github.com/bellhop/bellhop/platform/observability"
@@ -31,16 +34,18 @@ type runner interface {
 
 // modules are the modules this process hosts, with their databases.
 type modules struct {
-	hosted  []string
-	search  *searchlocal.Module
-	dbs     []*db.DB
-	runners []runner
-	ready   []httpserver.ReadyCheck
+	hosted   []string
+	dbByName map[string]*db.DB
+	search   *searchlocal.Module
+	dbs      []*db.DB
+	runners  []runner
+	ready    []httpserver.ReadyCheck
 }
 
 // openModules opens and migrates the database of every hosted module and
-// builds the module. It starts nothing.
-func openModules(ctx context.Context, cfg *config.Config, log *slog.Logger) (*modules, error) {
+// builds the module. It starts nothing. bus is nil for commands that only
+// touch databases (migrate, seed).
+func openModules(ctx context.Context, cfg *config.Config, log *slog.Logger, bus *events.Bus) (*modules, error) {
 	m := &modules{}
 	if cfg.Hosts(search.Module) {
 		d, err := m.openDB(ctx, cfg, search.Module, searchlocal.Migrations, log)
@@ -48,10 +53,37 @@ func openModules(ctx context.Context, cfg *config.Config, log *slog.Logger) (*mo
 			m.close()
 			return nil, err
 		}
-		m.search = searchlocal.New(searchlocal.Deps{DB: d, Log: log})
+		m.search, err = searchlocal.New(searchlocal.Deps{DB: d, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention})
+		if err != nil {
+			m.close()
+			return nil, err
+		}
 		m.runners = append(m.runners, m.search)
 	}
 	return m, nil
+}
+
+// startBus connects to the event backbone: the NATS server named in config,
+// or one embedded in this process with its files under the data directory.
+func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*events.Bus, error) {
+	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge}
+	if url := cfg.Events.NATS.URL; url != "" {
+		bus, err := events.Connect(ctx, url, opts)
+		if err != nil {
+			return nil, fmt.Errorf("events.nats.url %s: %w", url, err)
+		}
+		return bus, nil
+	}
+	bus, err := events.StartEmbedded(ctx, events.EmbeddedOptions{
+		StoreDir: filepath.Join(cfg.DataDir, "nats"),
+		Listen:   cfg.Events.NATS.EmbeddedPort != 0,
+		Port:     cfg.Events.NATS.EmbeddedPort,
+		Options:  opts,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS server: %w", err)
+	}
+	return bus, nil
 }
 
 func (m *modules) openDB(ctx context.Context, cfg *config.Config, name string, steps []db.Migration, log *slog.Logger) (*db.DB, error) {
@@ -60,6 +92,10 @@ func (m *modules) openDB(ctx context.Context, cfg *config.Config, name string, s
 		return nil, err
 	}
 	m.dbs = append(m.dbs, d)
+	if m.dbByName == nil {
+		m.dbByName = map[string]*db.DB{}
+	}
+	m.dbByName[name] = d
 	if err := d.Migrate(ctx, steps); err != nil {
 		return nil, err
 	}
@@ -79,7 +115,7 @@ func seed(ctx context.Context, cfg *config.Config) (searchlocal.SeedStats, error
 	if !cfg.Hosts(search.Module) {
 		return searchlocal.SeedStats{}, errors.New("seed: the search module is not hosted by this configuration (run seed where search runs)")
 	}
-	mods, err := openModules(ctx, cfg, nil)
+	mods, err := openModules(ctx, cfg, nil, nil)
 	if err != nil {
 		return searchlocal.SeedStats{}, err
 	}
@@ -96,15 +132,28 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		return fmt.Errorf("config: log: %w", err)
 	}
 	started := time.Now()
-	mods, err := openModules(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer mods.close()
-
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	edges := observability.NewEdgeMetrics(reg)
+
+	// Shutdown runs these defers in reverse: modules stop (below), then the
+	// event connection closes, then the databases.
+	bus, err := startBus(ctx, cfg, log, reg)
+	if err != nil {
+		return err
+	}
+	mods, err := openModules(ctx, cfg, log, bus)
+	if err != nil {
+		_ = bus.Close()
+		return err
+	}
+	defer mods.close()
+	defer func() {
+		if err := bus.Close(); err != nil {
+			log.Warn("closing the event connection", "err", err)
+		}
+	}()
+	ready := append(mods.ready, httpserver.ReadyCheck{Name: "nats", Check: bus.Ping})
 
 	verifier, err := newVerifier(cfg)
 	if err != nil {
@@ -128,7 +177,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err := srvCfg.Validate(); err != nil {
 		return fmt.Errorf("config: server: %w", err)
 	}
-	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: mods.ready, Authenticate: verifier.Middleware()})
+	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: verifier.Middleware()})
 
 	// The composition root is the only place that chooses local or remote.
 	clientOpts := httpclient.Options{
@@ -152,6 +201,11 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		searchhttp.Register(srv.Echo(), srch)
 	}
 	// GET /api/docs: the OpenAPI document of the public routes mounted above.
+	dl := deadLetters{bus: bus, dbs: map[string]*gorm.DB{}}
+	for name, d := range mods.dbByName {
+		dl.dbs[name] = d.DB
+	}
+	dl.register(srv.Echo())
 	if err := mountDocs(srv.Echo(), srch != nil); err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func newMigrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			mods, err := openModules(cmd.Context(), cfg, nil)
+			mods, err := openModules(cmd.Context(), cfg, nil, nil)
 			if err != nil {
 				return err
 			}

@@ -333,3 +333,31 @@ func CheckStay(checkIn, checkOut civil.Date, loc *time.Location) error {
 	}
 	return nil
 }
+
+// EventRoomTypeChanged is published (as RoomTypeChanged) whenever a room
+// type's rooms or rates change: created, updated, deleted (also when its
+// hotel is), or rates set or removed.
+const EventRoomTypeChanged = "bellhop.catalog.room_type.changed.v1"
+
+// Kinds of RoomTypeChanged.
+const (
+	ChangeCreated      = "created"
+	ChangeUpdated      = "updated"
+	ChangeDeleted      = "deleted"
+	ChangeRatesChanged = "rates_changed"
+)
+
+// RoomTypeChanged is the payload of EventRoomTypeChanged: the room type as it
+// is after the change (as it was, for a deletion).
+type RoomTypeChanged struct {
+	Change     string      `json:"change"`
+	RoomTypeID string      `json:"room_type_id"`
+	HotelID    string      `json:"hotel_id"`
+	CityID     string      `json:"city_id"`
+	Name       string      `json:"name"`
+	MaxGuests  int         `json:"max_guests"`
+	RoomsTotal int         `json:"rooms_total"`
+	BaseRate   money.Money `json:"base_rate"`
+	// RateDates are the dates whose rate was set or removed (rates_changed only).
+	RateDates []civil.Date `json:"rate_dates,omitempty"`
+}

@@ -25,7 +25,7 @@ import (
 func seededLocal(b *testing.B) search.Service {
 	b.Helper()
 	d := dbtest.Open(b, search.Module, searchlocal.Migrations)
-	m := searchlocal.New(searchlocal.Deps{DB: d})
+	m := newModule(b, searchlocal.Deps{DB: d})
 	if _, err := m.Seed(context.Background()); err != nil {
 		b.Fatal(err)
 	}

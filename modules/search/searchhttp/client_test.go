@@ -45,7 +45,7 @@ func serve(t *testing.T, svc search.Service, iss *authntest.Issuer) string {
 func TestClient(t *testing.T) {
 	searchtest.RunContract(t, func(t *testing.T, iss *authntest.Issuer) search.Service {
 		d := dbtest.Open(t, search.Module, searchlocal.Migrations)
-		url := serve(t, searchlocal.New(searchlocal.Deps{DB: d}).Service(), iss)
+		url := serve(t, newModule(t, searchlocal.Deps{DB: d}).Service(), iss)
 		c, err := searchhttp.NewClient(url, httpclient.Options{Caller: "test", Timeout: 5 * time.Second, ServiceTokens: contextToken{}})
 		if err != nil {
 			t.Fatal(err)

@@ -31,7 +31,7 @@ func benchStays() [][2]civil.Date {
 func seededService(b *testing.B) search.Service {
 	b.Helper()
 	d := dbtest.Open(b, search.Module, searchlocal.Migrations)
-	m := searchlocal.New(searchlocal.Deps{DB: d})
+	m := newModule(b, searchlocal.Deps{DB: d})
 	if _, err := m.Seed(context.Background()); err != nil {
 		b.Fatal(err)
 	}

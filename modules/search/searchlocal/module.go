@@ -6,9 +6,13 @@ package searchlocal
 import (
 	"context"
 	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/validation"
 )
 
@@ -16,32 +20,59 @@ import (
 type Deps struct {
 	DB  *db.DB // the module's own database, migrated with Migrations
 	Log *slog.Logger
+	// Bus carries the module's events; nil in tests that need no backbone
+	// (events then stay in the outbox).
+	Bus *events.Bus
+	// OutboxRetention is how long published events stay in the outbox (0: the relay's default).
+	OutboxRetention time.Duration
 }
 
 // Module is the search module hosted in this process.
 type Module struct {
-	svc *Service
-	log *slog.Logger
+	svc       *Service
+	log       *slog.Logger
+	relay     *events.Relay
+	consumers []*events.Consumer
 }
 
 // New builds the module. It starts nothing: Run does.
-func New(d Deps) *Module {
+func New(d Deps) (*Module, error) {
 	log := d.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Module{
-		svc: &Service{db: d.DB, index: newIndex(d.DB), validate: validation.New()},
-		log: log.With("module", search.Module),
+	log = log.With("module", search.Module)
+	m := &Module{
+		svc: &Service{db: d.DB, index: newIndex(d.DB), validate: validation.New(), published: func() {}},
+		log: log,
 	}
+	if d.Bus != nil {
+		relay, err := events.NewRelay(d.Bus, events.RelayOptions{
+			Module: search.Module, DB: d.DB.DB, Retention: d.OutboxRetention, Log: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		m.relay = relay
+		m.svc.published = relay.Notify
+	}
+	return m, nil
 }
 
 // Service is the module's search.Service.
 func (m *Module) Service() search.Service { return m.svc }
 
-// Run runs the module's background work until ctx is done. Search has none of
-// its own yet: booking events will feed its availability view here.
+// Run runs the module's background work until ctx is done: the relay that
+// publishes its outbox, and its event consumers (booking events will feed
+// the availability view through them).
 func (m *Module) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	g, ctx := errgroup.WithContext(ctx)
+	if m.relay != nil {
+		g.Go(func() error { return m.relay.Run(ctx) })
+	}
+	for _, c := range m.consumers {
+		g.Go(func() error { return c.Run(ctx) })
+	}
+	g.Go(func() error { <-ctx.Done(); return nil })
+	return g.Wait()
 }

@@ -47,7 +47,7 @@ func openPostgres(t *testing.T) *db.DB {
 // TestService_Postgres runs the search contract in-process on PostgreSQL.
 func TestService_Postgres(t *testing.T) {
 	searchtest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) search.Service {
-		return searchlocal.New(searchlocal.Deps{DB: openPostgres(t)}).Service()
+		return newModule(t, searchlocal.Deps{DB: openPostgres(t)}).Service()
 	})
 }
 
@@ -56,7 +56,7 @@ func TestService_Postgres(t *testing.T) {
 // catalog: the same cities, hotels, prices and order, to the byte of JSON.
 func TestSeed_Postgres(t *testing.T) {
 	ctx := context.Background()
-	pg := searchlocal.New(searchlocal.Deps{DB: openPostgres(t)})
+	pg := newModule(t, searchlocal.Deps{DB: openPostgres(t)})
 	start := time.Now()
 	st, err := pg.Seed(ctx)
 	if err != nil {
@@ -78,7 +78,7 @@ func TestSeed_Postgres(t *testing.T) {
 		t.Fatalf("search Lisbon: %d hotels, cursor %q, city %+v", len(res.Hotels), res.NextCursor, res.City)
 	}
 	// The same catalog in SQLite, to compare answers with.
-	sq := searchlocal.New(searchlocal.Deps{DB: dbtest.Open(t, search.Module, searchlocal.Migrations)})
+	sq := newModule(t, searchlocal.Deps{DB: dbtest.Open(t, search.Module, searchlocal.Migrations)})
 	if _, err := sq.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 func TestModule_Seed(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t, search.Module, searchlocal.Migrations)
-	m := searchlocal.New(searchlocal.Deps{DB: d})
+	m := newModule(t, searchlocal.Deps{DB: d})
 	start := time.Now()
 	st, err := m.Seed(ctx)
 	if err != nil {
@@ -31,7 +31,7 @@ func TestModule_Seed(t *testing.T) {
 
 	// Same ids and names on every run: a second, fresh database gets the same catalog.
 	d2 := dbtest.Open(t, search.Module, searchlocal.Migrations)
-	m2 := searchlocal.New(searchlocal.Deps{DB: d2})
+	m2 := newModule(t, searchlocal.Deps{DB: d2})
 	if _, err := m2.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/money"
 	"github.com/bellhop/bellhop/platform/validation"
 )
@@ -28,6 +29,8 @@ type Service struct {
 	index    *index
 	validate *validation.Validator
 	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
+	// published wakes the outbox relay after a commit that recorded events.
+	published func()
 }
 
 // zone loads a time zone once; zones are validated when hotels are written.
@@ -224,11 +227,21 @@ func (s *Service) DeleteHotel(ctx context.Context, req search.DeleteHotelRequest
 			return notFound(err, search.ErrHotelNotFound, "hotel "+req.ID)
 		}
 		cityID = h.CityID
+		var rooms []roomTypeRow
+		if err := tx.Where("hotel_id = ?", req.ID).Find(&rooms).Error; err != nil {
+			return err
+		}
+		for _, rt := range rooms {
+			if err := recordChange(ctx, tx, search.ChangeDeleted, rt, cityID, nil); err != nil {
+				return err
+			}
+		}
 		return tx.Delete(&hotelRow{}, "id = ?", req.ID).Error
 	})
 	if err != nil {
 		return internalUnlessApp(err, "delete hotel")
 	}
+	s.published()
 	s.index.refresh(ctx, cityID)
 	return nil
 }
@@ -259,11 +272,12 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 			}
 			return err
 		}
-		return nil
+		return recordChange(ctx, tx, search.ChangeCreated, row, cityID, nil)
 	})
 	if err != nil {
 		return search.RoomType{}, internalUnlessApp(err, "create room type")
 	}
+	s.published()
 	s.index.refresh(ctx, cityID)
 	return s.loadRoomType(ctx, row.ID)
 }
@@ -289,7 +303,7 @@ func (s *Service) UpdateRoomType(ctx context.Context, req search.UpdateRoomTypeR
 	if req.BaseRate != nil {
 		changes["base_rate"] = *req.BaseRate
 	}
-	cityID, err := s.writeRoomType(ctx, req.ID, func(tx *gorm.DB) error {
+	cityID, err := s.writeRoomType(ctx, req.ID, search.ChangeUpdated, nil, func(tx *gorm.DB) error {
 		err := tx.Model(&roomTypeRow{}).Where("id = ?", req.ID).Updates(changes).Error
 		if db.IsUniqueViolation(err) {
 			return search.ErrRoomTypeExists
@@ -311,7 +325,7 @@ func (s *Service) DeleteRoomType(ctx context.Context, req search.DeleteRoomTypeR
 	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
 		return err
 	}
-	cityID, err := s.writeRoomType(ctx, req.ID, func(tx *gorm.DB) error {
+	cityID, err := s.writeRoomType(ctx, req.ID, search.ChangeDeleted, nil, func(tx *gorm.DB) error {
 		return tx.Delete(&roomTypeRow{}, "id = ?", req.ID).Error
 	})
 	if err != nil {
@@ -341,7 +355,11 @@ func (s *Service) SetRates(ctx context.Context, req search.SetRatesRequest) (sea
 	for i, r := range req.Rates {
 		rows[i] = rateRow{RoomTypeID: req.RoomTypeID, Date: r.Date.String(), Amount: r.Amount}
 	}
-	cityID, err := s.writeRoomType(ctx, req.RoomTypeID, func(tx *gorm.DB) error {
+	dates := make([]civil.Date, len(req.Rates))
+	for i, r := range req.Rates {
+		dates[i] = r.Date
+	}
+	cityID, err := s.writeRoomType(ctx, req.RoomTypeID, search.ChangeRatesChanged, dates, func(tx *gorm.DB) error {
 		return tx.Omit(clause.Associations).Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "room_type_id"}, {Name: "date"}},
 			DoUpdates: clause.AssignmentColumns([]string{"amount"}),
@@ -362,7 +380,7 @@ func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) 
 	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
 		return err
 	}
-	cityID, err := s.writeRoomType(ctx, req.RoomTypeID, func(tx *gorm.DB) error {
+	cityID, err := s.writeRoomType(ctx, req.RoomTypeID, search.ChangeRatesChanged, []civil.Date{req.Date}, func(tx *gorm.DB) error {
 		res := tx.Delete(&rateRow{}, "room_type_id = ? AND date = ?", req.RoomTypeID, req.Date.String())
 		if res.Error == nil && res.RowsAffected == 0 {
 			return search.ErrRateNotFound
@@ -377,8 +395,9 @@ func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) 
 }
 
 // writeRoomType runs write in a transaction after checking the room type
-// exists, and returns the city its hotel is in.
-func (s *Service) writeRoomType(ctx context.Context, id string, write func(tx *gorm.DB) error) (string, error) {
+// exists, records the change as an event in the same transaction, and
+// returns the city its hotel is in.
+func (s *Service) writeRoomType(ctx context.Context, id, change string, dates []civil.Date, write func(tx *gorm.DB) error) (string, error) {
 	var cityID string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var found struct{ CityID string }
@@ -388,9 +407,37 @@ func (s *Service) writeRoomType(ctx context.Context, id string, write func(tx *g
 			return notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
 		}
 		cityID = found.CityID
-		return write(tx)
+		var before roomTypeRow
+		if err := tx.Where("id = ?", id).Take(&before).Error; err != nil {
+			return err
+		}
+		if err := write(tx); err != nil {
+			return err
+		}
+		after := before
+		if change != search.ChangeDeleted {
+			if err := tx.Where("id = ?", id).Take(&after).Error; err != nil {
+				return err
+			}
+		}
+		return recordChange(ctx, tx, change, after, cityID, dates)
 	})
+	if err == nil {
+		s.published()
+	}
 	return cityID, err
+}
+
+// recordChange writes a RoomTypeChanged event into the outbox, in tx.
+func recordChange(ctx context.Context, tx *gorm.DB, change string, rt roomTypeRow, cityID string, dates []civil.Date) error {
+	evt, err := events.New(ctx, search.Module, search.EventRoomTypeChanged, search.RoomTypeChanged{
+		Change: change, RoomTypeID: rt.ID, HotelID: rt.HotelID, CityID: cityID, Name: rt.Name,
+		MaxGuests: rt.MaxGuests, RoomsTotal: rt.RoomsTotal, BaseRate: money.New(rt.BaseRate, rt.Currency), RateDates: dates,
+	})
+	if err != nil {
+		return err
+	}
+	return events.Record(tx, evt)
 }
 
 func (s *Service) loadRoomType(ctx context.Context, id string) (search.RoomType, error) {

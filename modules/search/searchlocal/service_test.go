@@ -14,6 +14,6 @@ import (
 func TestService(t *testing.T) {
 	searchtest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) search.Service {
 		d := dbtest.Open(t, search.Module, searchlocal.Migrations)
-		return searchlocal.New(searchlocal.Deps{DB: d}).Service()
+		return newModule(t, searchlocal.Deps{DB: d}).Service()
 	})
 }

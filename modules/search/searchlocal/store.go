@@ -6,6 +6,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/events"
 )
 
 // The search module's tables. Dates are "YYYY-MM-DD" text: they sort and
@@ -74,9 +75,10 @@ type availabilityRow struct {
 
 func (availabilityRow) TableName() string { return "availability" }
 
-// Migrations are the search module's schema steps, in order.
-var Migrations = []db.Migration{
+// Migrations are the search module's schema steps, in order: its own, then
+// the event backbone's outbox, inbox and dead letters.
+var Migrations = append([]db.Migration{
 	{ID: "0001_catalog", Up: func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&cityRow{}, &hotelRow{}, &roomTypeRow{}, &rateRow{}, &availabilityRow{})
 	}},
-}
+}, events.Migrations...)

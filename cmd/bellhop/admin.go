@@ -1,0 +1,118 @@
+package main
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/events"
+)
+
+// RoleAdmin may list and replay dead letters.
+const RoleAdmin = "admin"
+
+var errBadDeadLetterID = apperr.Invalid("events.invalid_dead_letter_id", "a dead letter id looks like search-12")
+
+// deadLetters serves the dead letters of the consumers hosted in this
+// process (each module keeps its own in its database), for admins:
+//
+//	GET  /api/v1/admin/events/dead-letters
+//	POST /api/v1/admin/events/dead-letters/{id}/replay
+type deadLetters struct {
+	bus *events.Bus
+	dbs map[string]*gorm.DB // hosted module → its database
+}
+
+// deadLetterView is a dead letter as admins see it; its id names the module
+// whose database holds it.
+type deadLetterView struct {
+	ID         string     `json:"id"`
+	Module     string     `json:"module"`
+	Consumer   string     `json:"consumer"`
+	EventID    string     `json:"event_id"`
+	Type       string     `json:"type"`
+	Subject    string     `json:"subject"`
+	Error      string     `json:"error"`
+	Attempts   int        `json:"attempts"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	ReplayedAt *time.Time `json:"replayed_at,omitempty"`
+}
+
+func (d deadLetters) register(e *echo.Echo) {
+	admin := authn.RequireRoles(RoleAdmin)
+	e.GET("/api/v1/admin/events/dead-letters", d.list, admin)
+	e.POST("/api/v1/admin/events/dead-letters/:id/replay", d.replay, admin)
+}
+
+// requireAdmin re-checks the role where the work is done, not only in the route.
+func requireAdmin(c echo.Context) error {
+	p, ok := authn.FromContext(c.Request().Context())
+	if !ok {
+		return authn.ErrUnauthenticated
+	}
+	if !p.HasRole(RoleAdmin) {
+		return authn.ErrForbidden.With("this needs the %q role", RoleAdmin)
+	}
+	return nil
+}
+
+func (d deadLetters) list(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	modules := make([]string, 0, len(d.dbs))
+	for m := range d.dbs {
+		modules = append(modules, m)
+	}
+	slices.Sort(modules)
+	out := []deadLetterView{}
+	for _, m := range modules {
+		dls, err := events.ListDeadLetters(c.Request().Context(), d.dbs[m])
+		if err != nil {
+			return apperr.Internal(err)
+		}
+		for _, dl := range dls {
+			out = append(out, deadLetterView{
+				ID: m + "-" + strconv.FormatInt(dl.ID, 10), Module: m, Consumer: dl.Consumer, EventID: dl.EventID,
+				Type: dl.Type, Subject: dl.Subject, Error: dl.Error, Attempts: dl.Attempts,
+				CreatedAt: dl.CreatedAt, UpdatedAt: dl.UpdatedAt, ReplayedAt: dl.ReplayedAt,
+			})
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"dead_letters": out})
+}
+
+func (d deadLetters) replay(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	id := c.Param("id")
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 {
+		return errBadDeadLetterID.WithFields(apperr.FieldError{Field: "id", Reason: "format", Detail: "must be <module>-<number>"})
+	}
+	n, err := strconv.ParseInt(id[i+1:], 10, 64)
+	if err != nil || n < 1 {
+		return errBadDeadLetterID.WithFields(apperr.FieldError{Field: "id", Reason: "format", Detail: "must end in a positive number"})
+	}
+	db, ok := d.dbs[id[:i]]
+	if !ok {
+		return events.ErrDeadLetterNotFound
+	}
+	if err := d.bus.Replay(c.Request().Context(), db, n); err != nil {
+		if apperr.CodeOf(err) == apperr.CodeInternal {
+			// The handler failed again: the dead letter keeps the new error.
+			return apperr.Conflict("events.replay_failed", "the event's handler failed again; see the dead letter's error").WithCause(err)
+		}
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": id, "replayed": true})
+}
