@@ -13,6 +13,7 @@ import (
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/httpserver"
 )
 
 // RoleAdmin may list and replay dead letters.
@@ -20,14 +21,17 @@ const RoleAdmin = "admin"
 
 var errBadDeadLetterID = apperr.Invalid("events.invalid_dead_letter_id", "a dead letter id looks like search-12")
 
-// deadLetters serves the dead letters of the consumers hosted in this
-// process (each module keeps its own in its database), for admins:
+// eventsAdmin serves admins the event backbone as this process sees it: the
+// dead letters of the consumers hosted here (each module keeps its own in its
+// database) and the most recent events on the backbone from any process.
 //
 //	GET  /api/v1/admin/events/dead-letters
 //	POST /api/v1/admin/events/dead-letters/{id}/replay
-type deadLetters struct {
-	bus *events.Bus
-	dbs map[string]*gorm.DB // hosted module → its database
+//	GET  /api/v1/admin/events/recent?limit=50
+type eventsAdmin struct {
+	bus     *events.Bus
+	monitor *events.Monitor
+	dbs     map[string]*gorm.DB // hosted module → its database
 }
 
 // deadLetterView is a dead letter as admins see it; its id names the module
@@ -46,10 +50,31 @@ type deadLetterView struct {
 	ReplayedAt *time.Time `json:"replayed_at,omitempty"`
 }
 
-func (d deadLetters) register(e *echo.Echo) {
+func (a eventsAdmin) register(e *echo.Echo) {
 	admin := authn.RequireRoles(RoleAdmin)
-	e.GET("/api/v1/admin/events/dead-letters", d.list, admin)
-	e.POST("/api/v1/admin/events/dead-letters/:id/replay", d.replay, admin)
+	e.GET("/api/v1/admin/events/dead-letters", a.list, admin)
+	e.POST("/api/v1/admin/events/dead-letters/:id/replay", a.replay, admin)
+	e.GET("/api/v1/admin/events/recent", a.recent, admin)
+}
+
+func (a eventsAdmin) recent(c echo.Context) error {
+	if err := requireAdmin(c); err != nil {
+		return err
+	}
+	var q struct {
+		Limit int `query:"limit"`
+	}
+	if err := httpserver.BindQuery(c, &q); err != nil {
+		return err
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	if q.Limit < 1 || q.Limit > 500 {
+		return apperr.Invalid("events.invalid_request", "the request has invalid values").WithFields(
+			apperr.FieldError{Field: "limit", Reason: "range", Detail: "must be between 1 and 500"})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"events": a.monitor.Recent(q.Limit)})
 }
 
 // requireAdmin re-checks the role where the work is done, not only in the route.
@@ -64,18 +89,18 @@ func requireAdmin(c echo.Context) error {
 	return nil
 }
 
-func (d deadLetters) list(c echo.Context) error {
+func (a eventsAdmin) list(c echo.Context) error {
 	if err := requireAdmin(c); err != nil {
 		return err
 	}
-	modules := make([]string, 0, len(d.dbs))
-	for m := range d.dbs {
+	modules := make([]string, 0, len(a.dbs))
+	for m := range a.dbs {
 		modules = append(modules, m)
 	}
 	slices.Sort(modules)
 	out := []deadLetterView{}
 	for _, m := range modules {
-		dls, err := events.ListDeadLetters(c.Request().Context(), d.dbs[m])
+		dls, err := events.ListDeadLetters(c.Request().Context(), a.dbs[m])
 		if err != nil {
 			return apperr.Internal(err)
 		}
@@ -90,7 +115,7 @@ func (d deadLetters) list(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"dead_letters": out})
 }
 
-func (d deadLetters) replay(c echo.Context) error {
+func (a eventsAdmin) replay(c echo.Context) error {
 	if err := requireAdmin(c); err != nil {
 		return err
 	}
@@ -103,11 +128,11 @@ func (d deadLetters) replay(c echo.Context) error {
 	if err != nil || n < 1 {
 		return errBadDeadLetterID.WithFields(apperr.FieldError{Field: "id", Reason: "format", Detail: "must end in a positive number"})
 	}
-	db, ok := d.dbs[id[:i]]
+	db, ok := a.dbs[id[:i]]
 	if !ok {
 		return events.ErrDeadLetterNotFound
 	}
-	if err := d.bus.Replay(c.Request().Context(), db, n); err != nil {
+	if err := a.bus.Replay(c.Request().Context(), db, n); err != nil {
 		if apperr.CodeOf(err) == apperr.CodeInternal {
 			// The handler failed again: the dead letter keeps the new error.
 			return apperr.Conflict("events.replay_failed", "the event's handler failed again; see the dead letter's error").WithCause(err)

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,10 +65,37 @@ func openModules(ctx context.Context, cfg *config.Config, log *slog.Logger, bus 
 	return m, nil
 }
 
+// failpoints reads BELLHOP_FAILPOINT, which only crash tests set: the process
+// kills itself (SIGKILL, no cleanup) just before the relay publishes
+// ("before_publish": events committed, not yet published) or just after
+// JetStream acknowledged a batch ("after_publish": not yet marked published).
+func failpoints(log *slog.Logger) events.Failpoints {
+	kill := func(point string) func(string) {
+		return func(module string) {
+			log.Warn("failpoint reached: killing the process", "failpoint", point, "module", module)
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+	}
+	switch fp := os.Getenv("BELLHOP_FAILPOINT"); fp {
+	case "":
+		return events.Failpoints{}
+	case "before_publish":
+		log.Warn("BELLHOP_FAILPOINT is set: this process will kill itself (a crash test)", "failpoint", fp)
+		return events.Failpoints{BeforePublish: kill(fp)}
+	case "after_publish":
+		log.Warn("BELLHOP_FAILPOINT is set: this process will kill itself (a crash test)", "failpoint", fp)
+		return events.Failpoints{AfterPublish: kill(fp)}
+	default:
+		log.Warn("unknown BELLHOP_FAILPOINT ignored", "failpoint", fp)
+		return events.Failpoints{}
+	}
+}
+
 // startBus connects to the event backbone: the NATS server named in config,
 // or one embedded in this process with its files under the data directory.
 func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*events.Bus, error) {
-	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge}
+	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge, Failpoints: failpoints(log)}
 	if url := cfg.Events.NATS.URL; url != "" {
 		bus, err := events.Connect(ctx, url, opts)
 		if err != nil {
@@ -154,6 +183,11 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		}
 	}()
 	ready := append(mods.ready, httpserver.ReadyCheck{Name: "nats", Check: bus.Ping})
+	monitor, err := events.NewMonitor(bus, 500, reg)
+	if err != nil {
+		return err
+	}
+	runners := append(mods.runners, monitor)
 
 	verifier, err := newVerifier(cfg)
 	if err != nil {
@@ -201,7 +235,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		searchhttp.Register(srv.Echo(), srch)
 	}
 	// GET /api/docs: the OpenAPI document of the public routes mounted above.
-	dl := deadLetters{bus: bus, dbs: map[string]*gorm.DB{}}
+	dl := eventsAdmin{bus: bus, monitor: monitor, dbs: map[string]*gorm.DB{}}
 	for name, d := range mods.dbByName {
 		dl.dbs[name] = d.DB
 	}
@@ -221,7 +255,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	modCtx, stopModules := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopModules()
 	g, gctx := errgroup.WithContext(modCtx)
-	for _, r := range mods.runners {
+	for _, r := range runners {
 		g.Go(func() error { return r.Run(gctx) })
 	}
 	srvCtx, stopServer := context.WithCancel(ctx)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -97,6 +98,23 @@ type proc struct {
 	URL  string
 	logs *lockedBuffer
 	done chan error
+	// exited is set once the test has collected the exit (waitExit): stop
+	// then has nothing to do.
+	exited atomic.Bool
+}
+
+// waitExit waits for the process to end by itself (a crash test) and returns
+// how it ended.
+func (p *proc) waitExit(t *testing.T, within time.Duration) error {
+	t.Helper()
+	select {
+	case err := <-p.done:
+		p.exited.Store(true)
+		return err
+	case <-time.After(within):
+		t.Fatalf("bellhop still running after %s\n%s", within, p.logs)
+		return nil
+	}
 }
 
 type lockedBuffer struct {
@@ -175,6 +193,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	case p.Addr = <-addrCh:
 		p.URL = "http://" + p.Addr
 	case err := <-p.done:
+		p.exited.Store(true)
 		t.Fatalf("bellhop exited before listening: %v\n%s", err, p.logs)
 	case <-time.After(30 * time.Second):
 		t.Fatalf("bellhop did not start in 30s\n%s", p.logs)
@@ -185,12 +204,13 @@ func start(t *testing.T, env []string, args ...string) *proc {
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop(t *testing.T) {
 	t.Helper()
-	if p.cmd.ProcessState != nil {
+	if p.exited.Load() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-p.done:
+		p.exited.Store(true)
 		if err != nil {
 			t.Errorf("bellhop exited with %v\n%s", err, p.logs)
 		}

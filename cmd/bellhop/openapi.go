@@ -1,6 +1,7 @@
 package main
 
 import (
+	_ "embed"
 	"fmt"
 
 	"github.com/labstack/echo/v4"
@@ -9,6 +10,11 @@ import (
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
 	"github.com/bellhop/bellhop/platform/openapi"
 )
+
+// adminOpenAPI describes the admin routes every process serves (admin.go).
+//
+//go:embed admin.yaml
+var adminOpenAPI []byte
 
 // mountDocs serves the OpenAPI document of the public routes this process
 // mounts (GET /api/docs, GET /api/docs/openapi.yaml): the base document plus
@@ -20,7 +26,7 @@ import (
 // serve refuses to start (and the end-to-end tests, which start the binary,
 // catch it before it ships).
 func mountDocs(e *echo.Echo, searchMounted bool) error {
-	var fragments []openapi.Fragment
+	fragments := []openapi.Fragment{{Owner: "admin", Spec: adminOpenAPI}}
 	if searchMounted {
 		fragments = append(fragments, openapi.Fragment{Owner: search.Module, Spec: searchhttp.OpenAPI()})
 	}

@@ -162,6 +162,20 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	c.problem(t, x{method: "GET", url: hotelURL}, 404, "search.hotel_not_found")
 	c.problem(t, x{method: "DELETE", url: hotelURL, token: guest, refused: true}, 403, "authn.forbidden")
 
+	// The event administration, for admins only.
+	admin := auth.iss.Token(t, authn.Principal{Subject: "usr_admin", Roles: []string{"admin"}}, 0)
+	c.check(t, x{method: "GET", url: u + "/api/v1/admin/events/dead-letters", token: admin}, 200)
+	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/events/dead-letters", token: staff}, 403, "authn.forbidden")
+	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/events/dead-letters", refused: true}, 401, "authn.unauthenticated")
+	c.problem(t, x{method: "POST", url: u + "/api/v1/admin/events/dead-letters/search-999/replay", token: admin}, 404, "events.dead_letter_not_found")
+	c.problem(t, x{method: "POST", url: u + "/api/v1/admin/events/dead-letters/nonsense/replay", token: admin}, 422, "events.invalid_dead_letter_id")
+	var recent struct{ Events []map[string]any }
+	c.decode(t, x{method: "GET", url: u + "/api/v1/admin/events/recent?limit=5", token: admin}, 200, &recent)
+	if len(recent.Events) == 0 || recent.Events[0]["type"] != search.EventRoomTypeChanged {
+		t.Fatalf("recent events after catalog writes: %+v", recent.Events)
+	}
+	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/events/recent?limit=501", token: admin, refused: true}, 422, "events.invalid_request")
+
 	// Search is down behind the gateway: 503; then its rate limit: 429 with Retry-After.
 	c.problem(t, x{method: "GET", url: gw.URL + "/api/v1/hotels?" + query("city", "Lisbon", "check_in", in, "check_out", out)}, 503, "search.unavailable")
 	throttled := auth.iss.Token(t, authn.Principal{Subject: "usr_throttled"}, 0)

@@ -33,6 +33,18 @@ type Options struct {
 	MaxAge time.Duration
 	// Replicas of each stream (default 1; 3 on a NATS cluster).
 	Replicas int
+	// Failpoints are for fault-injection tests only: crash tests kill the
+	// process at these points to prove nothing is lost or applied twice.
+	Failpoints Failpoints
+}
+
+// Failpoints are called, if set, at the two moments where a crash is most
+// interesting: a batch read from the outbox about to be published (its
+// transaction has committed), and a batch acknowledged by JetStream but not
+// yet marked published.
+type Failpoints struct {
+	BeforePublish func(module string)
+	AfterPublish  func(module string)
 }
 
 func (o Options) withDefaults() Options {

@@ -325,6 +325,9 @@ func (r *Relay) flushMarks(ctx context.Context) error {
 // acknowledgements in order. It returns how many leading rows JetStream
 // acknowledged (stored, or dropped as duplicates).
 func (r *Relay) publish(ctx context.Context, rows []outboxRow) (int, error) {
+	if fp := r.bus.opts.Failpoints.BeforePublish; fp != nil {
+		fp(r.o.Module)
+	}
 	stream := StreamName(r.o.Module)
 	futures := make([]jetstream.PubAckFuture, 0, len(rows))
 	var sendErr error
@@ -355,6 +358,9 @@ func (r *Relay) publish(ctx context.Context, rows []outboxRow) (int, error) {
 		case <-ctx.Done():
 			return i, ctx.Err()
 		}
+	}
+	if fp := r.bus.opts.Failpoints.AfterPublish; fp != nil && len(futures) > 0 {
+		fp(r.o.Module)
 	}
 	return len(futures), sendErr
 }
