@@ -33,6 +33,15 @@ type Service struct {
 	published func()
 }
 
+// checkStaff lets catalog changes through only for callers with the
+// catalog:write scope, and only with valid requests.
+func (s *Service) checkStaff(ctx context.Context, req any) error {
+	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
+		return err
+	}
+	return s.validate.Struct(search.ErrInvalidRequest.Reason, req)
+}
+
 // zone loads a time zone once; zones are validated when hotels are written.
 func (s *Service) zone(name string) *time.Location {
 	if loc, ok := s.zones.Load(name); ok {
@@ -132,10 +141,7 @@ func (s *Service) upcomingRates(g *gorm.DB, zone string, ids ...string) (map[str
 
 // CreateHotel implements search.Service.
 func (s *Service) CreateHotel(ctx context.Context, req search.CreateHotelRequest) (search.Hotel, error) {
-	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
-		return search.Hotel{}, err
-	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+	if err := s.checkStaff(ctx, req); err != nil {
 		return search.Hotel{}, err
 	}
 	row := hotelRow{
@@ -163,10 +169,7 @@ func (s *Service) CreateHotel(ctx context.Context, req search.CreateHotelRequest
 
 // UpdateHotel implements search.Service.
 func (s *Service) UpdateHotel(ctx context.Context, req search.UpdateHotelRequest) (search.Hotel, error) {
-	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
-		return search.Hotel{}, err
-	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+	if err := s.checkStaff(ctx, req); err != nil {
 		return search.Hotel{}, err
 	}
 	changes := map[string]any{"updated_at": time.Now().UTC()}
@@ -214,10 +217,7 @@ func (s *Service) UpdateHotel(ctx context.Context, req search.UpdateHotelRequest
 
 // DeleteHotel implements search.Service.
 func (s *Service) DeleteHotel(ctx context.Context, req search.DeleteHotelRequest) error {
-	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
-		return err
-	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+	if err := s.checkStaff(ctx, req); err != nil {
 		return err
 	}
 	var cityID string
@@ -284,10 +284,7 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 
 // UpdateRoomType implements search.Service.
 func (s *Service) UpdateRoomType(ctx context.Context, req search.UpdateRoomTypeRequest) (search.RoomType, error) {
-	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
-		return search.RoomType{}, err
-	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+	if err := s.checkStaff(ctx, req); err != nil {
 		return search.RoomType{}, err
 	}
 	changes := map[string]any{"updated_at": time.Now().UTC()}
@@ -319,10 +316,7 @@ func (s *Service) UpdateRoomType(ctx context.Context, req search.UpdateRoomTypeR
 
 // DeleteRoomType implements search.Service.
 func (s *Service) DeleteRoomType(ctx context.Context, req search.DeleteRoomTypeRequest) error {
-	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
-		return err
-	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+	if err := s.checkStaff(ctx, req); err != nil {
 		return err
 	}
 	cityID, err := s.writeRoomType(ctx, req.ID, search.ChangeDeleted, nil, func(tx *gorm.DB) error {
@@ -337,10 +331,7 @@ func (s *Service) DeleteRoomType(ctx context.Context, req search.DeleteRoomTypeR
 
 // SetRates implements search.Service.
 func (s *Service) SetRates(ctx context.Context, req search.SetRatesRequest) (search.RoomType, error) {
-	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
-		return search.RoomType{}, err
-	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+	if err := s.checkStaff(ctx, req); err != nil {
 		return search.RoomType{}, err
 	}
 	seen := map[civil.Date]bool{}
@@ -374,10 +365,7 @@ func (s *Service) SetRates(ctx context.Context, req search.SetRatesRequest) (sea
 
 // DeleteRate implements search.Service.
 func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) error {
-	if _, err := authn.RequireScope(ctx, search.ScopeCatalogWrite); err != nil {
-		return err
-	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+	if err := s.checkStaff(ctx, req); err != nil {
 		return err
 	}
 	cityID, err := s.writeRoomType(ctx, req.RoomTypeID, search.ChangeRatesChanged, []civil.Date{req.Date}, func(tx *gorm.DB) error {
