@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -248,6 +249,10 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
 	}
+	// Start-up garbage (migrations, the API description, the NATS server's
+	// set-up) is gone now: hand its pages back so the idle footprint is what
+	// serving needs.
+	debug.FreeOSMemory()
 	log.Info("bellhop listening", "addr", ln.Addr().String(), "version", version, "modules", mods.hosted,
 		"remote", remoteModules(cfg), "startup_ms", time.Since(started).Milliseconds())
 
