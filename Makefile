@@ -34,6 +34,7 @@ lint:
 ## bench: Go benchmarks and a load run against a seeded server (figures for README's Performance)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./modules/search/... ./platform/httpserver/
+	$(GO) test -run '^$$' -bench OutboxToConsumer -benchtime 10000x -count 1 ./platform/events/
 	$(GO) run ./cmd/bellhop-bench
 
 clean:
