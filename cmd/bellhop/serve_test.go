@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -125,15 +124,7 @@ func TestServe_SearchDemoCatalog(t *testing.T) {
 
 func fetchText(t *testing.T, u string) string {
 	t.Helper()
-	res, err := httpc.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, _ := get(t, u)
 	return string(b)
 }
 
