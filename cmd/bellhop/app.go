@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +21,9 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gorm.io/gorm"
 
+	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/modules/auth/authhttp"
+	"github.com/bellhop/bellhop/modules/auth/authlocal"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
@@ -39,6 +45,7 @@ type runner interface {
 type modules struct {
 	hosted   []string
 	dbByName map[string]*db.DB
+	auth     *authlocal.Module
 	search   *searchlocal.Module
 	dbs      []*db.DB
 	runners  []runner
@@ -50,6 +57,23 @@ type modules struct {
 // touch databases (migrate, seed).
 func openModules(ctx context.Context, cfg *config.Config, log *slog.Logger, bus *events.Bus) (*modules, error) {
 	m := &modules{}
+	if cfg.Hosts(auth.Module) {
+		d, err := m.openDB(ctx, cfg, auth.Module, authlocal.Migrations, log)
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		m.auth, err = authlocal.New(authlocal.Deps{
+			DB: d, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention,
+			Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience,
+			AccessTokenTTL: cfg.Auth.AccessTokenTTL, RefreshTokenTTL: cfg.Auth.RefreshTokenTTL,
+		})
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		m.runners = append(m.runners, m.auth)
+	}
 	if cfg.Hosts(search.Module) {
 		d, err := m.openDB(ctx, cfg, search.Module, searchlocal.Migrations, log)
 		if err != nil {
@@ -140,17 +164,48 @@ func (m *modules) close() {
 	}
 }
 
-// seed writes the demo catalog into search's database.
-func seed(ctx context.Context, cfg *config.Config) (searchlocal.SeedStats, error) {
-	if !cfg.Hosts(search.Module) {
-		return searchlocal.SeedStats{}, errors.New("seed: the search module is not hosted by this configuration (run seed where search runs)")
+// demoUser is a demo account seed created, with the password it was given.
+type demoUser struct {
+	Email, Password, Role string
+}
+
+// seeded is what seed wrote.
+type seeded struct {
+	Catalog searchlocal.SeedStats
+	Users   []demoUser // created now; accounts that existed are not listed
+}
+
+// seed writes the demo data of the modules hosted here: search's catalog,
+// and a demo admin and a demo guest with random passwords (shown once).
+func seed(ctx context.Context, cfg *config.Config) (seeded, error) {
+	var out seeded
+	if !cfg.Hosts(search.Module) && !cfg.Hosts(auth.Module) {
+		return out, errors.New("seed: neither search nor auth is hosted by this configuration (run seed where they run)")
 	}
 	mods, err := openModules(ctx, cfg, nil, nil)
 	if err != nil {
-		return searchlocal.SeedStats{}, err
+		return out, err
 	}
 	defer mods.close()
-	return mods.search.Seed(ctx)
+	if mods.search != nil {
+		if out.Catalog, err = mods.search.Seed(ctx); err != nil {
+			return out, err
+		}
+	}
+	if mods.auth != nil {
+		for _, u := range []demoUser{{"admin@bellhop.demo", demoPassword(), auth.RoleAdmin}, {"guest@bellhop.demo", demoPassword(), auth.RoleGuest}} {
+			name := "Demo " + strings.ToUpper(u.Role[:1]) + u.Role[1:]
+			_, err := mods.auth.CreateUser(ctx, u.Email, name, u.Password, u.Role)
+			switch {
+			case errors.Is(err, auth.ErrEmailTaken):
+				continue
+			case err != nil:
+				return out, fmt.Errorf("seed demo user %s: %w", u.Email, err)
+			}
+			out.Users = append(out.Users, u)
+		}
+	}
+	return out, nil
 }
 
 // serve runs Bellhop until ctx is done, then shuts down in order: the HTTP
@@ -190,7 +245,16 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	runners := append(mods.runners, monitor)
 
-	verifier, err := newVerifier(cfg)
+	if mods.auth != nil && len(cfg.Auth.ServiceClients) > 0 {
+		clients := make([]authlocal.ServiceClient, len(cfg.Auth.ServiceClients))
+		for i, c := range cfg.Auth.ServiceClients {
+			clients[i] = authlocal.ServiceClient{ID: c.ID, Secret: c.Secret, Scopes: c.Scopes}
+		}
+		if err := mods.auth.EnsureServiceClients(ctx, clients); err != nil {
+			return fmt.Errorf("auth.service_clients: %w", err)
+		}
+	}
+	verifier, err := newVerifier(cfg, mods)
 	if err != nil {
 		return err
 	}
@@ -212,7 +276,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err := srvCfg.Validate(); err != nil {
 		return fmt.Errorf("config: server: %w", err)
 	}
-	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: verifier.Middleware()})
+	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: authhttp.Authenticate(verifier)})
 
 	// The composition root is the only place that chooses local or remote.
 	clientOpts := httpclient.Options{
@@ -222,6 +286,35 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		RetryBackoff: cfg.HTTPClient.RetryBackoff,
 		Breaker:      httpclient.BreakerConfig{ConsecutiveFailures: cfg.HTTPClient.BreakerFailures, OpenTimeout: cfg.HTTPClient.BreakerOpenTimeout},
 		Metrics:      edges,
+	}
+	tokens, err := serviceTokens(cfg, mods)
+	if err != nil {
+		return err
+	}
+	clientOpts.ServiceTokens = tokens
+
+	var ath auth.Service
+	switch {
+	case mods.auth != nil:
+		ath = instrumentAuth(mods.auth.Service(), observability.Edge{Metrics: edges, Caller: "api", Callee: auth.Module, Location: observability.Local})
+	case cfg.Modules[auth.Module].URL != "":
+		if ath, err = authhttp.NewClient(cfg.Modules[auth.Module].URL, clientOpts); err != nil {
+			return fmt.Errorf("modules.auth.url: %w", err)
+		}
+	}
+	if ath != nil {
+		var csrfKey []byte
+		if cfg.Auth.CSRFKey != "" {
+			csrfKey, _ = base64.StdEncoding.DecodeString(cfg.Auth.CSRFKey) // validated with the config
+		}
+		err := authhttp.Register(srv.Echo(), ath, authhttp.Options{
+			Issuer: cfg.Auth.Issuer, PublicURL: cfg.Auth.PublicURL, CSRFKey: csrfKey, Log: log,
+			SignInRateLimit: httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.SignInRateLimit.RPS, Burst: cfg.Auth.SignInRateLimit.Burst},
+			TokenRateLimit:  httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.TokenRateLimit.RPS, Burst: cfg.Auth.TokenRateLimit.Burst},
+		})
+		if err != nil {
+			return fmt.Errorf("auth routes: %w", err)
+		}
 	}
 	var srch search.Service
 	switch {
@@ -303,9 +396,11 @@ func remoteModules(cfg *config.Config) map[string]string {
 	return out
 }
 
-// newVerifier builds token verification from config; with no key source
-// configured there is no verifier, and routes that need a token answer 401.
-func newVerifier(cfg *config.Config) (*authn.Verifier, error) {
+// newVerifier builds token verification: keys named in config (a JWKS file
+// or URL), else the auth module's own keys in-process, else auth's JWKS over
+// HTTP when auth is remote. With none of those there is no verifier, and
+// routes that need a token answer 401.
+func newVerifier(cfg *config.Config, mods *modules) (*authn.Verifier, error) {
 	var keys authn.KeySet
 	var err error
 	switch {
@@ -319,8 +414,74 @@ func newVerifier(cfg *config.Config) (*authn.Verifier, error) {
 		if err != nil {
 			return nil, fmt.Errorf("auth.jwks_url: %w", err)
 		}
+	case mods.auth != nil:
+		keys = mods.auth.KeySet()
+	case cfg.Modules[auth.Module].URL != "":
+		u := strings.TrimSuffix(cfg.Modules[auth.Module].URL, "/") + "/.well-known/jwks.json"
+		keys, err = authn.NewRemoteKeySet(u, &http.Client{Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("modules.auth.url: %w", err)
+		}
 	default:
 		return nil, nil
 	}
 	return authn.NewVerifier(keys, cfg.Auth.Issuer, cfg.Auth.Audience)
+}
+
+// serviceTokens is this process's service identity on other modules'
+// /internal routes: client credentials from the auth module, in-process when
+// auth is hosted here, else from its token endpoint. Without auth.client_id
+// there is none, and /internal calls carry no token.
+func serviceTokens(cfg *config.Config, mods *modules) (httpclient.TokenSource, error) {
+	if cfg.Auth.ClientID == "" {
+		return nil, nil
+	}
+	if mods.auth != nil {
+		return &localTokens{svc: mods.auth.Service(), id: cfg.Auth.ClientID, secret: cfg.Auth.ClientSecret}, nil
+	}
+	base := cfg.Modules[auth.Module].URL
+	if base == "" {
+		return nil, errors.New("auth.client_id is set but the auth module is neither hosted here nor remote (modules.auth.url)")
+	}
+	cc := httpclient.ClientCredentialsConfig{
+		TokenURL: strings.TrimSuffix(base, "/") + "/oauth/token", ClientID: cfg.Auth.ClientID, ClientSecret: cfg.Auth.ClientSecret,
+	}
+	if err := cc.Validate(); err != nil {
+		return nil, fmt.Errorf("auth.client_id: %w", err)
+	}
+	return httpclient.ClientCredentials(cc), nil
+}
+
+// localTokens gets service tokens from the auth module hosted in this
+// process, with the same client-credentials grant a remote caller uses, and
+// reuses each until shortly before it expires.
+type localTokens struct {
+	svc        auth.Service
+	id, secret string
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+func (l *localTokens) Token(ctx context.Context) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token != "" && time.Now().Before(l.expires) {
+		return l.token, nil
+	}
+	t, err := l.svc.Token(ctx, auth.TokenRequest{GrantType: "client_credentials", ClientID: l.id, ClientSecret: l.secret})
+	if err != nil {
+		return "", err
+	}
+	l.token = t.AccessToken
+	l.expires = time.Now().Add(time.Duration(t.ExpiresIn)*time.Second - 30*time.Second)
+	return l.token, nil
+}
+
+// Invalidate drops the cached token (httpclient calls it after a 401).
+func (l *localTokens) Invalidate() {
+	l.mu.Lock()
+	l.token = ""
+	l.mu.Unlock()
 }

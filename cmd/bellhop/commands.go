@@ -31,7 +31,7 @@ func newServeCmd() *cobra.Command {
 func newSeedCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "seed",
-		Short: "Write the demo catalog (idempotent: the same cities, hotels and ids every time)",
+		Short: "Write the demo data: the catalog (same cities, hotels and ids every time) and a demo admin and guest",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
@@ -43,11 +43,15 @@ func newSeedCmd() *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if st.AlreadySeeded {
+			switch c := st.Catalog; {
+			case c.AlreadySeeded:
 				fmt.Fprintln(out, "demo catalog already present: nothing to do")
-				return nil
+			case c.Hotels > 0:
+				fmt.Fprintf(out, "demo catalog written: %d cities, %d hotels, %d room types, %d rates\n", c.Cities, c.Hotels, c.RoomTypes, c.Rates)
 			}
-			fmt.Fprintf(out, "demo catalog written: %d cities, %d hotels, %d room types, %d rates\n", st.Cities, st.Hotels, st.RoomTypes, st.Rates)
+			for _, u := range st.Users {
+				fmt.Fprintf(out, "demo %s created: %s / %s  (shown once: only a hash is stored)\n", u.Role, u.Email, u.Password)
+			}
 			return nil
 		},
 	}

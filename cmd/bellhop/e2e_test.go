@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -307,3 +308,9 @@ func startNATS(t *testing.T) string {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func jsonDecode(res *http.Response, v any) error {
+	return json.NewDecoder(res.Body).Decode(v)
+}
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }

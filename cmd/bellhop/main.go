@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/config"
 )
@@ -22,7 +23,7 @@ import (
 var version = "dev"
 
 // knownModules are the modules this binary can host.
-var knownModules = []string{search.Module}
+var knownModules = []string{auth.Module, search.Module}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -48,7 +49,7 @@ others calling it over HTTP (--remote), by configuration alone.`,
 	root.PersistentFlags().String("config", "", "configuration file (YAML); defaults are built in (see configs/bellhop.yaml)")
 	root.PersistentFlags().String("data-dir", "", "directory for the module databases (default ./data)")
 	root.PersistentFlags().String("log-level", "", "debug, info, warn or error")
-	root.AddCommand(newServeCmd(), newSeedCmd(), newMigrateCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newSeedCmd(), newMigrateCmd(), newUsersCmd(), newClientsCmd(), newKeysCmd(), newVersionCmd())
 	return root
 }
 

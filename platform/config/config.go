@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -64,12 +65,29 @@ type Log struct {
 	AccessLog bool   `mapstructure:"access_log"`
 }
 
-// Auth configures access-token verification.
+// Auth configures tokens: their verification everywhere, their issuing where
+// the auth module runs, and this process's own service identity.
 type Auth struct {
-	JWKSFile string `mapstructure:"jwks_file"`
-	JWKSURL  string `mapstructure:"jwks_url"`
-	Issuer   string `mapstructure:"issuer"`
-	Audience string `mapstructure:"audience"`
+	JWKSFile        string          `mapstructure:"jwks_file"`
+	JWKSURL         string          `mapstructure:"jwks_url"`
+	Issuer          string          `mapstructure:"issuer"`
+	Audience        string          `mapstructure:"audience"`
+	AccessTokenTTL  time.Duration   `mapstructure:"access_token_ttl"`
+	RefreshTokenTTL time.Duration   `mapstructure:"refresh_token_ttl"`
+	PublicURL       string          `mapstructure:"public_url"`
+	CSRFKey         string          `mapstructure:"csrf_key"`
+	SignInRateLimit RateLimit       `mapstructure:"sign_in_rate_limit"`
+	TokenRateLimit  RateLimit       `mapstructure:"token_rate_limit"`
+	ClientID        string          `mapstructure:"client_id"`
+	ClientSecret    string          `mapstructure:"client_secret"`
+	ServiceClients  []ServiceClient `mapstructure:"service_clients"`
+}
+
+// ServiceClient is a service identity the auth module creates at start.
+type ServiceClient struct {
+	ID     string   `mapstructure:"id"`
+	Secret string   `mapstructure:"secret"`
+	Scopes []string `mapstructure:"scopes"`
 }
 
 // Events configures the event backbone.
@@ -226,6 +244,8 @@ func (c *Config) validate(known []string) error {
 		"server.shutdown_timeout":          c.Server.ShutdownTimeout,
 		"http_client.timeout":              c.HTTPClient.Timeout,
 		"events.stream_max_age":            c.Events.StreamMaxAge,
+		"auth.access_token_ttl":            c.Auth.AccessTokenTTL,
+		"auth.refresh_token_ttl":           c.Auth.RefreshTokenTTL,
 		"events.outbox_retention":          c.Events.OutboxRetention,
 		"http_client.retry_backoff":        c.HTTPClient.RetryBackoff,
 		"http_client.breaker_open_timeout": c.HTTPClient.BreakerOpenTimeout,
@@ -266,6 +286,29 @@ func (c *Config) validate(known []string) error {
 	}
 	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
 		bad("auth", "issuer and audience must not be empty")
+	}
+	if c.Auth.PublicURL != "" {
+		if err := checkHTTPURL(c.Auth.PublicURL); err != nil {
+			bad("auth.public_url", "%q %v", c.Auth.PublicURL, err)
+		}
+	}
+	if k := c.Auth.CSRFKey; k != "" {
+		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) < 32 {
+			bad("auth.csrf_key", "must be base64 of at least 32 bytes (e.g. the output of `openssl rand -base64 32`)")
+		}
+	}
+	for key, rl := range map[string]RateLimit{"auth.sign_in_rate_limit": c.Auth.SignInRateLimit, "auth.token_rate_limit": c.Auth.TokenRateLimit} {
+		if rl.RPS <= 0 || rl.Burst < 1 {
+			bad(key, "rps must be > 0 and burst >= 1 (got rps=%v burst=%d)", rl.RPS, rl.Burst)
+		}
+	}
+	if (c.Auth.ClientID == "") != (c.Auth.ClientSecret == "") {
+		bad("auth", "client_id and client_secret go together")
+	}
+	for i, sc := range c.Auth.ServiceClients {
+		if sc.ID == "" || len(sc.Secret) < 32 {
+			bad(fmt.Sprintf("auth.service_clients[%d]", i), "needs an id and a secret of at least 32 characters")
+		}
 	}
 	if u := c.Events.NATS.URL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {

@@ -1,0 +1,348 @@
+package authlocal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/events"
+)
+
+// Register implements auth.Service.
+func (s *Service) Register(ctx context.Context, req auth.RegisterRequest) (auth.User, error) {
+	return s.createUser(ctx, req, nil)
+}
+
+// createUser creates an account with roles (guest if none) and records
+// its user.registered event in the same transaction.
+func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, roles []string) (auth.User, error) {
+	req.Email, req.Name = strings.TrimSpace(req.Email), strings.TrimSpace(req.Name)
+	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
+		return auth.User{}, err
+	}
+	if err := checkPassword("password", req.Password, req.Email); err != nil {
+		return auth.User{}, err
+	}
+	roles, err := normalizeRoles(roles)
+	if err != nil {
+		return auth.User{}, err
+	}
+	hash, err := s.hasher.hash(ctx, req.Password)
+	if err != nil {
+		return auth.User{}, internalUnlessApp(err, "hash password")
+	}
+	now := s.now()
+	row := userRow{
+		ID: newID("usr"), Email: strings.TrimSpace(req.Email), EmailKey: emailKey(req.Email),
+		Name: strings.TrimSpace(req.Name), PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now,
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			if db.IsUniqueViolation(err) {
+				return auth.ErrEmailTaken
+			}
+			return err
+		}
+		evt, err := events.New(ctx, auth.Module, auth.EventUserRegistered, auth.UserRegistered{
+			UserID: row.ID, Email: row.Email, Name: row.Name, Roles: row.Roles, RegisteredAt: now,
+		})
+		if err != nil {
+			return err
+		}
+		return events.Record(tx, evt)
+	})
+	if err != nil {
+		return auth.User{}, internalUnlessApp(err, "create user")
+	}
+	s.published()
+	return toUser(row), nil
+}
+
+// normalizeRoles orders roles by privilege without repeats; none is guest.
+func normalizeRoles(roles []string) ([]string, error) {
+	if len(roles) == 0 {
+		return []string{auth.RoleGuest}, nil
+	}
+	out := make([]string, 0, len(roles))
+	for _, r := range auth.Roles {
+		if slices.Contains(roles, r) {
+			out = append(out, r)
+		}
+	}
+	for _, r := range roles {
+		if !slices.Contains(auth.Roles, r) {
+			return nil, auth.ErrInvalidRequest.WithFields(apperr.FieldError{Field: "roles", Reason: "oneof", Detail: "must be one of: guest, staff, admin"})
+		}
+	}
+	return out, nil
+}
+
+func toUser(r userRow) auth.User {
+	return auth.User{ID: r.ID, Email: r.Email, Name: r.Name, Roles: slices.Clone(r.Roles), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func (s *Service) userByID(ctx context.Context, g *gorm.DB, id string) (userRow, error) {
+	var u userRow
+	if err := g.WithContext(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
+		return userRow{}, notFound(err, auth.ErrUserNotFound, "user")
+	}
+	return u, nil
+}
+
+// Me implements auth.Service.
+func (s *Service) Me(ctx context.Context) (auth.User, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return auth.User{}, err
+	}
+	u, err := s.userByID(ctx, s.db.DB, p.Subject)
+	if err != nil {
+		return auth.User{}, err
+	}
+	return toUser(u), nil
+}
+
+// UpdateMe implements auth.Service.
+func (s *Service) UpdateMe(ctx context.Context, req auth.UpdateMeRequest) (auth.User, error) {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return auth.User{}, err
+	}
+	if req.Email != nil {
+		e := strings.TrimSpace(*req.Email)
+		req.Email = &e
+	}
+	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
+		return auth.User{}, err
+	}
+	u, err := s.userByID(ctx, s.db.DB, p.Subject)
+	if err != nil {
+		return auth.User{}, err
+	}
+	changes := map[string]any{"updated_at": s.now()}
+	if req.Name != nil {
+		changes["name"] = strings.TrimSpace(*req.Name)
+	}
+	if req.Email != nil && emailKey(*req.Email) != u.EmailKey {
+		if req.CurrentPassword == "" {
+			return auth.User{}, auth.ErrInvalidRequest.WithFields(apperr.FieldError{
+				Field: "current_password", Reason: "required", Detail: "is required to change the email"})
+		}
+		ok, _, err := s.hasher.verify(ctx, req.CurrentPassword, u.PasswordHash)
+		if err != nil {
+			return auth.User{}, internalUnlessApp(err, "check password")
+		}
+		if !ok {
+			return auth.User{}, auth.ErrWrongPassword
+		}
+		changes["email"] = strings.TrimSpace(*req.Email)
+		changes["email_key"] = emailKey(*req.Email)
+	} else if req.Email != nil {
+		changes["email"] = strings.TrimSpace(*req.Email) // only its case changes
+	}
+	err = s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(changes).Error
+	if db.IsUniqueViolation(err) {
+		return auth.User{}, auth.ErrEmailTaken
+	}
+	if err != nil {
+		return auth.User{}, apperr.Internal(fmt.Errorf("update user: %w", err))
+	}
+	return s.Me(ctx)
+}
+
+// ChangePassword implements auth.Service.
+func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordRequest) error {
+	p, err := requireUser(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
+		return err
+	}
+	u, err := s.userByID(ctx, s.db.DB, p.Subject)
+	if err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.verify(ctx, req.CurrentPassword, u.PasswordHash)
+	if err != nil {
+		return internalUnlessApp(err, "check password")
+	}
+	if !ok {
+		return auth.ErrWrongPassword
+	}
+	if err := checkPassword("new_password", req.NewPassword, u.Email); err != nil {
+		return err
+	}
+	hash, err := s.hasher.hash(ctx, req.NewPassword)
+	if err != nil {
+		return internalUnlessApp(err, "hash password")
+	}
+	now := s.now()
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": hash, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		// Whoever knew the old password may hold a session: end them all.
+		return tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error
+	})
+	if err != nil {
+		return apperr.Internal(fmt.Errorf("change password: %w", err))
+	}
+	return nil
+}
+
+// ListUsers implements auth.Service.
+func (s *Service) ListUsers(ctx context.Context, req auth.ListUsersRequest) (auth.UserList, error) {
+	if _, err := s.requireAdmin(ctx); err != nil {
+		return auth.UserList{}, err
+	}
+	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
+		return auth.UserList{}, err
+	}
+	limit := req.Limit
+	if limit == 0 {
+		limit = auth.DefaultLimit
+	}
+	var rows []userRow
+	q := s.db.WithContext(ctx).Order("id").Limit(limit + 1)
+	if req.Cursor != "" {
+		q = q.Where("id > ?", req.Cursor)
+	}
+	if err := q.Find(&rows).Error; err != nil {
+		return auth.UserList{}, apperr.Internal(fmt.Errorf("list users: %w", err))
+	}
+	out := auth.UserList{Users: make([]auth.User, 0, min(len(rows), limit))}
+	for i, r := range rows {
+		if i == limit {
+			out.NextCursor = rows[i-1].ID
+			break
+		}
+		out.Users = append(out.Users, toUser(r))
+	}
+	return out, nil
+}
+
+// SetRoles implements auth.Service.
+func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.User, error) {
+	if _, err := s.requireAdmin(ctx); err != nil {
+		return auth.User{}, err
+	}
+	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
+		return auth.User{}, err
+	}
+	roles, err := normalizeRoles(req.Roles)
+	if err != nil {
+		return auth.User{}, err
+	}
+	var out userRow
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u, err := s.userByID(ctx, tx, req.UserID)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(u.Roles, auth.RoleAdmin) && !slices.Contains(roles, auth.RoleAdmin) {
+			var admins int64
+			if err := tx.Model(&userRow{}).Where("roles LIKE ?", `%"admin"%`).Count(&admins).Error; err != nil {
+				return err
+			}
+			if admins <= 1 {
+				return auth.ErrLastAdmin
+			}
+		}
+		u.Roles, u.UpdatedAt = roles, s.now()
+		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Select("roles", "updated_at").Updates(&u).Error; err != nil {
+			return err
+		}
+		out = u
+		return nil
+	})
+	if err != nil {
+		return auth.User{}, internalUnlessApp(err, "set roles")
+	}
+	return toUser(out), nil
+}
+
+// authenticate checks an email and password. An unknown email and a wrong
+// password get the same error after the same work (a password hash), and
+// both count towards the email's throttle.
+func (s *Service) authenticate(ctx context.Context, email, password string) (userRow, error) {
+	key := emailKey(email)
+	if wait := s.throttle.wait(key, s.now()); wait > 0 {
+		secs := (wait + time.Second - 1) / time.Second
+		return userRow{}, auth.ErrTooManyAttempts.WithRetryAfter(secs * time.Second)
+	}
+	var u userRow
+	err := s.db.WithContext(ctx).Where("email_key = ?", key).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		if err := s.hasher.verifyDummy(ctx, password); err != nil {
+			return userRow{}, internalUnlessApp(err, "check password")
+		}
+		s.throttle.fail(key, s.now())
+		return userRow{}, auth.ErrInvalidCredentials
+	}
+	if err != nil {
+		return userRow{}, apperr.Internal(fmt.Errorf("load user: %w", err))
+	}
+	ok, stale, err := s.hasher.verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return userRow{}, internalUnlessApp(err, "check password")
+	}
+	if !ok {
+		s.throttle.fail(key, s.now())
+		return userRow{}, auth.ErrInvalidCredentials
+	}
+	s.throttle.succeed(key)
+	if stale {
+		// Made with older cost parameters: upgrade it while the password is at hand.
+		if hash, err := s.hasher.hash(ctx, password); err == nil {
+			err = s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Update("password_hash", hash).Error
+			if err != nil {
+				s.log.WarnContext(ctx, "re-hash password", "user", u.ID, "error", err)
+			}
+		}
+	}
+	return u, nil
+}
+
+// SignIn implements auth.Service.
+func (s *Service) SignIn(ctx context.Context, req auth.SignInRequest) (auth.Tokens, error) {
+	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
+		return auth.Tokens{}, err
+	}
+	u, err := s.authenticate(ctx, req.Email, req.Password)
+	if err != nil {
+		return auth.Tokens{}, err
+	}
+	return s.issueUserTokens(ctx, u, auth.SessionClientID, "", "", nil, true)
+}
+
+// SignOut implements auth.Service.
+func (s *Service) SignOut(ctx context.Context, req auth.SignOutRequest) error {
+	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
+		return err
+	}
+	var rt refreshTokenRow
+	err := s.db.WithContext(ctx).Where("hash = ?", hashSecret(req.RefreshToken)).Take(&rt).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && rt.ClientID != auth.SessionClientID) {
+		return nil // nothing to end: the same answer as for an ended session
+	}
+	if err != nil {
+		return apperr.Internal(fmt.Errorf("load refresh token: %w", err))
+	}
+	return s.revokeFamily(ctx, rt.FamilyID)
+}
+
+// Roles and scope reach the principal from the user row: a token carries
+// what the user may do now, not what they could when the family started.
+func (s *Service) userPrincipal(u userRow, scopes []string) authn.Principal {
+	return authn.Principal{Subject: u.ID, Kind: authn.KindUser, Email: u.Email, Name: u.Name, Roles: slices.Clone(u.Roles), Scopes: scopes}
+}
