@@ -98,7 +98,6 @@ func wantOAuthError(t *testing.T, a answer, status int, code string) {
 type setup struct {
 	*env
 	svc       *authlocal.Module
-	admin     context.Context
 	svcID     string
 	svcSecret string
 	app       auth.CreatedClient
@@ -567,7 +566,9 @@ func TestRateLimits(t *testing.T) {
 			if err == nil {
 				t.Fatal("signed in with a wrong password")
 			}
-			_, err = svc.SignIn(context.Background(), auth.SignInRequest{Email: email, Password: "wrong password!"})
+			if _, err = svc.SignIn(context.Background(), auth.SignInRequest{Email: email, Password: "wrong password!"}); err == nil {
+				t.Fatal("signed in with a wrong password")
+			}
 			_, err = svc.SignIn(context.Background(), auth.SignInRequest{Email: email, Password: password})
 			if !isTooMany(err) {
 				t.Fatalf("%s: err = %v, want too many attempts", email, err)
