@@ -1,0 +1,151 @@
+// Package bookings is the contract of the bookings module: holding a room
+// for a stay, confirming it when it is paid, expiring unpaid holds, and
+// cancelling under the hotel's policy. Bookings keeps only the rooms taken
+// per room type and night, and checks them against the room type's
+// rooms_total (from search.Quote) atomically.
+package bookings
+
+import (
+	"context"
+	"time"
+
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/civil"
+	"github.com/bellhop/bellhop/platform/money"
+)
+
+// Module is the module's name: its database file, metrics label and config key.
+const Module = "bookings"
+
+// ScopeRead lets a service (payments) read any booking through Get.
+const ScopeRead = "bookings:read"
+
+// Statuses of a booking: pending → confirmed | expired | rejected | cancelled,
+// and confirmed → cancelled.
+const (
+	StatusPending   = "pending"
+	StatusConfirmed = "confirmed"
+	StatusExpired   = "expired"
+	StatusRejected  = "rejected"
+	StatusCancelled = "cancelled"
+)
+
+// Errors returned by Service methods; errors.Is works after an HTTP hop.
+var (
+	ErrInvalidRequest       = apperr.Invalid("bookings.invalid_request", "the request has invalid values")
+	ErrNotFound             = apperr.NotFound("bookings.not_found", "no booking has that id")
+	ErrSoldOut              = apperr.Conflict("bookings.sold_out", "no room of this type is free for those nights")
+	ErrNotCancellable       = apperr.Conflict("bookings.not_cancellable", "the booking cannot be cancelled in its current status")
+	ErrIdempotencyKeyReused = apperr.Invalid("bookings.idempotency_key_reused", "the idempotency key was used with a different request")
+)
+
+// Service is the bookings module. Guests see and cancel only their own
+// bookings (another guest's is ErrNotFound); staff see all; a service with
+// ScopeRead may Get any booking.
+type Service interface {
+	// Hold takes one room of the type for every night of the stay and keeps
+	// it as a pending booking until HoldExpiresAt. The caller is the guest.
+	// Errors: ErrInvalidRequest, ErrSoldOut, ErrIdempotencyKeyReused, search's
+	// errors (unknown room type, invalid stay, too many guests), authn errors.
+	Hold(ctx context.Context, req HoldRequest) (Booking, error)
+	// Get returns a booking. Errors: ErrNotFound.
+	Get(ctx context.Context, req GetRequest) (Booking, error)
+	// List returns the caller's bookings (staff: all, filtered), newest first.
+	// Errors: ErrInvalidRequest.
+	List(ctx context.Context, req ListRequest) (BookingList, error)
+	// Cancel cancels a pending or confirmed booking under the cancellation
+	// policy and releases its rooms. Errors: ErrNotFound, ErrNotCancellable.
+	Cancel(ctx context.Context, req CancelRequest) (Booking, error)
+}
+
+// HoldRequest asks for a room for a stay. IdempotencyKey (optional, from the
+// Idempotency-Key header) makes a retried request return the first booking.
+type HoldRequest struct {
+	IdempotencyKey string     `json:"-" validate:"max=255"`
+	RoomTypeID     string     `json:"room_type_id" validate:"notblank,max=64"`
+	CheckIn        civil.Date `json:"check_in" validate:"required"`
+	CheckOut       civil.Date `json:"check_out" validate:"required"`
+	Guests         int        `json:"guests" validate:"min=1,max=16"`
+}
+
+// GetRequest names a booking.
+type GetRequest struct {
+	ID string `param:"id" json:"id" validate:"notblank,max=64"`
+}
+
+// ListRequest filters bookings. Guests always see only their own; the
+// filters by hotel apply to staff.
+type ListRequest struct {
+	HotelID string     `query:"hotel_id" json:"hotel_id" validate:"max=64"`
+	Status  string     `query:"status" json:"status" validate:"omitempty,oneof=pending confirmed expired rejected cancelled"`
+	From    civil.Date `query:"from" json:"from"`                            // check-in on or after
+	To      civil.Date `query:"to" json:"to"`                                // check-in before
+	Limit   int        `query:"limit" json:"limit" validate:"gte=0,lte=100"` // 0: 20
+	Cursor  string     `query:"cursor" json:"cursor" validate:"max=512"`
+}
+
+// BookingList is a page of bookings.
+type BookingList struct {
+	Bookings   []Booking `json:"bookings"`
+	NextCursor string    `json:"next_cursor,omitempty"`
+}
+
+// CancelRequest cancels a booking.
+type CancelRequest struct {
+	ID string `param:"id" json:"id" validate:"notblank,max=64"`
+}
+
+// Booking is a stay held, confirmed or ended.
+type Booking struct {
+	ID            string       `json:"id"`
+	Status        string       `json:"status"`
+	GuestID       string       `json:"guest_id"`
+	GuestEmail    string       `json:"guest_email"`
+	GuestName     string       `json:"guest_name"`
+	HotelID       string       `json:"hotel_id"`
+	HotelName     string       `json:"hotel_name"`
+	RoomTypeID    string       `json:"room_type_id"`
+	RoomTypeName  string       `json:"room_type_name"`
+	Address       string       `json:"address"`
+	City          string       `json:"city"`
+	Country       string       `json:"country"`
+	TimeZone      string       `json:"time_zone"`
+	CheckIn       civil.Date   `json:"check_in"`
+	CheckOut      civil.Date   `json:"check_out"`
+	Guests        int          `json:"guests"`
+	Nights        []NightPrice `json:"nights"`
+	Total         money.Money  `json:"total"`
+	HoldExpiresAt time.Time    `json:"hold_expires_at"`
+	// CancellationFee is what the guest keeps paying after a cancellation
+	// (zero when free), and Refund what is paid back.
+	CancellationFee money.Money `json:"cancellation_fee"`
+	Refund          money.Money `json:"refund"`
+	CreatedAt       time.Time   `json:"created_at"`
+	UpdatedAt       time.Time   `json:"updated_at"`
+}
+
+// NightPrice is the price of one night of the stay.
+type NightPrice struct {
+	Date  civil.Date  `json:"date"`
+	Price money.Money `json:"price"`
+}
+
+// Event types bookings publishes, each with a BookingEvent payload.
+const (
+	EventHeld      = "bellhop.booking.held.v1"
+	EventConfirmed = "bellhop.booking.confirmed.v1"
+	EventExpired   = "bellhop.booking.expired.v1"
+	EventRejected  = "bellhop.booking.rejected.v1"
+	EventCancelled = "bellhop.booking.cancelled.v1"
+)
+
+// BookingEvent is the payload of every booking event: the booking as it is
+// after the transition, with what consumers need (search: the room type and
+// nights to take or release; payments: the amount to refund; reporting: the
+// guest and the stay for the receipt).
+type BookingEvent struct {
+	Booking Booking `json:"booking"`
+	// PaymentID is the payment that confirmed (or, for a rejection, could not
+	// confirm) the booking, if any.
+	PaymentID string `json:"payment_id,omitempty"`
+}
