@@ -68,6 +68,9 @@ type SubscribeOptions struct {
 	// Relay, if set, is the consuming module's own relay: it is notified after
 	// each handled event, for handlers that [Record] events of their own.
 	Relay *Relay
+	// Committed, if set, is called with the events whose effects have just
+	// committed: for work that must see them, such as refreshing a cache.
+	Committed func(ctx context.Context, applied []Event)
 	Log   *slog.Logger
 }
 
@@ -424,13 +427,18 @@ func (c *Consumer) handleBatch(ctx context.Context, stream string, msgs []jetstr
 			}
 		}
 	}
-	notify := false
+	var applied []Event
 	for _, d := range ds {
-		notify = notify || d.applied
+		if d.applied {
+			applied = append(applied, d.evt)
+		}
 		c.settle(ctx, d)
 	}
-	if notify && c.o.Relay != nil {
+	if len(applied) > 0 && c.o.Relay != nil {
 		c.o.Relay.Notify()
+	}
+	if len(applied) > 0 && c.o.Committed != nil {
+		c.o.Committed(ctx, applied)
 	}
 }
 

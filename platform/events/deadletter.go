@@ -80,6 +80,9 @@ func (b *Bus) Replay(ctx context.Context, db *gorm.DB, id int64) error {
 		if c.o.Relay != nil {
 			c.o.Relay.Notify()
 		}
+		if c.o.Committed != nil {
+			c.o.Committed(ctx, []Event{evt})
+		}
 		c.bus.metrics.handled.WithLabelValues(c.module, c.name).Inc()
 	}
 	c.log.Info("dead letter replayed", "id", id, "event_id", evt.ID, "applied", applied)

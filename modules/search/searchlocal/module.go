@@ -55,6 +55,13 @@ func New(d Deps) (*Module, error) {
 		}
 		m.relay = relay
 		m.svc.published = relay.Notify
+		c, err := d.Bus.Subscribe(search.Module, "availability", availabilitySubjects, m.svc.applyBookingEvent, events.SubscribeOptions{
+			DB: d.DB.DB, Relay: relay, Committed: m.svc.bookingsCommitted, Log: log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		m.consumers = append(m.consumers, c)
 	}
 	return m, nil
 }

@@ -81,4 +81,7 @@ var Migrations = append([]db.Migration{
 	{ID: "0001_catalog", Up: func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&cityRow{}, &hotelRow{}, &roomTypeRow{}, &rateRow{}, &availabilityRow{})
 	}},
+	{ID: "0002_availability_bookings", Up: func(tx *gorm.DB) error {
+		return tx.Migrator().CreateTable(&bookingSeenRow{})
+	}},
 }, events.Migrations...)
