@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/config"
 )
@@ -23,7 +25,7 @@ import (
 var version = "dev"
 
 // knownModules are the modules this binary can host.
-var knownModules = []string{auth.Module, search.Module}
+var knownModules = []string{auth.Module, bookings.Module, payments.Module, search.Module}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

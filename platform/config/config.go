@@ -32,6 +32,8 @@ type Config struct {
 	Log        Log                     `mapstructure:"log"`
 	Auth       Auth                    `mapstructure:"auth"`
 	Events     Events                  `mapstructure:"events"`
+	Bookings   Bookings                `mapstructure:"bookings"`
+	Payments   Payments                `mapstructure:"payments"`
 	HTTPClient HTTPClient              `mapstructure:"http_client"`
 	Only       []string                `mapstructure:"only"`
 	Modules    map[string]ModuleConfig `mapstructure:"modules"`
@@ -88,6 +90,27 @@ type ServiceClient struct {
 	ID     string   `mapstructure:"id"`
 	Secret string   `mapstructure:"secret"`
 	Scopes []string `mapstructure:"scopes"`
+}
+
+// Bookings configures holds.
+type Bookings struct {
+	HoldTTL        time.Duration `mapstructure:"hold_ttl"`
+	ExpiryInterval time.Duration `mapstructure:"expiry_interval"`
+}
+
+// Payments configures the payment provider.
+type Payments struct {
+	Provider          string        `mapstructure:"provider"`
+	ReconcileInterval time.Duration `mapstructure:"reconcile_interval"`
+	RateLimit         RateLimit     `mapstructure:"rate_limit"`
+	Sandbox           struct {
+		Latency     time.Duration `mapstructure:"latency"`
+		FailureRate float64       `mapstructure:"failure_rate"`
+	} `mapstructure:"sandbox"`
+	Stripe struct {
+		APIKey  string `mapstructure:"api_key"`
+		BaseURL string `mapstructure:"base_url"`
+	} `mapstructure:"stripe"`
 }
 
 // Events configures the event backbone.
@@ -245,6 +268,9 @@ func (c *Config) validate(known []string) error {
 		"http_client.timeout":              c.HTTPClient.Timeout,
 		"events.stream_max_age":            c.Events.StreamMaxAge,
 		"auth.access_token_ttl":            c.Auth.AccessTokenTTL,
+		"bookings.hold_ttl":                c.Bookings.HoldTTL,
+		"bookings.expiry_interval":         c.Bookings.ExpiryInterval,
+		"payments.reconcile_interval":      c.Payments.ReconcileInterval,
 		"auth.refresh_token_ttl":           c.Auth.RefreshTokenTTL,
 		"events.outbox_retention":          c.Events.OutboxRetention,
 		"http_client.retry_backoff":        c.HTTPClient.RetryBackoff,
@@ -322,6 +348,29 @@ func (c *Config) validate(known []string) error {
 	}
 	if c.Events.MaxDeliver < 1 || c.Events.MaxDeliver > 100 {
 		bad("events.max_deliver", "must be between 1 and 100 (got %d)", c.Events.MaxDeliver)
+	}
+	switch c.Payments.Provider {
+	case "sandbox":
+	case "stripe":
+		if c.Payments.Stripe.APIKey == "" {
+			bad("payments.stripe.api_key", "is required with provider stripe (set BELLHOP_PAYMENTS_STRIPE_API_KEY)")
+		}
+	default:
+		bad("payments.provider", "%q is not one of sandbox, stripe", c.Payments.Provider)
+	}
+	if u := c.Payments.Stripe.BaseURL; u != "" {
+		if err := checkHTTPURL(u); err != nil {
+			bad("payments.stripe.base_url", "%q %v", u, err)
+		}
+	}
+	if fr := c.Payments.Sandbox.FailureRate; fr < 0 || fr > 1 {
+		bad("payments.sandbox.failure_rate", "must be between 0 and 1 (got %v)", fr)
+	}
+	if c.Payments.Sandbox.Latency < 0 {
+		bad("payments.sandbox.latency", "must not be negative")
+	}
+	if rl := c.Payments.RateLimit; rl.RPS <= 0 || rl.Burst < 1 {
+		bad("payments.rate_limit", "rps must be > 0 and burst >= 1 (got rps=%v burst=%d)", rl.RPS, rl.Burst)
 	}
 	if c.HTTPClient.Retries < 0 || c.HTTPClient.Retries > 10 {
 		bad("http_client.retries", "must be between 0 and 10 (got %d)", c.HTTPClient.Retries)

@@ -12,7 +12,7 @@ import (
 	"github.com/bellhop/bellhop/platform/config"
 )
 
-var modules = []string{"auth", "search"}
+var modules = []string{"auth", "bookings", "payments", "search"}
 
 func flags(t *testing.T, args ...string) *pflag.FlagSet {
 	t.Helper()
