@@ -334,7 +334,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		dl.dbs[name] = d.DB
 	}
 	dl.register(srv.Echo())
-	if err := mountDocs(srv.Echo(), srch != nil); err != nil {
+	if err := mountDocs(srv.Echo(), mountedAPIs{auth: ath != nil, search: srch != nil}); err != nil {
 		return err
 	}
 

@@ -3,12 +3,17 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -17,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -33,17 +39,25 @@ import (
 func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	auth := newTestAuth(t)
 	p := start(t, append(auth.env(), "BELLHOP_SERVER_BODY_LIMIT=4096"), "--data-dir", seededDataDir(t))
-	// A gateway whose remote search is down (503), with a tight rate limit (429).
+	// A gateway whose remote search and auth are down (503), with a tight
+	// rate limit (429).
 	gw := start(t, append(auth.env(), "BELLHOP_EVENTS_NATS_URL="+startNATS(t),
-		"BELLHOP_SERVER_RATE_LIMIT_ENABLED=true", "BELLHOP_SERVER_RATE_LIMIT_RPS=0.001", "BELLHOP_SERVER_RATE_LIMIT_BURST=2"),
-		"--remote", "search="+deadURL(t), "--data-dir", t.TempDir())
+		"BELLHOP_SERVER_RATE_LIMIT_ENABLED=true", "BELLHOP_SERVER_RATE_LIMIT_RPS=0.001", "BELLHOP_SERVER_RATE_LIMIT_BURST=3"),
+		"--remote", "search="+deadURL(t), "--remote", "auth="+deadURL(t), "--data-dir", t.TempDir())
+	// p and gw trust the test issuer's keys (a JWKS file), so they refuse the
+	// tokens the auth module issues: auth's routes are exercised on a process
+	// that verifies tokens with auth's own keys.
+	ap, opsEmail, opsPassword := startWithOwnAuth(t)
 
 	raw, res := get(t, p.URL+"/api/docs")
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json" || res.Header.Get("Cache-Control") == "" {
 		t.Fatalf("GET /api/docs: %d %v", res.StatusCode, res.Header)
 	}
 	if gwRaw, _ := get(t, gw.URL+"/api/docs"); !bytes.Equal(gwRaw, raw) {
-		t.Fatal("the gateway, which mounts search's routes for a remote search, serves another document")
+		t.Fatal("the gateway, which mounts search's and auth's routes for the remote modules, serves another document")
+	}
+	if apRaw, _ := get(t, ap.URL+"/api/docs"); !bytes.Equal(apRaw, raw) {
+		t.Fatal("a process that verifies tokens with auth's own keys serves another document")
 	}
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(raw)
@@ -61,12 +75,14 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 			t.Errorf("%s is documented", path)
 		}
 	}
-	doc.Servers = openapi3.Servers{{URL: p.URL}, {URL: gw.URL}}
+	doc.Servers = openapi3.Servers{{URL: p.URL}, {URL: gw.URL}, {URL: ap.URL}}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &contract{doc: doc, router: router, verifier: auth.iss.Verifier(), seen: map[string]bool{}}
+	c := &contract{doc: doc, router: router, seen: map[string]bool{}, verifiers: map[string]*authn.Verifier{
+		p.Addr: auth.iss.Verifier(), gw.Addr: auth.iss.Verifier(), ap.Addr: ownKeysVerifier(t, ap.URL),
+	}}
 
 	staff := auth.iss.Token(t, authn.Principal{Subject: "usr_staff", Roles: []string{"staff"}, Scopes: []string{search.ScopeCatalogWrite}}, 0)
 	guest := auth.iss.Token(t, authn.Principal{Subject: "usr_guest", Roles: []string{"guest"}}, 0)
@@ -126,6 +142,10 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	c.problem(t, x{method: "POST", url: u + "/api/v1/hotels", token: staff, body: `{"name":"x"}`, refused: true}, 422, "search.invalid_request")
 	big := strings.Replace(newHotel, `"stars"`, `"description":"`+strings.Repeat("d", 4500)+`","stars"`, 1)
 	c.problem(t, x{method: "POST", url: u + "/api/v1/hotels", token: staff, body: big}, 413, "http.body_too_large")
+	// Auth's routes have the limit too; on the OAuth endpoints it is a problem as well (no handler runs).
+	c.problem(t, x{method: "POST", url: u + "/api/v1/users", refused: true,
+		body: `{"email":"big@contract.example","name":"` + strings.Repeat("n", 4500) + `","password":"a long enough passphrase"}`}, 413, "http.body_too_large")
+	c.problem(t, x{method: "POST", url: u + "/oauth/token", form: url.Values{"grant_type": {"client_credentials"}, "scope": {strings.Repeat("s", 4500)}}}, 413, "http.body_too_large")
 
 	var created search.Hotel
 	_, h = c.decode(t, x{method: "POST", url: u + "/api/v1/hotels", token: staff, body: newHotel}, 201, &created)
@@ -176,8 +196,19 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	}
 	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/events/recent?limit=501", token: admin, refused: true}, 422, "events.invalid_request")
 
-	// Search is down behind the gateway: 503; then its rate limit: 429 with Retry-After.
+	// Users, sessions, OAuth clients and the OAuth server.
+	exerciseAuth(t, c, ap.URL, opsEmail, opsPassword)
+
+	// Search and auth are down behind the gateway: 503 (an RFC 6749 error
+	// on the OAuth endpoints); then its rate limit: 429 with Retry-After.
+	// The gateway's client IP has a burst of 3, the /api/docs fetch above
+	// included; callers with a token are limited by their subject.
 	c.problem(t, x{method: "GET", url: gw.URL + "/api/v1/hotels?" + query("city", "Lisbon", "check_in", in, "check_out", out)}, 503, "search.unavailable")
+	c.problem(t, x{method: "POST", url: gw.URL + "/api/v1/sessions", token: auth.iss.Token(t, authn.Principal{Subject: "usr_gw"}, 0),
+		body: `{"email":"ops@contract.example","password":"an operator passphrase"}`}, 503, "auth.unavailable")
+	ccForm := url.Values{"grant_type": {"client_credentials"}}
+	c.oauthError(t, x{method: "POST", url: gw.URL + "/oauth/token", form: ccForm, header: basicAuth("cli_remote", "a secret")}, 503, "temporarily_unavailable")
+	c.problem(t, x{method: "POST", url: gw.URL + "/oauth/token", form: ccForm, header: basicAuth("cli_remote", "a secret")}, 429, "http.rate_limited")
 	throttled := auth.iss.Token(t, authn.Principal{Subject: "usr_throttled"}, 0)
 	for i := 0; ; i++ {
 		status, h, body := c.exchange(t, x{method: "GET", url: gw.URL + "/api/v1/cities", token: throttled})
@@ -237,18 +268,31 @@ func get(t *testing.T, u string) ([]byte, *http.Response) {
 // x is one request of the contract test.
 type x struct {
 	method, url, token string
-	body               string // JSON, sent as application/json
+	body               string     // JSON, sent as application/json
+	form               url.Values // sent as application/x-www-form-urlencoded
 	header             http.Header
 	// refused: the document forbids this request (the server refuses it too).
 	refused bool
 }
 
-// contract checks exchanges with a server against its OpenAPI document.
+// contract checks exchanges with servers against their OpenAPI document.
 type contract struct {
-	doc      *openapi3.T
-	router   routers.Router
-	verifier *authn.Verifier
-	seen     map[string]bool // "METHOD /path/{template}" of every exercised operation
+	doc    *openapi3.T
+	router routers.Router
+	// verifiers check bearer tokens as each server does, by host:port.
+	verifiers map[string]*authn.Verifier
+	seen      map[string]bool // "METHOD /path/{template}" of every exercised operation
+}
+
+// noRedirects is httpc without following redirects: a 303 is an answer to check.
+var noRedirects = &http.Client{
+	Timeout:       httpc.Timeout,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+func init() {
+	// The sign-in and consent pages are HTML, validated as strings.
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 }
 
 func (c *contract) options() *openapi3filter.Options {
@@ -265,11 +309,16 @@ func (c *contract) authenticate(ctx context.Context, in *openapi3filter.Authenti
 	if in.SecuritySchemeName != "bearerAuth" {
 		return fmt.Errorf("unknown security scheme %q", in.SecuritySchemeName)
 	}
-	raw, ok := strings.CutPrefix(in.RequestValidationInput.Request.Header.Get("Authorization"), "Bearer ")
+	req := in.RequestValidationInput.Request
+	raw, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return errors.New("no bearer token")
 	}
-	p, err := c.verifier.Verify(ctx, raw)
+	v := c.verifiers[req.URL.Host]
+	if v == nil {
+		return fmt.Errorf("no verifier for %s", req.URL.Host)
+	}
+	p, err := v.Verify(ctx, raw)
 	if err != nil {
 		return err
 	}
@@ -283,9 +332,15 @@ func (c *contract) authenticate(ctx context.Context, in *openapi3filter.Authenti
 
 func (c *contract) newRequest(t *testing.T, r x) *http.Request {
 	t.Helper()
+	if r.body != "" && r.form != nil {
+		t.Fatal("a request has a JSON body or a form, not both")
+	}
 	var body io.Reader
-	if r.body != "" {
+	switch {
+	case r.body != "":
 		body = strings.NewReader(r.body)
+	case r.form != nil:
+		body = strings.NewReader(r.form.Encode())
 	}
 	req, err := http.NewRequestWithContext(context.Background(), r.method, r.url, body)
 	if err != nil {
@@ -294,8 +349,11 @@ func (c *contract) newRequest(t *testing.T, r x) *http.Request {
 	for k, v := range r.header {
 		req.Header[k] = v
 	}
-	if r.body != "" {
+	switch {
+	case r.body != "":
 		req.Header.Set("Content-Type", "application/json")
+	case r.form != nil:
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
@@ -324,7 +382,7 @@ func (c *contract) exchange(t *testing.T, r x) (int, http.Header, []byte) {
 		t.Errorf("%s %s: the document allows a request the server refuses", r.method, r.url)
 	}
 
-	res, err := httpc.Do(c.newRequest(t, r)) // a fresh request: validation read the body
+	res, err := noRedirects.Do(c.newRequest(t, r)) // a fresh request: validation read the body
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.method, r.url, err)
 	}
@@ -371,6 +429,21 @@ func (c *contract) problem(t *testing.T, r x, status int, reason string) apperr.
 	return p
 }
 
+// oauthError runs the exchange and requires an RFC 6749 error with status
+// and code, kept out of caches; invalid_client comes with a Basic challenge.
+func (c *contract) oauthError(t *testing.T, r x, status int, code string) {
+	t.Helper()
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_, h := c.decode(t, r, status, &e)
+	if e.Error != code || h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" ||
+		(code == "invalid_client") != strings.HasPrefix(h.Get("WWW-Authenticate"), "Basic ") {
+		t.Fatalf("%s %s: %v %+v, want %d %s", r.method, r.url, h, e, status, code)
+	}
+}
+
 // validateResponse checks a made-up answer to a real request.
 func (c *contract) validateResponse(t *testing.T, method, u string, status int, contentType string, body []byte) error {
 	t.Helper()
@@ -384,4 +457,258 @@ func (c *contract) validateResponse(t *testing.T, method, u string, status int, 
 		Header: http.Header{"Content-Type": {contentType}}, Options: c.options()}
 	out.SetBodyBytes(body)
 	return openapi3filter.ValidateResponse(context.Background(), out)
+}
+
+// startWithOwnAuth runs bellhop on a seeded data dir that verifies tokens
+// with the auth module's own keys (no test JWKS), with an admin created by
+// the CLI. It returns the process and the admin's email and password.
+func startWithOwnAuth(t *testing.T) (*proc, string, string) {
+	t.Helper()
+	dir := seededDataDir(t)
+	email, password := "ops@contract.example", "an operator passphrase"
+	cmd := exec.Command(binary, "users", "create-admin", "--email", email, "--password-stdin", "--data-dir", dir)
+	cmd.Stdin = strings.NewReader(password)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("users create-admin: %v\n%s", err, out)
+	}
+	// Registrations and sign-ins are limited per IP, and the test makes a few.
+	return start(t, []string{"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=100"}, "--data-dir", dir), email, password
+}
+
+// ownKeysVerifier verifies tokens as a process that hosts auth does: with
+// the keys it publishes, issuer and audience "bellhop" (the defaults).
+func ownKeysVerifier(t *testing.T, base string) *authn.Verifier {
+	t.Helper()
+	keys, err := authn.NewRemoteKeySet(base+"/.well-known/jwks.json", httpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := authn.NewVerifier(keys, "bellhop", "bellhop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// basicAuth is an OAuth client's HTTP Basic credentials (RFC 6749 §2.3.1:
+// form-url-encoded, then Basic).
+func basicAuth(id, secret string) http.Header {
+	cred := url.QueryEscape(id) + ":" + url.QueryEscape(secret)
+	return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(cred))}}
+}
+
+// exerciseAuth runs every auth operation on u, a process whose verifier
+// trusts the auth module's own keys, with the admin opsEmail.
+func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
+	t.Helper()
+	const (
+		email    = "guest@contract.example"
+		password = "a long enough passphrase"
+		renewed  = "another long passphrase"
+	)
+	creds := func(email, password string) string { return fmt.Sprintf(`{"email":%q,"password":%q}`, email, password) }
+	account := func(email, password string) string {
+		return fmt.Sprintf(`{"email":%q,"name":"Contract Guest","password":%q}`, email, password)
+	}
+
+	// Accounts.
+	var guest auth.User
+	_, h := c.decode(t, x{method: "POST", url: u + "/api/v1/users", body: account(email, password)}, 201, &guest)
+	if h.Get("Location") != "/api/v1/users/me" || len(guest.Roles) != 1 || guest.Roles[0] != auth.RoleGuest {
+		t.Fatalf("registered %v %+v", h, guest)
+	}
+	c.problem(t, x{method: "POST", url: u + "/api/v1/users", body: account("Guest@Contract.example", password)}, 409, "auth.email_taken")
+	prob := c.problem(t, x{method: "POST", url: u + "/api/v1/users", body: account("weak@contract.example", "qwertyuiop")}, 422, "auth.weak_password")
+	if len(prob.Errors) == 0 || prob.Errors[0].Field != "password" {
+		t.Fatalf("weak password errors: %+v", prob.Errors)
+	}
+	c.problem(t, x{method: "POST", url: u + "/api/v1/users", body: account("short@contract.example", "short"), refused: true}, 422, "auth.weak_password")
+	c.problem(t, x{method: "POST", url: u + "/api/v1/users", refused: true,
+		body: `{"email":"bold@contract.example","name":"Bold","password":"a long enough passphrase","roles":["admin"]}`}, 400, "http.unreadable_body")
+	c.problem(t, x{method: "POST", url: u + "/api/v1/users", token: "not-a-jwt", body: account("other@contract.example", password)}, 401, "authn.invalid_token")
+
+	// Sessions: the same answer for an unknown email as for a wrong password.
+	var session, ops auth.Tokens
+	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(email, password)}, 200, &session)
+	c.problem(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds("nobody@contract.example", password)}, 401, "auth.invalid_credentials")
+	c.problem(t, x{method: "POST", url: u + "/api/v1/sessions", body: `{"email":`, refused: true}, 400, "http.unreadable_body")
+	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(opsEmail, opsPassword)}, 200, &ops)
+	if session.RefreshToken == "" || ops.RefreshToken == "" {
+		t.Fatalf("sessions without refresh tokens: %+v %+v", session, ops)
+	}
+
+	// The caller's account and password.
+	me := u + "/api/v1/users/me"
+	c.check(t, x{method: "GET", url: me, token: session.AccessToken}, 200)
+	c.problem(t, x{method: "GET", url: me, refused: true}, 401, "authn.unauthenticated")
+	var renamed auth.User
+	c.decode(t, x{method: "PATCH", url: me, token: session.AccessToken, body: `{"name":"Contract Guest II"}`}, 200, &renamed)
+	if renamed.Name != "Contract Guest II" || renamed.ID != guest.ID {
+		t.Fatalf("renamed %+v", renamed)
+	}
+	c.problem(t, x{method: "PATCH", url: me, token: session.AccessToken, body: `{"email":"moved@contract.example"}`}, 422, "auth.invalid_request")
+	c.problem(t, x{method: "PATCH", url: me, token: session.AccessToken, body: `{"nickname":"G"}`, refused: true}, 400, "http.unreadable_body")
+	pwURL := me + "/password"
+	c.problem(t, x{method: "POST", url: pwURL, token: session.AccessToken, body: fmt.Sprintf(`{"current_password":"not it at all","new_password":%q}`, renewed)}, 403, "auth.wrong_password")
+	c.check(t, x{method: "POST", url: pwURL, token: session.AccessToken, body: fmt.Sprintf(`{"current_password":%q,"new_password":%q}`, password, renewed)}, 204)
+
+	// Admins: users and their roles.
+	var page auth.UserList
+	c.decode(t, x{method: "GET", url: u + "/api/v1/users?limit=1", token: ops.AccessToken}, 200, &page)
+	if len(page.Users) != 1 || page.NextCursor == "" {
+		t.Fatalf("first page of users: %+v", page)
+	}
+	c.check(t, x{method: "GET", url: u + "/api/v1/users?" + query("limit", "200", "cursor", page.NextCursor), token: ops.AccessToken}, 200)
+	c.problem(t, x{method: "GET", url: u + "/api/v1/users?limit=201", token: ops.AccessToken, refused: true}, 422, "auth.invalid_request")
+	c.problem(t, x{method: "GET", url: u + "/api/v1/users", token: session.AccessToken}, 403, "authn.forbidden")
+	var promoted auth.User
+	c.decode(t, x{method: "PUT", url: u + "/api/v1/users/" + guest.ID + "/roles", token: ops.AccessToken, body: `{"roles":["staff","guest"]}`}, 200, &promoted)
+	if len(promoted.Roles) != 2 {
+		t.Fatalf("promoted %+v", promoted)
+	}
+	c.problem(t, x{method: "PUT", url: u + "/api/v1/users/usr_nope/roles", token: ops.AccessToken, body: `{"roles":["staff"]}`}, 404, "auth.user_not_found")
+	c.problem(t, x{method: "PUT", url: u + "/api/v1/users/" + guest.ID + "/roles", token: ops.AccessToken, body: `{"roles":["owner"]}`, refused: true}, 422, "auth.invalid_request")
+
+	// Admins: OAuth clients. A confidential service, and a first-party
+	// public app (PKCE) with a loopback redirect URI nobody listens on.
+	clients := u + "/api/v1/oauth-clients"
+	var partner, app auth.CreatedClient
+	_, h = c.decode(t, x{method: "POST", url: clients, token: ops.AccessToken,
+		body: `{"name":"Contract Partner","confidential":true,"scopes":["partner:read"],"grant_types":["client_credentials"]}`}, 201, &partner)
+	if h.Get("Location") != "/api/v1/oauth-clients/"+partner.ID || partner.Secret == "" || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("created client %v %+v", h, partner)
+	}
+	redirect := "http://127.0.0.1:9/cb"
+	c.decode(t, x{method: "POST", url: clients, token: ops.AccessToken,
+		body: fmt.Sprintf(`{"name":"Contract App","first_party":true,"redirect_uris":[%q],"scopes":["catalog:write"]}`, redirect)}, 201, &app)
+	if app.Secret != "" || app.Confidential {
+		t.Fatalf("public client %+v", app)
+	}
+	c.problem(t, x{method: "POST", url: clients, token: ops.AccessToken, body: `{"name":"Bad","grant_types":["password"]}`, refused: true}, 422, "auth.invalid_request")
+	c.problem(t, x{method: "POST", url: clients, token: session.AccessToken, body: `{"name":"Mine"}`}, 403, "authn.forbidden")
+	var list auth.ClientList
+	c.decode(t, x{method: "GET", url: clients, token: ops.AccessToken}, 200, &list)
+	if len(list.Clients) < 2 {
+		t.Fatalf("clients %+v", list)
+	}
+	partnerURL := clients + "/" + partner.ID
+	c.check(t, x{method: "GET", url: partnerURL, token: ops.AccessToken}, 200)
+	c.problem(t, x{method: "GET", url: clients + "/cli_nope", token: ops.AccessToken}, 404, "auth.client_not_found")
+	var updated auth.Client
+	c.decode(t, x{method: "PATCH", url: partnerURL, token: ops.AccessToken, body: `{"name":"Contract Partner Ltd","redirect_uris":null}`}, 200, &updated)
+	if updated.Name != "Contract Partner Ltd" {
+		t.Fatalf("updated client %+v", updated)
+	}
+	c.problem(t, x{method: "PATCH", url: clients + "/cli_nope", token: ops.AccessToken, body: `{"name":"x"}`}, 404, "auth.client_not_found")
+
+	// The token endpoint: client credentials (Basic or in the form), refresh
+	// tokens, errors in RFC 6749 form.
+	token := u + "/oauth/token"
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	var service auth.Tokens
+	_, h = c.decode(t, x{method: "POST", url: token, form: cc, header: basicAuth(partner.ID, partner.Secret)}, 200, &service)
+	if service.AccessToken == "" || service.RefreshToken != "" || service.Scope != "partner:read" || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("client credentials: %v %+v", h, service)
+	}
+	c.check(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"client_credentials"}, "client_id": {partner.ID}, "client_secret": {partner.Secret}}}, 200)
+	c.oauthError(t, x{method: "POST", url: token, form: cc, header: basicAuth(partner.ID, "not the secret")}, 401, "invalid_client")
+	c.oauthError(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"password"}, "username": {email}, "password": {renewed}}, refused: true}, 400, "unsupported_grant_type")
+	c.oauthError(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {session.RefreshToken}}}, 400, "invalid_grant") // the password change ended it
+	var refreshed auth.Tokens
+	c.decode(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ops.RefreshToken}}}, 200, &refreshed)
+	if refreshed.RefreshToken == "" || refreshed.RefreshToken == ops.RefreshToken {
+		t.Fatalf("refresh did not rotate: %+v", refreshed)
+	}
+
+	// Introspection (confidential clients) and revocation.
+	introspect := u + "/oauth/introspect"
+	var info auth.Introspection
+	c.decode(t, x{method: "POST", url: introspect, form: url.Values{"token": {refreshed.AccessToken}}, header: basicAuth(partner.ID, partner.Secret)}, 200, &info)
+	if !info.Active || info.Kind != "user" || info.Username != opsEmail {
+		t.Fatalf("introspection of a user's token: %+v", info)
+	}
+	c.decode(t, x{method: "POST", url: introspect, form: url.Values{"token": {service.AccessToken}, "token_type_hint": {"access_token"}}, header: basicAuth(partner.ID, partner.Secret)}, 200, &info)
+	if !info.Active || info.Kind != "service" || info.ClientID != partner.ID {
+		t.Fatalf("introspection of a service token: %+v", info)
+	}
+	c.oauthError(t, x{method: "POST", url: introspect, form: url.Values{"token": {service.AccessToken}, "client_id": {auth.SessionClientID}}}, 401, "invalid_client")
+	revokeForm := url.Values{"token": {refreshed.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {auth.SessionClientID}}
+	c.check(t, x{method: "POST", url: u + "/oauth/revoke", form: revokeForm}, 200)
+	c.check(t, x{method: "POST", url: u + "/oauth/revoke", form: revokeForm}, 200) // nothing left to revoke: still 200
+	c.oauthError(t, x{method: "POST", url: u + "/oauth/revoke", form: url.Values{"token": {refreshed.RefreshToken}}, header: basicAuth(partner.ID, "not the secret")}, 401, "invalid_client")
+	c.oauthError(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshed.RefreshToken}}}, 400, "invalid_grant")
+
+	// Signing out ends the session.
+	var again auth.Tokens
+	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(email, renewed)}, 200, &again)
+	c.check(t, x{method: "DELETE", url: u + "/api/v1/sessions", body: fmt.Sprintf(`{"refresh_token":%q}`, again.RefreshToken)}, 204)
+	c.oauthError(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {again.RefreshToken}}}, 400, "invalid_grant")
+	c.problem(t, x{method: "DELETE", url: u + "/api/v1/sessions", body: `{}`, refused: true}, 422, "auth.invalid_request")
+
+	// Keys and metadata.
+	var keys auth.JWKS
+	_, h = c.decode(t, x{method: "GET", url: u + "/.well-known/jwks.json"}, 200, &keys)
+	if len(keys.Keys) == 0 || h.Get("Content-Type") != "application/jwk-set+json" {
+		t.Fatalf("jwks %v %+v", h, keys)
+	}
+	c.problem(t, x{method: "GET", url: u + "/.well-known/jwks.json", token: "not-a-jwt"}, 401, "authn.invalid_token")
+	var meta map[string]any
+	c.decode(t, x{method: "GET", url: u + "/.well-known/oauth-authorization-server"}, 200, &meta)
+	if meta["issuer"] != "bellhop" || meta["token_endpoint"] != u+"/oauth/token" {
+		t.Fatalf("metadata %v", meta)
+	}
+
+	// The authorization code flow (PKCE) of the first-party app, in a browser.
+	verifier := strings.Repeat("contract-code-verifier-", 3)
+	sum := sha256.Sum256([]byte(verifier))
+	authz := url.Values{"response_type": {"code"}, "client_id": {app.ID}, "redirect_uri": {redirect}, "scope": {"catalog:write"},
+		"state": {"st-42"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	withParams := func(v url.Values, kv ...string) url.Values {
+		out := url.Values{}
+		for k, vs := range v {
+			out[k] = vs
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out.Set(kv[i], kv[i+1])
+		}
+		return out
+	}
+	authorize := u + "/oauth/authorize"
+	page1, h := c.check(t, x{method: "GET", url: authorize + "?" + authz.Encode()}, 200)
+	cookies := (&http.Response{Header: h}).Cookies()
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindSubmatch(page1)
+	if len(cookies) != 1 || m == nil || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		t.Fatalf("sign-in page: %v\n%s", h, page1)
+	}
+	browser := http.Header{"Cookie": {cookies[0].Name + "=" + cookies[0].Value}}
+	signInForm := withParams(authz, "csrf_token", string(m[1]), "action", "sign_in", "email", opsEmail, "password", opsPassword)
+	c.check(t, x{method: "GET", url: authorize + "?" + withParams(authz, "client_id", "cli_nope").Encode()}, 400)
+	_, h = c.check(t, x{method: "GET", url: authorize + "?" + withParams(authz, "scope", "everything").Encode()}, 303)
+	if back, err := url.Parse(h.Get("Location")); err != nil || back.Query().Get("error") != "invalid_scope" || back.Query().Get("state") != "st-42" {
+		t.Fatalf("scope error redirect: %v", h)
+	}
+	signInPage, _ := c.check(t, x{method: "POST", url: authorize, form: withParams(signInForm, "password", "not the password"), header: browser}, 401)
+	if !bytes.Contains(signInPage, []byte(`role="alert"`)) {
+		t.Fatalf("the sign-in page does not say what went wrong:\n%s", signInPage)
+	}
+	noCSRF := withParams(signInForm)
+	noCSRF.Del("csrf_token")
+	c.check(t, x{method: "POST", url: authorize, form: noCSRF, header: browser, refused: true}, 403)
+	_, h = c.check(t, x{method: "POST", url: authorize, form: signInForm, header: browser}, 303)
+	back, err := url.Parse(h.Get("Location"))
+	if err != nil || !strings.HasPrefix(h.Get("Location"), redirect+"?") || back.Query().Get("code") == "" ||
+		back.Query().Get("state") != "st-42" || back.Query().Get("iss") != "bellhop" {
+		t.Fatalf("sign-in redirect: %v", h)
+	}
+	var appTokens auth.Tokens
+	c.decode(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")},
+		"redirect_uri": {redirect}, "code_verifier": {verifier}, "client_id": {app.ID}}}, 200, &appTokens)
+	if appTokens.RefreshToken == "" || appTokens.Scope != "catalog:write" {
+		t.Fatalf("authorization code tokens: %+v", appTokens)
+	}
+
+	// Deleting a client ends its credentials.
+	c.check(t, x{method: "DELETE", url: partnerURL, token: ops.AccessToken}, 204)
+	c.problem(t, x{method: "DELETE", url: partnerURL, token: ops.AccessToken}, 404, "auth.client_not_found")
+	c.oauthError(t, x{method: "POST", url: token, form: cc, header: basicAuth(partner.ID, partner.Secret)}, 401, "invalid_client")
 }

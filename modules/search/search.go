@@ -57,7 +57,7 @@ var (
 
 // Service is the search module. Every method checks the caller itself (so an
 // in-process call is checked like an HTTP one); catalog changes need the
-// ScopeCatalogWrite scope and Quote needs ScopeQuote or ScopeCatalogWrite.
+// ScopeCatalogWrite scope and Quote (a service-only operation) ScopeQuote.
 type Service interface {
 	// ListCities autocompletes city names. Errors: ErrInvalidRequest.
 	ListCities(ctx context.Context, req ListCitiesRequest) (CityList, error)

@@ -42,7 +42,7 @@ func Register(e *echo.Echo, svc search.Service) {
 	e.PUT(pathRoomTypes+"/:id/rates", h.setRates, write)
 	e.DELETE(pathRoomTypes+"/:id/rates/:date", h.deleteRate, write)
 
-	e.POST(pathQuote, h.quote, authn.RequireScopes())
+	e.POST(pathQuote, h.quote, authn.RequireScopes(search.ScopeQuote))
 }
 
 type handlers struct{ svc search.Service }

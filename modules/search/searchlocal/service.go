@@ -443,12 +443,10 @@ func (s *Service) loadRoomType(ctx context.Context, id string) (search.RoomType,
 
 // Quote implements search.Service.
 func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Quote, error) {
-	p, ok := authn.FromContext(ctx)
-	if !ok {
-		return search.Quote{}, authn.ErrUnauthenticated
-	}
-	if !p.HasScope(search.ScopeQuote) && !p.HasScope(search.ScopeCatalogWrite) {
-		return search.Quote{}, authn.ErrForbidden.With("this needs the %q scope", search.ScopeQuote)
+	// A service-only operation: users, even staff, get their prices from
+	// SearchHotels; the quote route is for the modules that hold rooms.
+	if _, err := authn.RequireScope(ctx, search.ScopeQuote); err != nil {
+		return search.Quote{}, err
 	}
 	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
 		return search.Quote{}, err

@@ -453,7 +453,7 @@ func (f *Fake) DeleteRate(ctx context.Context, req search.DeleteRateRequest) err
 func (f *Fake) Quote(ctx context.Context, req search.QuoteRequest) (search.Quote, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(ctx, req, search.ScopeQuote, search.ScopeCatalogWrite); err != nil {
+	if err := f.enter(ctx, req, search.ScopeQuote); err != nil {
 		return search.Quote{}, err
 	}
 	rt, ok := f.rooms[req.RoomTypeID]
