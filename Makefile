@@ -33,7 +33,8 @@ lint:
 
 ## bench: Go benchmarks and a load run against a seeded server (figures for README's Performance)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./modules/search/... ./platform/httpserver/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./modules/search/... ./modules/auth/... ./platform/httpserver/
+	$(GO) test -run '^$$' -bench Verify -benchmem -cpu 1 -count 1 ./platform/authn/
 	$(GO) test -run '^$$' -bench OutboxToConsumer -benchtime 10000x -count 1 ./platform/events/
 	$(GO) run ./cmd/bellhop-bench
 
