@@ -21,7 +21,11 @@ const Module = "bookings"
 const ScopeRead = "bookings:read"
 
 // Statuses of a booking: pending → confirmed | expired | rejected | cancelled,
-// and confirmed → cancelled.
+// and confirmed → cancelled. A payment that succeeds once the hold has
+// expired (whether or not the expiry job has marked it expired yet) makes
+// the booking rejected, pending → rejected or expired → rejected, and
+// payments refunds it: an expired hold's rooms are never taken again.
+// Pending and confirmed bookings hold their rooms; the others do not.
 const (
 	StatusPending   = "pending"
 	StatusConfirmed = "confirmed"
@@ -40,21 +44,29 @@ var (
 )
 
 // Service is the bookings module. Guests see and cancel only their own
-// bookings (another guest's is ErrNotFound); staff see all; a service with
-// ScopeRead may Get any booking.
+// bookings (another guest's is ErrNotFound); staff (users with the role
+// "staff" or "admin") see and cancel all; a service with ScopeRead may Get
+// and List any booking. Every method needs a principal in the context
+// (else authn.ErrUnauthenticated).
 type Service interface {
 	// Hold takes one room of the type for every night of the stay and keeps
 	// it as a pending booking until HoldExpiresAt. The caller is the guest.
 	// Errors: ErrInvalidRequest, ErrSoldOut, ErrIdempotencyKeyReused, search's
 	// errors (unknown room type, invalid stay, too many guests), authn errors.
 	Hold(ctx context.Context, req HoldRequest) (Booking, error)
-	// Get returns a booking. Errors: ErrNotFound.
+	// Get returns a booking. Errors: ErrNotFound (also for another guest's
+	// booking), ErrInvalidRequest, authn errors (a service without ScopeRead).
 	Get(ctx context.Context, req GetRequest) (Booking, error)
 	// List returns the caller's bookings (staff: all, filtered), newest first.
-	// Errors: ErrInvalidRequest.
+	// Errors: ErrInvalidRequest (also for a cursor List did not return),
+	// authn errors.
 	List(ctx context.Context, req ListRequest) (BookingList, error)
 	// Cancel cancels a pending or confirmed booking under the cancellation
-	// policy and releases its rooms. Errors: ErrNotFound, ErrNotCancellable.
+	// policy and releases its rooms. A pending (unpaid) booking costs
+	// nothing and refunds nothing; a confirmed one is refunded in full before
+	// FreeCancellationUntil, less LateCancellationFee after it. A stay that
+	// has ended cannot be cancelled. Errors: ErrNotFound, ErrNotCancellable,
+	// ErrInvalidRequest, authn errors (services may not cancel).
 	Cancel(ctx context.Context, req CancelRequest) (Booking, error)
 }
 
@@ -116,6 +128,14 @@ type Booking struct {
 	Nights        []NightPrice `json:"nights"`
 	Total         money.Money  `json:"total"`
 	HoldExpiresAt time.Time    `json:"hold_expires_at"`
+	// FreeCancellationUntil and LateCancellationFee are the cancellation
+	// terms the booking was made under: cancelling a paid booking before
+	// FreeCancellationUntil is free; after it, LateCancellationFee is kept.
+	FreeCancellationUntil time.Time   `json:"free_cancellation_until"`
+	LateCancellationFee   money.Money `json:"late_cancellation_fee"`
+	// PaymentID is the payment that confirmed the booking (empty until then)
+	// or, for a rejected booking, the payment it could not take.
+	PaymentID string `json:"payment_id,omitempty"`
 	// CancellationFee is what the guest keeps paying after a cancellation
 	// (zero when free), and Refund what is paid back.
 	CancellationFee money.Money `json:"cancellation_fee"`
@@ -137,15 +157,23 @@ const (
 	EventExpired   = "bellhop.booking.expired.v1"
 	EventRejected  = "bellhop.booking.rejected.v1"
 	EventCancelled = "bellhop.booking.cancelled.v1"
+	// EventPaymentRefused says a payment succeeded that the booking cannot
+	// take (it was cancelled, or already confirmed or rejected with another
+	// payment, or the amount differs): the booking is unchanged and keeps or
+	// frees its rooms as before; payments refunds PaymentID in full. It is
+	// not a transition, so search and the like ignore it.
+	EventPaymentRefused = "bellhop.booking.payment_refused.v1"
 )
 
 // BookingEvent is the payload of every booking event: the booking as it is
 // after the transition, with what consumers need (search: the room type and
-// nights to take or release; payments: the amount to refund; reporting: the
-// guest and the stay for the receipt).
+// nights to take or release; payments: the amount to refund — Booking.Refund
+// of a cancellation, the whole PaymentID of a rejection or refused payment;
+// reporting: the guest and the stay for the receipt).
 type BookingEvent struct {
 	Booking Booking `json:"booking"`
-	// PaymentID is the payment that confirmed (or, for a rejection, could not
-	// confirm) the booking, if any.
+	// PaymentID is the payment that confirmed (or, for a rejection or a
+	// refused payment, could not confirm) the booking, if any; for a
+	// cancellation, the payment to refund Booking.Refund of.
 	PaymentID string `json:"payment_id,omitempty"`
 }

@@ -1,0 +1,101 @@
+package bookingshttp_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingshttp"
+	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/search/searchtest"
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/authn/authntest"
+	"github.com/bellhop/bellhop/platform/db/dbtest"
+	"github.com/bellhop/bellhop/platform/events/eventstest"
+	"github.com/bellhop/bellhop/platform/httpclient"
+	"github.com/bellhop/bellhop/platform/httpserver"
+)
+
+// serve hosts svc's routes on a loopback port, verifying tokens from iss.
+func serve(t *testing.T, svc bookings.Service, iss *authntest.Issuer) string {
+	t.Helper()
+	srv := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0"}, httpserver.Deps{Authenticate: iss.Verifier().Middleware()})
+	bookingshttp.Register(srv.Echo(), svc)
+	ln, err := httpserver.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// newLocal builds bookingslocal on a real SQLite file and event bus, quoting
+// from a search Fake, running, with a payments stand-in on the bus.
+func newLocal(t *testing.T) (*bookingslocal.Module, *searchtest.Fake, *bookingstest.Payments) {
+	t.Helper()
+	catalog := searchtest.NewFake()
+	bus := eventstest.Bus(t)
+	m, err := bookingslocal.New(bookingslocal.Deps{DB: dbtest.Open(t, bookings.Module, bookingslocal.Migrations), Bus: bus, Search: catalog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventstest.Run(t, m)
+	return m, catalog, bookingstest.NewPayments(t, bus)
+}
+
+func newClient(t *testing.T, url string) *bookingshttp.Client {
+	t.Helper()
+	c, err := bookingshttp.NewClient(url, httpclient.Options{Caller: "test", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestClient runs the bookings contract through bookingshttp.Client talking
+// to bookingshttp.Register(bookingslocal) over loopback: the same assertions
+// as in-process, errors.Is included.
+func TestClient(t *testing.T) {
+	bookingstest.RunContract(t, func(t *testing.T, iss *authntest.Issuer) bookingstest.Target {
+		m, catalog, pays := newLocal(t)
+		return bookingstest.Target{
+			Service: newClient(t, serve(t, m.Service(), iss)),
+			Catalog: catalog,
+			Pay:     func(t *testing.T, b bookings.Booking) string { return pays.Succeed(t, b).ID },
+		}
+	})
+}
+
+// A bookings process that is not there is unavailable, quickly.
+func TestClient_Unavailable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c, err := bookingshttp.NewClient("http://"+addr, httpclient.Options{Caller: "test", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.Get(context.Background(), bookings.GetRequest{ID: "bk_1"})
+	if !errors.Is(err, apperr.UnavailableAny) {
+		t.Fatalf("err = %v, want unavailable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %s", d)
+	}
+}

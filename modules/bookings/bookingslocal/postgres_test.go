@@ -1,0 +1,67 @@
+package bookingslocal_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/search/searchtest"
+	"github.com/bellhop/bellhop/platform/authn/authntest"
+	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/db/pgtest"
+	"github.com/bellhop/bellhop/platform/events/eventstest"
+)
+
+// TestMain stops the PostgreSQL cluster (started by the first test that
+// needs it) when the package's tests are done.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// openPostgres returns the bookings module's database, migrated, in a fresh
+// PostgreSQL database.
+func openPostgres(t *testing.T) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Options{Module: bookings.Module, DSN: pgtest.Start(t).NewDatabase(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	for range 2 { // migrating is safe on every start
+		if err := d.Migrate(ctx, bookingslocal.Migrations); err != nil {
+			t.Fatalf("migrate: %v", err)
+		}
+	}
+	return d
+}
+
+// The contract, in-process on PostgreSQL.
+func TestContract_Postgres(t *testing.T) {
+	bookingstest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) bookingstest.Target {
+		catalog := searchtest.NewFake()
+		bus := eventstest.Bus(t)
+		m, err := bookingslocal.New(bookingslocal.Deps{DB: openPostgres(t), Bus: bus, Search: catalog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventstest.Run(t, m)
+		pays := bookingstest.NewPayments(t, bus)
+		return bookingstest.Target{
+			Service: m.Service(),
+			Catalog: catalog,
+			Pay:     func(t *testing.T, b bookings.Booking) string { return pays.Succeed(t, b).ID },
+		}
+	})
+}
+
+// PostgreSQL does not serialise writing transactions as SQLite does: the
+// atomic take and the idempotency key's unique index hold on their own.
+func TestHold_Concurrent_Postgres(t *testing.T) {
+	t.Run("LastRooms", func(t *testing.T) {
+		concurrentLastRooms(t, newEnv(t, false, bookingslocal.Deps{DB: openPostgres(t)}), 100)
+	})
+	t.Run("IdempotencyKey", func(t *testing.T) {
+		concurrentIdempotencyKey(t, newEnv(t, false, bookingslocal.Deps{DB: openPostgres(t)}))
+	})
+}

@@ -1,0 +1,478 @@
+package bookingslocal
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"gorm.io/gorm"
+
+	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/civil"
+	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/money"
+	"github.com/bellhop/bellhop/platform/validation"
+)
+
+// Service is the in-process bookings.Service.
+type Service struct {
+	db       *db.DB
+	search   search.Service
+	validate *validation.Validator
+	log      *slog.Logger
+	clock    func() time.Time
+	holdTTL  time.Duration
+	policy   Policy
+	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
+	// published wakes the outbox relay after a commit that recorded events.
+	published func()
+}
+
+var _ bookings.Service = (*Service)(nil)
+
+// Limits of a page of List.
+const (
+	defaultLimit = 20
+	maxPageSize  = 100
+)
+
+// quoter is the identity bookings calls search.Quote with in-process: a
+// service principal granted search:quote. (Over HTTP, search's client sends
+// the process's own service token on the internal quote route instead.)
+var quoter = authn.Principal{Subject: bookings.Module, Kind: authn.KindService, Scopes: []string{search.ScopeQuote}}
+
+// now is the service's clock in UTC, at the precision the database keeps.
+func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
+
+// zone loads a time zone once; an unknown one (search validates them) is UTC.
+func (s *Service) zone(name string) *time.Location {
+	if loc, ok := s.zones.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		s.log.Warn("unknown time zone; using UTC", "zone", name, "err", err)
+		loc = time.UTC
+	}
+	s.zones.Store(name, loc)
+	return loc
+}
+
+// caller is the principal in ctx, or ErrUnauthenticated.
+func caller(ctx context.Context) (authn.Principal, error) {
+	p, ok := authn.FromContext(ctx)
+	if !ok {
+		return authn.Principal{}, authn.ErrUnauthenticated
+	}
+	return p, nil
+}
+
+func isService(p authn.Principal) bool { return p.Kind == authn.KindService }
+
+// isStaff: users with the staff or admin role manage every booking.
+func isStaff(p authn.Principal) bool {
+	return !isService(p) && (p.HasRole(auth.RoleStaff) || p.HasRole(auth.RoleAdmin))
+}
+
+// readsAll: staff, and callers granted bookings:read (payments), see every booking.
+func readsAll(p authn.Principal) bool { return isStaff(p) || p.HasScope(bookings.ScopeRead) }
+
+// mayRead checks a caller may read bookings at all: users may (their own at
+// least); services need bookings:read.
+func mayRead(p authn.Principal) error {
+	if isService(p) && !p.HasScope(bookings.ScopeRead) {
+		return authn.ErrForbidden.With("this needs the %q scope", bookings.ScopeRead)
+	}
+	return nil
+}
+
+// sees reports whether p may see the booking (others' are not found).
+func sees(p authn.Principal, r bookingRow) bool { return readsAll(p) || r.GuestID == p.Subject }
+
+// Hold implements bookings.Service: quote first (no transaction is open
+// while search is called), then, in one short transaction, take a room on
+// every night and store the pending booking with its booking.held event.
+func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.Booking, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return bookings.Booking{}, err
+	}
+	if isService(p) {
+		return bookings.Booking{}, authn.ErrForbidden.With("holding a room needs a signed-in guest, not a service")
+	}
+	if err := s.validateHold(req); err != nil {
+		return bookings.Booking{}, err
+	}
+	if req.IdempotencyKey != "" {
+		// A retry of a hold that went through returns it without asking search again.
+		if b, found, err := s.byKey(ctx, s.db.DB, p.Subject, req); found || err != nil {
+			return b, err
+		}
+	}
+
+	q, err := s.search.Quote(authn.WithPrincipal(ctx, quoter), search.QuoteRequest{
+		RoomTypeID: req.RoomTypeID, CheckIn: req.CheckIn, CheckOut: req.CheckOut, Guests: req.Guests,
+	})
+	if err != nil {
+		return bookings.Booking{}, quoteError(err)
+	}
+	if err := checkQuote(q, req); err != nil {
+		return bookings.Booking{}, apperr.Internal(err)
+	}
+	if q.RoomsTotal < 1 {
+		return bookings.Booking{}, bookings.ErrSoldOut
+	}
+
+	now := s.now()
+	row := bookingRow{
+		ID: newID(), Status: bookings.StatusPending,
+		GuestID: p.Subject, GuestEmail: p.Email, GuestName: p.Name,
+		HotelID: q.HotelID, HotelName: q.HotelName, RoomTypeID: q.RoomTypeID, RoomTypeName: q.RoomTypeName,
+		Address: q.Address, City: q.City, Country: q.Country, TimeZone: q.TimeZone,
+		CheckIn: req.CheckIn.String(), CheckOut: req.CheckOut.String(), Guests: req.Guests,
+		Nights:   make([]bookings.NightPrice, len(q.Nights)),
+		Currency: q.Total.Currency, Total: q.Total.Amount,
+		HoldExpiresAt: now.Add(s.holdTTL),
+		CreatedAt:     now, UpdatedAt: now,
+	}
+	for i, n := range q.Nights {
+		row.Nights[i] = bookings.NightPrice{Date: n.Date, Price: n.Price}
+	}
+	row.FreeCancellationUntil, row.LateCancellationFee = s.policy.terms(req.CheckIn, s.zone(q.TimeZone), row.Nights)
+	if req.IdempotencyKey != "" {
+		key := req.IdempotencyKey
+		row.IdempotencyKey = &key
+	}
+
+	var first *bookings.Booking // the booking a concurrent request with the same key made
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if req.IdempotencyKey != "" {
+			// Writing transactions are serialised (BEGIN IMMEDIATE), so this
+			// sees a concurrent request's booking; on PostgreSQL the unique
+			// index below catches it.
+			b, found, err := s.byKey(ctx, tx, p.Subject, req)
+			if found || err != nil {
+				first = &b
+				return err
+			}
+		}
+		if err := take(tx, row.RoomTypeID, nightDates(row), q.RoomsTotal); err != nil {
+			return err
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			if db.IsUniqueViolation(err) && req.IdempotencyKey != "" {
+				return errKeyRace
+			}
+			return err
+		}
+		return record(ctx, tx, bookings.EventHeld, row, "")
+	})
+	switch {
+	case errors.Is(err, errKeyRace):
+		b, _, err := s.byKey(ctx, s.db.DB, p.Subject, req)
+		return b, err
+	case err != nil:
+		return bookings.Booking{}, internalUnlessApp(err, "hold")
+	case first != nil:
+		return *first, nil
+	}
+	s.published()
+	return toBooking(row), nil
+}
+
+// errKeyRace: another request with the same idempotency key committed first.
+var errKeyRace = errors.New("idempotency key taken concurrently")
+
+// validateHold validates req, naming the idempotency key (a header, not a
+// JSON field) as "Idempotency-Key".
+func (s *Service) validateHold(req bookings.HoldRequest) error {
+	err := s.validate.Struct(bookings.ErrInvalidRequest.Reason, req)
+	if err == nil {
+		return nil
+	}
+	ae := apperr.As(err)
+	fields := make([]apperr.FieldError, len(ae.Fields))
+	for i, f := range ae.Fields {
+		if f.Field == "" || f.Field == "IdempotencyKey" {
+			f.Field = "Idempotency-Key"
+		}
+		fields[i] = f
+	}
+	out := *ae
+	out.Fields = fields
+	return &out
+}
+
+// byKey finds the guest's booking made with req's idempotency key: the same
+// request gets it back; another request is ErrIdempotencyKeyReused.
+func (s *Service) byKey(ctx context.Context, g *gorm.DB, guestID string, req bookings.HoldRequest) (bookings.Booking, bool, error) {
+	var rows []bookingRow
+	if err := g.WithContext(ctx).Where("guest_id = ? AND idempotency_key = ?", guestID, req.IdempotencyKey).Limit(1).Find(&rows).Error; err != nil {
+		return bookings.Booking{}, false, apperr.Internal(fmt.Errorf("look up idempotency key: %w", err))
+	}
+	if len(rows) == 0 {
+		return bookings.Booking{}, false, nil
+	}
+	r := rows[0]
+	if r.RoomTypeID != req.RoomTypeID || r.CheckIn != req.CheckIn.String() || r.CheckOut != req.CheckOut.String() || r.Guests != req.Guests {
+		return bookings.Booking{}, true, bookings.ErrIdempotencyKeyReused
+	}
+	return toBooking(r), true, nil
+}
+
+// quoteError passes search's answers on (unknown room type, invalid stay,
+// too many guests, unavailable); search refusing bookings itself is a
+// misconfiguration of bookings' service identity, not the guest's fault.
+func quoteError(err error) error {
+	if errors.Is(err, apperr.UnauthenticatedAny) || errors.Is(err, apperr.ForbiddenAny) {
+		return apperr.Internal(fmt.Errorf("search refused bookings' quote (does its service identity have %q?): %w", search.ScopeQuote, err))
+	}
+	return internalUnlessApp(err, "quote")
+}
+
+// checkQuote checks search answered the question asked.
+func checkQuote(q search.Quote, req bookings.HoldRequest) error {
+	nights := civil.Nights(req.CheckIn, req.CheckOut)
+	if q.RoomTypeID != req.RoomTypeID || len(q.Nights) != len(nights) || !money.IsCurrency(q.Total.Currency) {
+		return fmt.Errorf("quote for %s %s–%s does not match the request: %+v", req.RoomTypeID, req.CheckIn, req.CheckOut, q)
+	}
+	var sum int64
+	for i, n := range q.Nights {
+		if n.Date != nights[i] || n.Price.Currency != q.Total.Currency {
+			return fmt.Errorf("quote for %s: night %d is %s in %s", req.RoomTypeID, i, n.Date, n.Price.Currency)
+		}
+		sum += n.Price.Amount
+	}
+	if sum != q.Total.Amount {
+		return fmt.Errorf("quote for %s: nights add up to %d, total is %d", req.RoomTypeID, sum, q.Total.Amount)
+	}
+	return nil
+}
+
+// Get implements bookings.Service.
+func (s *Service) Get(ctx context.Context, req bookings.GetRequest) (bookings.Booking, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return bookings.Booking{}, err
+	}
+	if err := mayRead(p); err != nil {
+		return bookings.Booking{}, err
+	}
+	if err := s.validate.Struct(bookings.ErrInvalidRequest.Reason, req); err != nil {
+		return bookings.Booking{}, err
+	}
+	row, err := load(ctx, s.db.DB, req.ID)
+	if err != nil {
+		return bookings.Booking{}, err
+	}
+	if !sees(p, row) {
+		return bookings.Booking{}, bookings.ErrNotFound
+	}
+	return toBooking(row), nil
+}
+
+// List implements bookings.Service: newest first, keyset pages by id (ids
+// are ULIDs, which sort by creation time).
+func (s *Service) List(ctx context.Context, req bookings.ListRequest) (bookings.BookingList, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return bookings.BookingList{}, err
+	}
+	if err := mayRead(p); err != nil {
+		return bookings.BookingList{}, err
+	}
+	err = s.validate.Struct(bookings.ErrInvalidRequest.Reason, req)
+	var fields []apperr.FieldError
+	after, ok := decodeCursor(req.Cursor)
+	if !ok {
+		fields = append(fields, apperr.FieldError{Field: "cursor", Reason: "invalid", Detail: "is not a cursor this list returned; start again without it"})
+	}
+	if !req.From.IsZero() && !req.To.IsZero() && !req.From.Before(req.To) {
+		fields = append(fields, apperr.FieldError{Field: "to", Reason: "not_after_from", Detail: "must be after from"})
+	}
+	if len(fields) > 0 {
+		if err == nil {
+			err = bookings.ErrInvalidRequest
+		}
+		err = apperr.As(err).WithFields(fields...)
+	}
+	if err != nil {
+		return bookings.BookingList{}, err
+	}
+	limit := req.Limit
+	if limit == 0 {
+		limit = defaultLimit
+	}
+	q := s.db.WithContext(ctx).Model(&bookingRow{})
+	if !readsAll(p) {
+		q = q.Where("guest_id = ?", p.Subject)
+	}
+	if req.HotelID != "" {
+		q = q.Where("hotel_id = ?", req.HotelID)
+	}
+	if req.Status != "" {
+		q = q.Where("status = ?", req.Status)
+	}
+	if !req.From.IsZero() {
+		q = q.Where("check_in >= ?", req.From.String())
+	}
+	if !req.To.IsZero() {
+		q = q.Where("check_in < ?", req.To.String())
+	}
+	if after != "" {
+		q = q.Where("id < ?", after)
+	}
+	var rows []bookingRow
+	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return bookings.BookingList{}, apperr.Internal(fmt.Errorf("list bookings: %w", err))
+	}
+	out := bookings.BookingList{Bookings: make([]bookings.Booking, 0, min(len(rows), limit))}
+	for i, r := range rows {
+		if i == limit {
+			out.NextCursor = encodeCursor(rows[i-1].ID)
+			break
+		}
+		out.Bookings = append(out.Bookings, toBooking(r))
+	}
+	return out, nil
+}
+
+const cursorPrefix = "after:"
+
+func encodeCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
+}
+
+// decodeCursor returns the id a cursor continues after ("" for none) and
+// whether the cursor is one encodeCursor made.
+func decodeCursor(c string) (string, bool) {
+	if c == "" {
+		return "", true
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	id, ok := strings.CutPrefix(string(raw), cursorPrefix)
+	if err != nil || !ok || !strings.HasPrefix(id, idPrefix) || len(id) > 64 {
+		return "", false
+	}
+	return id, true
+}
+
+// Cancel implements bookings.Service: a guest cancels their own booking,
+// staff any. The charge follows the terms stored with the booking (see
+// Policy); the rooms are released.
+func (s *Service) Cancel(ctx context.Context, req bookings.CancelRequest) (bookings.Booking, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return bookings.Booking{}, err
+	}
+	if isService(p) {
+		return bookings.Booking{}, authn.ErrForbidden.With("cancelling a booking needs its guest or staff")
+	}
+	if err := s.validate.Struct(bookings.ErrInvalidRequest.Reason, req); err != nil {
+		return bookings.Booking{}, err
+	}
+	var out bookingRow
+	err = s.write(ctx, func(tx *gorm.DB) error {
+		row, err := load(ctx, tx, req.ID)
+		if err != nil {
+			return err
+		}
+		if !sees(p, row) {
+			return bookings.ErrNotFound
+		}
+		now := s.now()
+		if !allowed(row.Status, bookings.StatusCancelled) {
+			return bookings.ErrNotCancellable.With("a booking that is %s cannot be cancelled", row.Status)
+		}
+		if checkOut, _ := civil.Parse(row.CheckOut); !civil.Of(now.In(s.zone(row.TimeZone))).Before(checkOut) {
+			return bookings.ErrNotCancellable.With("the stay has ended")
+		}
+		fee, refund := charge(row, now)
+		if err := s.transition(ctx, tx, &row, bookings.StatusCancelled, now, func(r *bookingRow) {
+			r.CancellationFee, r.Refund = fee, refund
+		}); err != nil {
+			return err
+		}
+		out = row
+		return nil
+	})
+	if err != nil {
+		return bookings.Booking{}, internalUnlessApp(err, "cancel")
+	}
+	return toBooking(out), nil
+}
+
+// write runs fn in a transaction and wakes the relay after it commits. A
+// guarded update that found the booking changed under it (possible on
+// PostgreSQL, where transactions are not serialised as SQLite's are) runs
+// fn again on the fresh state.
+func (s *Service) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for range 3 {
+		err = s.db.WithContext(ctx).Transaction(fn)
+		if !errors.Is(err, errStale) {
+			break
+		}
+	}
+	if err == nil {
+		s.published()
+	}
+	return err
+}
+
+// load reads a booking by id.
+func load(ctx context.Context, g *gorm.DB, id string) (bookingRow, error) {
+	var r bookingRow
+	if err := g.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return bookingRow{}, bookings.ErrNotFound
+		}
+		return bookingRow{}, apperr.Internal(fmt.Errorf("load booking %s: %w", id, err))
+	}
+	return r, nil
+}
+
+// record writes a booking event into the outbox, in tx.
+func record(ctx context.Context, tx *gorm.DB, typ string, r bookingRow, paymentID string) error {
+	evt, err := events.New(ctx, bookings.Module, typ, bookings.BookingEvent{Booking: toBooking(r), PaymentID: paymentID})
+	if err != nil {
+		return err
+	}
+	return events.Record(tx, evt)
+}
+
+// nightDates are the nights of the booking's stay, as stored ("YYYY-MM-DD").
+func nightDates(r bookingRow) []string {
+	in, _ := civil.Parse(r.CheckIn)
+	out, _ := civil.Parse(r.CheckOut)
+	nights := civil.Nights(in, out)
+	dates := make([]string, len(nights))
+	for i, n := range nights {
+		dates[i] = n.String()
+	}
+	return dates
+}
+
+// internalUnlessApp passes our errors through and wraps anything else as internal.
+func internalUnlessApp(err error, op string) error {
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return apperr.Internal(fmt.Errorf("%s: %w", op, err))
+}
+
+const idPrefix = "bk_"
+
+func newID() string { return idPrefix + strings.ToLower(ulid.Make().String()) }
