@@ -24,6 +24,15 @@ import (
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/auth/authhttp"
 	"github.com/bellhop/bellhop/modules/auth/authlocal"
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingshttp"
+	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
+	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/payments/paymentshttp"
+	"github.com/bellhop/bellhop/modules/payments/paymentslocal"
+	"github.com/bellhop/bellhop/modules/payments/provider"
+	"github.com/bellhop/bellhop/modules/payments/provider/sandbox"
+	"github.com/bellhop/bellhop/modules/payments/provider/stripeprovider"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
@@ -47,9 +56,12 @@ type modules struct {
 	dbByName map[string]*db.DB
 	auth     *authlocal.Module
 	search   *searchlocal.Module
-	dbs      []*db.DB
-	runners  []runner
-	ready    []httpserver.ReadyCheck
+	// bookings and payments depend on other modules' services, so serve
+	// builds them; openModules only opens (and migrates) their databases.
+	bookingsDB, paymentsDB, bankDB *db.DB
+	dbs                            []*db.DB
+	runners                        []runner
+	ready                          []httpserver.ReadyCheck
 }
 
 // openModules opens and migrates the database of every hosted module and
@@ -73,6 +85,30 @@ func openModules(ctx context.Context, cfg *config.Config, log *slog.Logger, bus 
 			return nil, err
 		}
 		m.runners = append(m.runners, m.auth)
+	}
+	if cfg.Hosts(bookings.Module) {
+		d, err := m.openDB(ctx, cfg, bookings.Module, bookingslocal.Migrations, log)
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		m.bookingsDB = d
+	}
+	if cfg.Hosts(payments.Module) {
+		d, err := m.openDB(ctx, cfg, payments.Module, paymentslocal.Migrations, log)
+		if err != nil {
+			m.close()
+			return nil, err
+		}
+		m.paymentsDB = d
+		if cfg.Payments.Provider == "sandbox" {
+			// The sandbox bank is a third party: its ledger lives in a file of its own.
+			if m.bankDB, err = openBank(ctx, cfg, log); err != nil {
+				m.close()
+				return nil, err
+			}
+			m.dbs = append(m.dbs, m.bankDB)
+		}
 	}
 	if cfg.Hosts(search.Module) {
 		d, err := m.openDB(ctx, cfg, search.Module, searchlocal.Migrations, log)
@@ -328,6 +364,83 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if srch != nil {
 		searchhttp.Register(srv.Echo(), srch)
 	}
+
+	// Bookings calls search; payments calls bookings. Each edge is either an
+	// instrumented in-process Service or an HTTP client, chosen here only.
+	edge := func(caller, callee string) observability.Edge {
+		return observability.Edge{Metrics: edges, Caller: caller, Callee: callee, Location: observability.Local}
+	}
+	callerOpts := func(caller string) httpclient.Options { o := clientOpts; o.Caller = caller; return o }
+	var bkg, localBookings bookings.Service
+	switch {
+	case mods.bookingsDB != nil:
+		var searchForBookings search.Service
+		switch {
+		case mods.search != nil:
+			searchForBookings = instrumentSearch(mods.search.Service(), edge(bookings.Module, search.Module))
+		case cfg.Modules[search.Module].URL != "":
+			if searchForBookings, err = searchhttp.NewClient(cfg.Modules[search.Module].URL, callerOpts(bookings.Module)); err != nil {
+				return fmt.Errorf("modules.search.url: %w", err)
+			}
+		default:
+			return errors.New("bookings needs search: host it here or set modules.search.url")
+		}
+		m, err := bookingslocal.New(bookingslocal.Deps{
+			DB: mods.bookingsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention, Search: searchForBookings,
+			HoldTTL: cfg.Bookings.HoldTTL, ExpiryInterval: cfg.Bookings.ExpiryInterval,
+		})
+		if err != nil {
+			return err
+		}
+		runners = append(runners, m)
+		localBookings = m.Service()
+		bkg = instrumentBookings(localBookings, edge("api", bookings.Module))
+	case cfg.Modules[bookings.Module].URL != "":
+		if bkg, err = bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, clientOpts); err != nil {
+			return fmt.Errorf("modules.bookings.url: %w", err)
+		}
+	}
+	if bkg != nil {
+		bookingshttp.Register(srv.Echo(), bkg)
+	}
+
+	var pay payments.Service
+	switch {
+	case mods.paymentsDB != nil:
+		var bookingsForPayments bookings.Service
+		switch {
+		case localBookings != nil:
+			bookingsForPayments = instrumentBookings(localBookings, edge(payments.Module, bookings.Module))
+		case cfg.Modules[bookings.Module].URL != "":
+			if bookingsForPayments, err = bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, callerOpts(payments.Module)); err != nil {
+				return fmt.Errorf("modules.bookings.url: %w", err)
+			}
+		default:
+			return errors.New("payments needs bookings: host it here or set modules.bookings.url")
+		}
+		prov, err := paymentProvider(cfg, mods.bankDB)
+		if err != nil {
+			return err
+		}
+		m, err := paymentslocal.New(paymentslocal.Deps{
+			DB: mods.paymentsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention,
+			Bookings: bookingsForPayments, Provider: prov, ReconcileInterval: cfg.Payments.ReconcileInterval,
+		})
+		if err != nil {
+			return err
+		}
+		runners = append(runners, m)
+		pay = instrumentPayments(m.Service(), edge("api", payments.Module))
+	case cfg.Modules[payments.Module].URL != "":
+		if pay, err = paymentshttp.NewClient(cfg.Modules[payments.Module].URL, clientOpts); err != nil {
+			return fmt.Errorf("modules.payments.url: %w", err)
+		}
+	}
+	if pay != nil {
+		paymentshttp.Register(srv.Echo(), pay, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{
+			Enabled: true, RPS: cfg.Payments.RateLimit.RPS, Burst: cfg.Payments.RateLimit.Burst,
+		}})
+	}
 	// GET /api/docs: the OpenAPI document of the public routes mounted above.
 	dl := eventsAdmin{bus: bus, monitor: monitor, dbs: map[string]*gorm.DB{}}
 	for name, d := range mods.dbByName {
@@ -375,6 +488,38 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	log.Info("bellhop stopped")
 	return nil
+}
+
+// openBank opens the sandbox bank's ledger: <data_dir>/sandbox-bank.db. The
+// bank stands for a third party, so it is no module of ours and has no
+// events, readiness or dead letters here.
+func openBank(ctx context.Context, cfg *config.Config, log *slog.Logger) (*db.DB, error) {
+	d, err := db.Open(ctx, db.Options{Module: "sandbox-bank", DataDir: cfg.DataDir, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Migrate(ctx, sandbox.Migrations); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// paymentProvider is the payment provider named in config: the embedded
+// sandbox bank (its ledger in bankDB) or Stripe.
+func paymentProvider(cfg *config.Config, bankDB *db.DB) (provider.Provider, error) {
+	if cfg.Payments.Provider == "stripe" {
+		p, err := stripeprovider.New(stripeprovider.Options{APIKey: cfg.Payments.Stripe.APIKey, BaseURL: cfg.Payments.Stripe.BaseURL})
+		if err != nil {
+			return nil, fmt.Errorf("payments.stripe: %w", err)
+		}
+		return p, nil
+	}
+	bank, err := sandbox.New(bankDB, sandbox.Options{Latency: cfg.Payments.Sandbox.Latency, FailureRate: cfg.Payments.Sandbox.FailureRate})
+	if err != nil {
+		return nil, fmt.Errorf("payments.sandbox: %w", err)
+	}
+	return bank, nil
 }
 
 // retries maps the config's count of extra attempts to httpclient's, where 0

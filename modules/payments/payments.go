@@ -15,6 +15,9 @@ import (
 // Module is the module's name: its database file, metrics label and config key.
 const Module = "payments"
 
+// ScopeRead lets a service (reporting, say) read any payment with Get and List.
+const ScopeRead = "payments:read"
+
 // Statuses of a payment: processing → succeeded | failed | unknown; unknown
 // is settled later by the reconciler; succeeded → refunded (in full or part).
 const (
@@ -35,6 +38,10 @@ var (
 	ErrNotPayable             = apperr.Conflict("payments.not_payable", "the booking cannot be paid in its current status")
 	ErrAlreadyPaid            = apperr.Conflict("payments.already_paid", "the booking is already paid")
 	ErrProviderUnavailable    = apperr.Unavailable("payments.provider_unavailable", "the payment provider is unavailable; try again later")
+	// ErrPaymentInProgress: another payment of the booking (another
+	// idempotency key) is still processing or its outcome is not known yet;
+	// paying again now could charge twice.
+	ErrPaymentInProgress = apperr.Conflict("payments.payment_in_progress", "another payment of this booking is still being settled; try again shortly")
 )
 
 // Service is the payments module. Guests pay and see only their own
@@ -44,13 +51,20 @@ type Service interface {
 	// client) to the payment method. The same IdempotencyKey and request
 	// return the first result, also while the first call is still running.
 	// A declined card is not an error: the payment is returned as failed.
+	// A provider that did not answer (after retries) is not an error either:
+	// the payment is returned as unknown and settled later by the reconciler.
+	// A replay returns the payment as it is now (an unknown one may have
+	// been settled since).
 	// Errors: ErrIdempotencyKeyRequired, ErrIdempotencyKeyReused,
-	// ErrInvalidRequest, ErrNotPayable, ErrAlreadyPaid, ErrProviderUnavailable,
+	// ErrInvalidRequest, ErrNotPayable, ErrAlreadyPaid, ErrPaymentInProgress,
+	// ErrProviderUnavailable (nothing was charged: retry with the same key),
 	// bookings.ErrNotFound, authn errors.
 	Pay(ctx context.Context, req PayRequest) (Payment, error)
-	// Get returns a payment. Errors: ErrNotFound.
+	// Get returns a payment. Errors: ErrNotFound, ErrInvalidRequest, authn errors.
 	Get(ctx context.Context, req GetRequest) (Payment, error)
-	// List returns payments, newest first: a guest's own, or (staff) all with filters.
+	// List returns payments, newest first: a guest's own, or (staff, or a
+	// service with ScopeRead) all; the filters narrow either.
+	// Errors: ErrInvalidRequest, authn errors.
 	List(ctx context.Context, req ListRequest) (PaymentList, error)
 }
 

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/platform/observability"
+)
+
+// bookingsEdge is bookings.Service with per-edge metrics.
+type bookingsEdge struct {
+	next bookings.Service
+	edge observability.Edge
+}
+
+func instrumentBookings(s bookings.Service, e observability.Edge) bookings.Service {
+	return bookingsEdge{next: s, edge: e}
+}
+
+func (s bookingsEdge) Hold(ctx context.Context, r bookings.HoldRequest) (bookings.Booking, error) {
+	return observe(s.edge, "Hold", func() (bookings.Booking, error) { return s.next.Hold(ctx, r) })
+}
+
+func (s bookingsEdge) Get(ctx context.Context, r bookings.GetRequest) (bookings.Booking, error) {
+	return observe(s.edge, "Get", func() (bookings.Booking, error) { return s.next.Get(ctx, r) })
+}
+
+func (s bookingsEdge) List(ctx context.Context, r bookings.ListRequest) (bookings.BookingList, error) {
+	return observe(s.edge, "List", func() (bookings.BookingList, error) { return s.next.List(ctx, r) })
+}
+
+func (s bookingsEdge) Cancel(ctx context.Context, r bookings.CancelRequest) (bookings.Booking, error) {
+	return observe(s.edge, "Cancel", func() (bookings.Booking, error) { return s.next.Cancel(ctx, r) })
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+
+	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/platform/observability"
+)
+
+// paymentsEdge is payments.Service with per-edge metrics.
+type paymentsEdge struct {
+	next payments.Service
+	edge observability.Edge
+}
+
+func instrumentPayments(s payments.Service, e observability.Edge) payments.Service {
+	return paymentsEdge{next: s, edge: e}
+}
+
+func (s paymentsEdge) Pay(ctx context.Context, r payments.PayRequest) (payments.Payment, error) {
+	return observe(s.edge, "Pay", func() (payments.Payment, error) { return s.next.Pay(ctx, r) })
+}
+
+func (s paymentsEdge) Get(ctx context.Context, r payments.GetRequest) (payments.Payment, error) {
+	return observe(s.edge, "Get", func() (payments.Payment, error) { return s.next.Get(ctx, r) })
+}
+
+func (s paymentsEdge) List(ctx context.Context, r payments.ListRequest) (payments.PaymentList, error) {
+	return observe(s.edge, "List", func() (payments.PaymentList, error) { return s.next.List(ctx, r) })
+}

@@ -1,0 +1,161 @@
+package main_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/platform/apperr"
+)
+
+// send is call with extra headers.
+func send(t *testing.T, method, u, token, body string, header map[string]string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, u, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := httpc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if out != nil {
+		_ = jsonDecode(res, out)
+	}
+	return res
+}
+
+// freeRooms is what search says is free of a room type for the stay.
+func freeRooms(t *testing.T, base, city, in, out, roomType string) int {
+	t.Helper()
+	q := base + "/api/v1/hotels?" + query("city", city, "check_in", in, "check_out", out, "limit", "100")
+	for cursor := ""; ; {
+		var page search.SearchResult
+		call(t, "GET", q+cursor, "", nil, &page)
+		for _, h := range page.Hotels {
+			for _, o := range h.RoomTypes {
+				if o.ID == roomType {
+					return o.RoomsFree
+				}
+			}
+		}
+		if page.NextCursor == "" {
+			return 0
+		}
+		cursor = "&cursor=" + page.NextCursor
+	}
+}
+
+// The booking saga through the single binary, over HTTP: register, sign in,
+// search, hold, pay with a sandbox test token, confirmed by the payment
+// event, and search shows one room fewer. Then the sad paths.
+func TestSaga_HoldPayConfirm(t *testing.T) {
+	dir, _ := seedWithUsers(t)
+	p := start(t, nil, "--data-dir", dir)
+
+	register := func(email string) string {
+		body := fmt.Sprintf(`{"email":%q,"name":"Guest","password":"a long enough passphrase"}`, email)
+		if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(body), nil); res.StatusCode != 201 {
+			t.Fatalf("register %s: %d", email, res.StatusCode)
+		}
+		return signIn(t, p.URL, email, "a long enough passphrase").AccessToken
+	}
+	guest, other := register("ana@guest.example"), register("bo@guest.example")
+
+	in, out := stay()
+	var page search.SearchResult
+	call(t, "GET", p.URL+"/api/v1/hotels?"+query("city", "Porto", "check_in", in, "check_out", out, "guests", "2"), "", nil, &page)
+	rt := page.Hotels[0].RoomTypes[0]
+	before := rt.RoomsFree
+
+	hold := func(token, key string) (bookings.Booking, *http.Response) {
+		var b bookings.Booking
+		res := send(t, "POST", p.URL+"/api/v1/bookings", token,
+			fmt.Sprintf(`{"room_type_id":%q,"check_in":%q,"check_out":%q,"guests":2}`, rt.ID, in, out), map[string]string{"Idempotency-Key": key}, &b)
+		return b, res
+	}
+	b, res := hold(guest, "hold-1")
+	if res.StatusCode != 201 || b.Status != bookings.StatusPending || b.Total != rt.TotalPrice {
+		t.Fatalf("hold: %d %+v (offer %+v)", res.StatusCode, b, rt)
+	}
+	if again, res := hold(guest, "hold-1"); res.StatusCode/100 != 2 || again.ID != b.ID {
+		t.Fatalf("hold replay: %d %+v", res.StatusCode, again)
+	}
+	var prob apperr.Problem
+	if res := call(t, "GET", p.URL+"/api/v1/bookings/"+b.ID, other, nil, &prob); res.StatusCode != 404 {
+		t.Fatalf("another guest's booking: %d", res.StatusCode)
+	}
+
+	// Amount tampering is impossible: there is no amount to send.
+	pay := func(token, key, body string) (payments.Payment, *http.Response) {
+		var pm payments.Payment
+		res := send(t, "POST", p.URL+"/api/v1/payments", token, body, map[string]string{"Idempotency-Key": key}, &pm)
+		return pm, res
+	}
+	if _, res := pay(guest, "pay-x", fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa","amount":1}`, b.ID)); res.StatusCode != 400 {
+		t.Fatalf("payment with an amount: %d", res.StatusCode)
+	}
+	if _, res := pay(guest, "", fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, b.ID)); res.StatusCode/100 != 4 {
+		t.Fatalf("payment without an idempotency key: %d", res.StatusCode)
+	}
+	// A declined card fails; the booking stays pending and can be paid again.
+	declined, res := pay(guest, "pay-1", fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_chargeDeclined"}`, b.ID))
+	if res.StatusCode/100 != 2 || declined.Status != payments.StatusFailed || declined.FailureCode == "" {
+		t.Fatalf("declined: %d %+v", res.StatusCode, declined)
+	}
+	paid, res := pay(guest, "pay-2", fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, b.ID))
+	if res.StatusCode/100 != 2 || paid.Status != payments.StatusSucceeded || paid.Amount != b.Total || paid.Card == nil || paid.Card.Last4 == "" {
+		t.Fatalf("pay: %d %+v", res.StatusCode, paid)
+	}
+	if _, res := pay(other, "pay-3", fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, b.ID)); res.StatusCode != 404 {
+		t.Fatalf("paying another guest's booking: %d", res.StatusCode)
+	}
+
+	// Confirmed by the payment event; search shows one room fewer.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got bookings.Booking
+		call(t, "GET", p.URL+"/api/v1/bookings/"+b.ID, guest, nil, &got)
+		if got.Status == bookings.StatusConfirmed && freeRooms(t, p.URL, "Porto", in, out, rt.ID) == before-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("booking %s is %s; rooms free %d, was %d", b.ID, got.Status, freeRooms(t, p.URL, "Porto", in, out, rt.ID), before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	// Cancelled long before arrival: free, refunded in full, the room comes back.
+	var cancelled bookings.Booking
+	if res := call(t, "POST", p.URL+"/api/v1/bookings/"+b.ID+"/cancel", guest, nil, &cancelled); res.StatusCode != 200 ||
+		cancelled.Status != bookings.StatusCancelled || cancelled.Refund != b.Total {
+		t.Fatalf("cancel: %d %+v", res.StatusCode, cancelled)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		var pm payments.Payment
+		call(t, "GET", p.URL+"/api/v1/payments/"+paid.ID, guest, nil, &pm)
+		if pm.Status == payments.StatusRefunded && pm.Refunded == b.Total && freeRooms(t, p.URL, "Porto", in, out, rt.ID) == before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after cancelling: payment %+v, rooms free %d (was %d)", pm, freeRooms(t, p.URL, "Porto", in, out, rt.ID), before)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,18 @@
+package paymentslocal_test
+
+import (
+	"testing"
+
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/payments/paymentstest"
+	"github.com/bellhop/bellhop/platform/authn/authntest"
+)
+
+// TestContract runs the payments contract in-process: paymentslocal on a
+// real SQLite file, charging the sandbox bank.
+func TestContract(t *testing.T) {
+	paymentstest.RunContract(t, func(t *testing.T, _ *authntest.Issuer, bk bookings.Service) payments.Service {
+		return newEnv(t, envOptions{bk: bk}).svc
+	})
+}
