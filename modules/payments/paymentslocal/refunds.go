@@ -20,11 +20,13 @@ import (
 var refundSubjects = []string{
 	events.Subject(bookings.Module, bookings.EventRejected),
 	events.Subject(bookings.Module, bookings.EventCancelled),
+	events.Subject(bookings.Module, bookings.EventPaymentRefused),
 }
 
-// applyBookingEvent turns a rejected booking (refund in full) or a
-// cancelled one (refund its Refund amount, if any) into a pending refund of
-// the booking's payment. It runs in the consumer's transaction after the
+// applyBookingEvent turns a rejected booking (refund in full), a cancelled
+// one (refund its Refund amount, if any) or a payment the booking refused
+// (it was cancelled or paid meanwhile: refund that payment in full) into a
+// pending refund of the booking's payment. It runs in the consumer's transaction after the
 // event's id was recorded in the inbox, so a redelivered event asks for
 // nothing more; the refund itself is sent by the refund worker, outside any
 // transaction (see sendRefunds).
@@ -35,6 +37,8 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 		reason = reasonRejected
 	case bookings.EventCancelled:
 		reason = reasonCancelled
+	case bookings.EventPaymentRefused:
+		reason = reasonRefused
 	default:
 		return nil
 	}
@@ -48,7 +52,11 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 	}
 	// The booking's payment that did not fail: at most one (a unique index).
 	var pay paymentRow
-	err := tx.Where("booking_id = ? AND status <> ?", b.ID, payments.StatusFailed).Take(&pay).Error
+	q := tx.Where("booking_id = ? AND status <> ?", b.ID, payments.StatusFailed)
+	if p.PaymentID != "" {
+		q = q.Where("id = ?", p.PaymentID)
+	}
+	err := q.Take(&pay).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		s.log.InfoContext(ctx, "booking ended with no payment to refund", "booking_id", b.ID, "event", evt.Type)
 		return nil

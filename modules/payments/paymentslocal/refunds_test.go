@@ -231,3 +231,25 @@ func TestRefund_WaitsForUnknownPayment(t *testing.T) {
 	e.bank.SetFaults(0, 0)
 	waitPayment(t, e.svc, p.ID, func(p payments.Payment) bool { return p.Status == payments.StatusRefunded })
 }
+
+// A payment the booking refused (it was cancelled, or paid otherwise,
+// meanwhile) is refunded in full.
+func TestRefund_PaymentRefused(t *testing.T) {
+	bus := eventstest.Bus(t)
+	e := newEnv(t, envOptions{bus: bus})
+	eventstest.Run(t, e.m)
+	bk := newBookingsStandIn(t, bus)
+
+	b := paymentstest.Pending("bkg_refused", guest.Subject)
+	e.bk.Put(b)
+	p, err := e.svc.Pay(as(guest), payments.PayRequest{IdempotencyKey: "k", BookingID: b.ID, PaymentMethod: "pm_card_visa"})
+	if err != nil || p.Status != payments.StatusSucceeded {
+		t.Fatalf("%+v %v", p, err)
+	}
+	b.Status = bookings.StatusCancelled
+	bk.publish(t, bk.event(t, bookings.EventPaymentRefused, b, p.ID))
+	refunded := waitPayment(t, e.svc, p.ID, func(p payments.Payment) bool { return p.Status == payments.StatusRefunded })
+	if refunded.Refunded != b.Total {
+		t.Fatalf("refunded %v, want %v", refunded.Refunded, b.Total)
+	}
+}

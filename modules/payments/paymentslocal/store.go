@@ -78,6 +78,7 @@ const (
 const (
 	reasonRejected  = "booking_rejected"
 	reasonCancelled = "booking_cancelled"
+	reasonRefused   = "payment_refused"
 )
 
 // refundRow is a refund asked for by a booking event, sent to the provider
