@@ -71,7 +71,7 @@ type SubscribeOptions struct {
 	// Committed, if set, is called with the events whose effects have just
 	// committed: for work that must see them, such as refreshing a cache.
 	Committed func(ctx context.Context, applied []Event)
-	Log   *slog.Logger
+	Log       *slog.Logger
 }
 
 var subscriptionRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)

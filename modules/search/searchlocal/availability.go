@@ -72,7 +72,7 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 	for _, night := range civil.Nights(b.CheckIn, b.CheckOut) {
 		row := availabilityRow{RoomTypeID: b.RoomTypeID, Date: night.String(), Taken: max(delta, 0)}
 		err := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "room_type_id"}, {Name: "date"}},
+			Columns: []clause.Column{{Name: "room_type_id"}, {Name: "date"}},
 			// Never below zero: a release always follows its take (see bookingSeenRow).
 			DoUpdates: clause.Assignments(map[string]any{"taken": gorm.Expr("CASE WHEN availability.taken + ? < 0 THEN 0 ELSE availability.taken + ? END", delta, delta)}),
 		}).Create(&row).Error
