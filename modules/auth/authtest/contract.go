@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
 	"github.com/bellhop/bellhop/platform/authn"
 )
 
@@ -76,25 +76,7 @@ func RunContract(t *testing.T, newService NewService) {
 }
 
 // wantErr fails unless err is target (errors.Is) and names exactly fields.
-func wantErr(t *testing.T, err error, target *apperr.Error, fields ...string) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %s (%s)", err, target.Reason, target.Code)
-	}
-	if len(fields) == 0 {
-		return
-	}
-	var got []string
-	for _, f := range apperr.As(err).Fields {
-		got = append(got, f.Field)
-	}
-	slices.Sort(got)
-	want := slices.Clone(fields)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("invalid fields = %v, want %v (err %v)", got, want, err)
-	}
-}
+var wantErr = apperrtest.Want
 
 // result is a call's value and error, so one line can fail the test.
 type result[T any] struct {

@@ -8,7 +8,6 @@ package bookingstest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/civil"
@@ -148,25 +148,7 @@ func (s *suite) get(t *testing.T, ctx context.Context, id string) bookings.Booki
 }
 
 // wantErr fails unless err is target (errors.Is) and names exactly fields.
-func wantErr(t *testing.T, err error, target *apperr.Error, fields ...string) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %s (%s)", err, target.Reason, target.Code)
-	}
-	if len(fields) == 0 {
-		return
-	}
-	var got []string
-	for _, f := range apperr.As(err).Fields {
-		got = append(got, f.Field)
-	}
-	slices.Sort(got)
-	want := slices.Clone(fields)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("invalid fields = %v, want %v (err %v)", got, want, err)
-	}
-}
+var wantErr = apperrtest.Want
 
 // same fails unless a and b are the same booking in the same state, as
 // their JSON says (times compare as instants, in- and out-of-process alike).

@@ -16,7 +16,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
-	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/money"
@@ -108,25 +108,7 @@ func (s *suite) pay(t *testing.T, ctx context.Context, b bookings.Booking, token
 }
 
 // wantErr fails unless err is target (errors.Is) and names exactly fields.
-func wantErr(t *testing.T, err error, target *apperr.Error, fields ...string) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %s (%s)", err, target.Reason, target.Code)
-	}
-	if len(fields) == 0 {
-		return
-	}
-	var got []string
-	for _, f := range apperr.As(err).Fields {
-		got = append(got, f.Field)
-	}
-	slices.Sort(got)
-	want := slices.Clone(fields)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("invalid fields = %v, want %v (err %v)", got, want, err)
-	}
-}
+var wantErr = apperrtest.Want
 
 func same(t *testing.T, what string, got, want payments.Payment) {
 	t.Helper()

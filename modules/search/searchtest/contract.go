@@ -5,13 +5,13 @@ package searchtest
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/civil"
@@ -108,25 +108,7 @@ func room(name string, guests, rooms int, rate int64) search.CreateRoomTypeReque
 }
 
 // wantErr fails unless err is target (errors.Is) and names exactly fields.
-func wantErr(t *testing.T, err error, target *apperr.Error, fields ...string) {
-	t.Helper()
-	if !errors.Is(err, target) {
-		t.Fatalf("err = %v, want %s (%s)", err, target.Reason, target.Code)
-	}
-	if len(fields) == 0 {
-		return
-	}
-	var got []string
-	for _, f := range apperr.As(err).Fields {
-		got = append(got, f.Field)
-	}
-	slices.Sort(got)
-	want := slices.Clone(fields)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Fatalf("invalid fields = %v, want %v (err %v)", got, want, err)
-	}
-}
+var wantErr = apperrtest.Want
 
 func (s *suite) testCreateHotel(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
