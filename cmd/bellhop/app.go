@@ -447,7 +447,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		dl.dbs[name] = d.DB
 	}
 	dl.register(srv.Echo())
-	if err := mountDocs(srv.Echo(), mountedAPIs{auth: ath != nil, search: srch != nil}); err != nil {
+	if err := mountDocs(srv.Echo(), mountedAPIs{auth: ath != nil, search: srch != nil, bookings: bkg != nil, payments: pay != nil}); err != nil {
 		return err
 	}
 

@@ -8,6 +8,10 @@ import (
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/auth/authhttp"
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingshttp"
+	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/payments/paymentshttp"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
 	"github.com/bellhop/bellhop/platform/openapi"
@@ -21,7 +25,7 @@ var adminOpenAPI []byte
 // mountedAPIs says whose public routes a process mounts: a module's routes
 // are mounted when the module runs in the process or is called over HTTP.
 type mountedAPIs struct {
-	auth, search bool
+	auth, search, bookings, payments bool
 }
 
 // fragments are the parts of the API description of the routes in m.
@@ -32,6 +36,12 @@ func (m mountedAPIs) fragments() []openapi.Fragment {
 	}
 	if m.search {
 		out = append(out, openapi.Fragment{Owner: search.Module, Spec: searchhttp.OpenAPI()})
+	}
+	if m.bookings {
+		out = append(out, openapi.Fragment{Owner: bookings.Module, Spec: bookingshttp.OpenAPI()})
+	}
+	if m.payments {
+		out = append(out, openapi.Fragment{Owner: payments.Module, Spec: paymentshttp.OpenAPI()})
 	}
 	return out
 }

@@ -23,6 +23,8 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -198,6 +200,8 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 
 	// Users, sessions, OAuth clients and the OAuth server.
 	exerciseAuth(t, c, ap.URL, opsEmail, opsPassword)
+	// Bookings and payments, by guests registered and signed in there.
+	exerciseBookingsAndPayments(t, c, ap.URL)
 
 	// Search and auth are down behind the gateway: 503 (an RFC 6749 error
 	// on the OAuth endpoints); then its rate limit: 429 with Retry-After.
@@ -711,4 +715,144 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	c.check(t, x{method: "DELETE", url: partnerURL, token: ops.AccessToken}, 204)
 	c.problem(t, x{method: "DELETE", url: partnerURL, token: ops.AccessToken}, 404, "auth.client_not_found")
 	c.oauthError(t, x{method: "POST", url: token, form: cc, header: basicAuth(partner.ID, partner.Secret)}, 401, "invalid_client")
+}
+
+// signUp registers a guest on u through the API, signs them in and returns
+// their access token.
+func signUp(t *testing.T, c *contract, u, email string) string {
+	t.Helper()
+	const password = "a long enough passphrase"
+	c.check(t, x{method: "POST", url: u + "/api/v1/users",
+		body: fmt.Sprintf(`{"email":%q,"name":"Contract Traveller","password":%q}`, email, password)}, 201)
+	var tokens auth.Tokens
+	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)}, 200, &tokens)
+	return tokens.AccessToken
+}
+
+// exerciseBookingsAndPayments runs every bookings and payments operation on
+// u, a process whose verifier trusts the auth module's own keys, as two
+// guests registered there: holds, their replay and errors, the guest's
+// bookings, payments (declined, succeeded, replayed, refused), cancelling.
+func exerciseBookingsAndPayments(t *testing.T, c *contract, u string) {
+	t.Helper()
+	ana, bo := signUp(t, c, u, "ana@bookings.example"), signUp(t, c, u, "bo@bookings.example")
+
+	in, out := stay()
+	var page search.SearchResult
+	c.decode(t, x{method: "GET", url: u + "/api/v1/hotels?" + query("city", "Porto", "check_in", in, "check_out", out, "guests", "2", "limit", "1")}, 200, &page)
+	if len(page.Hotels) == 0 || len(page.Hotels[0].RoomTypes) == 0 {
+		t.Fatalf("no room in Porto: %+v", page)
+	}
+	rt := page.Hotels[0].RoomTypes[0]
+	holdBody := func(checkIn, checkOut string) string {
+		return fmt.Sprintf(`{"room_type_id":%q,"check_in":%q,"check_out":%q,"guests":2}`, rt.ID, checkIn, checkOut)
+	}
+	idem := func(key string) http.Header { return http.Header{"Idempotency-Key": {key}} }
+
+	// Holds: made, replayed with the same key, refused.
+	bookingsURL := u + "/api/v1/bookings"
+	hold := func(key string) bookings.Booking {
+		t.Helper()
+		var b bookings.Booking
+		_, h := c.decode(t, x{method: "POST", url: bookingsURL, token: ana, body: holdBody(in, out), header: idem(key)}, 201, &b)
+		if h.Get("Location") != "/api/v1/bookings/"+b.ID || b.Status != bookings.StatusPending || b.Total != rt.TotalPrice {
+			t.Fatalf("hold %s: %v %+v (offer %+v)", key, h, b, rt)
+		}
+		return b
+	}
+	declinedStay, paidStay := hold("contract-hold-1"), hold("contract-hold-2")
+	var replayed bookings.Booking
+	c.decode(t, x{method: "POST", url: bookingsURL, token: ana, body: holdBody(in, out), header: idem("contract-hold-1")}, 201, &replayed)
+	if replayed.ID != declinedStay.ID {
+		t.Fatalf("a replayed hold made booking %s, the first %s", replayed.ID, declinedStay.ID)
+	}
+	c.problem(t, x{method: "POST", url: bookingsURL, token: ana, body: holdBody(out, in)}, 422, "search.invalid_stay")
+	c.problem(t, x{method: "POST", url: bookingsURL, body: holdBody(in, out), refused: true}, 401, "authn.unauthenticated")
+	c.problem(t, x{method: "POST", url: bookingsURL, token: ana, refused: true,
+		body: strings.Replace(holdBody(in, out), `"guests"`, `"price":1,"guests"`, 1)}, 400, "http.unreadable_body")
+
+	// A booking is its guest's: another guest's is not found.
+	var got bookings.Booking
+	c.decode(t, x{method: "GET", url: bookingsURL + "/" + paidStay.ID, token: ana}, 200, &got)
+	if got.ID != paidStay.ID || got.GuestID != paidStay.GuestID {
+		t.Fatalf("got %+v, held %+v", got, paidStay)
+	}
+	c.problem(t, x{method: "GET", url: bookingsURL + "/" + paidStay.ID, token: bo}, 404, "bookings.not_found")
+
+	// Payments. The refused requests are bo's, so that ana's payments stay
+	// within the route's per-caller rate limit (a burst of 5).
+	paymentsURL := u + "/api/v1/payments"
+	payBody := func(bookingID, method string) string {
+		return fmt.Sprintf(`{"booking_id":%q,"payment_method":%q}`, bookingID, method)
+	}
+	c.problem(t, x{method: "POST", url: paymentsURL, token: bo, header: idem("contract-pay-x"), refused: true,
+		body: fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa","amount":1}`, paidStay.ID)}, 400, "http.unreadable_body")
+	c.problem(t, x{method: "POST", url: paymentsURL, token: bo, body: payBody(paidStay.ID, "pm_card_visa"), refused: true}, 422, "payments.idempotency_key_required")
+	prob := c.problem(t, x{method: "POST", url: paymentsURL, token: bo, header: idem("contract-pay-y"), refused: true,
+		body: payBody(paidStay.ID, "4242424242424242")}, 422, "payments.invalid_request")
+	if len(prob.Errors) == 0 || prob.Errors[0].Field != "payment_method" {
+		t.Fatalf("card number errors: %+v", prob.Errors)
+	}
+	c.problem(t, x{method: "POST", url: paymentsURL, token: bo, header: idem("contract-pay-z"), body: payBody(paidStay.ID, "pm_card_visa")}, 404, "bookings.not_found")
+
+	// A declined card is a failed payment, not an error; a good one pays.
+	var declined, paid, again payments.Payment
+	_, h := c.decode(t, x{method: "POST", url: paymentsURL, token: ana, header: idem("contract-pay-1"), body: payBody(declinedStay.ID, "pm_card_chargeDeclined")}, 201, &declined)
+	if declined.Status != payments.StatusFailed || declined.FailureCode == "" || h.Get("Location") != "/api/v1/payments/"+declined.ID {
+		t.Fatalf("declined: %v %+v", h, declined)
+	}
+	c.decode(t, x{method: "POST", url: paymentsURL, token: ana, header: idem("contract-pay-2"), body: payBody(paidStay.ID, "pm_card_visa")}, 201, &paid)
+	if paid.Status != payments.StatusSucceeded || paid.Amount != paidStay.Total || paid.Card == nil || paid.Card.Last4 == "" {
+		t.Fatalf("paid: %+v", paid)
+	}
+	c.decode(t, x{method: "POST", url: paymentsURL, token: ana, header: idem("contract-pay-2"), body: payBody(paidStay.ID, "pm_card_visa")}, 201, &again)
+	if again.ID != paid.ID {
+		t.Fatalf("a replayed payment made %s, the first %s", again.ID, paid.ID)
+	}
+
+	// The guest's payments; another guest's is not found.
+	var list payments.PaymentList
+	c.decode(t, x{method: "GET", url: paymentsURL, token: ana}, 200, &list)
+	if len(list.Payments) != 2 || list.Payments[0].ID != paid.ID {
+		t.Fatalf("ana's payments: %+v", list)
+	}
+	c.decode(t, x{method: "GET", url: paymentsURL + "?" + query("booking_id", declinedStay.ID, "status", payments.StatusFailed), token: ana}, 200, &list)
+	if len(list.Payments) != 1 || list.Payments[0].ID != declined.ID {
+		t.Fatalf("ana's failed payments of %s: %+v", declinedStay.ID, list)
+	}
+	c.problem(t, x{method: "GET", url: paymentsURL + "?limit=101", token: ana, refused: true}, 422, "payments.invalid_request")
+	c.problem(t, x{method: "GET", url: paymentsURL, refused: true}, 401, "authn.unauthenticated")
+	c.check(t, x{method: "GET", url: paymentsURL + "/" + paid.ID, token: ana}, 200)
+	c.problem(t, x{method: "GET", url: paymentsURL + "/" + paid.ID, token: bo}, 404, "payments.not_found")
+	c.problem(t, x{method: "GET", url: paymentsURL + "/pay_nope", token: ana}, 404, "payments.not_found")
+
+	// Cancelling the unpaid booking: free, and only once.
+	var cancelled bookings.Booking
+	c.decode(t, x{method: "POST", url: bookingsURL + "/" + declinedStay.ID + "/cancel", token: ana}, 200, &cancelled)
+	if cancelled.Status != bookings.StatusCancelled || cancelled.Refund.Amount != 0 || cancelled.CancellationFee.Amount != 0 {
+		t.Fatalf("cancelled %+v", cancelled)
+	}
+	c.problem(t, x{method: "POST", url: bookingsURL + "/" + declinedStay.ID + "/cancel", token: ana}, 409, "bookings.not_cancellable")
+	c.problem(t, x{method: "POST", url: bookingsURL + "/" + declinedStay.ID + "/cancel", token: bo}, 404, "bookings.not_found")
+
+	// The guest's bookings, filtered and a page at a time.
+	var mine bookings.BookingList
+	c.decode(t, x{method: "GET", url: bookingsURL + "?" + query("status", bookings.StatusCancelled, "from", in), token: ana}, 200, &mine)
+	if len(mine.Bookings) != 1 || mine.Bookings[0].ID != declinedStay.ID {
+		t.Fatalf("ana's cancelled bookings: %+v", mine)
+	}
+	c.decode(t, x{method: "GET", url: bookingsURL + "?limit=1", token: ana}, 200, &mine)
+	if len(mine.Bookings) != 1 || mine.NextCursor == "" {
+		t.Fatalf("ana's first page of bookings: %+v", mine)
+	}
+	c.decode(t, x{method: "GET", url: bookingsURL + "?" + query("limit", "1", "cursor", mine.NextCursor), token: ana}, 200, &mine)
+	if len(mine.Bookings) != 1 {
+		t.Fatalf("ana's second page of bookings: %+v", mine)
+	}
+	c.decode(t, x{method: "GET", url: bookingsURL, token: bo}, 200, &mine)
+	if len(mine.Bookings) != 0 {
+		t.Fatalf("bo sees bookings: %+v", mine)
+	}
+	c.problem(t, x{method: "GET", url: bookingsURL + "?status=lost", token: ana, refused: true}, 422, "bookings.invalid_request")
+	c.problem(t, x{method: "GET", url: bookingsURL, refused: true}, 401, "authn.unauthenticated")
 }

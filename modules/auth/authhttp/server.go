@@ -168,12 +168,12 @@ func (h handlers) register(c echo.Context) error {
 	if err == nil {
 		c.Response().Header().Set(echo.HeaderLocation, pathMe)
 	}
-	return reply(c, http.StatusCreated, res, err)
+	return httpserver.Respond(c, http.StatusCreated, res, err)
 }
 
 func (h handlers) me(c echo.Context) error {
 	res, err := h.svc.Me(c.Request().Context())
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) updateMe(c echo.Context) error {
@@ -182,7 +182,7 @@ func (h handlers) updateMe(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.UpdateMe(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) changePassword(c echo.Context) error {
@@ -190,7 +190,7 @@ func (h handlers) changePassword(c echo.Context) error {
 	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
-	return replyEmpty(c, h.svc.ChangePassword(c.Request().Context(), req))
+	return httpserver.RespondEmpty(c, h.svc.ChangePassword(c.Request().Context(), req))
 }
 
 func (h handlers) listUsers(c echo.Context) error {
@@ -199,7 +199,7 @@ func (h handlers) listUsers(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.ListUsers(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) setRoles(c echo.Context) error {
@@ -209,7 +209,7 @@ func (h handlers) setRoles(c echo.Context) error {
 	}
 	req.UserID = c.Param("id")
 	res, err := h.svc.SetRoles(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) signIn(c echo.Context) error {
@@ -219,7 +219,7 @@ func (h handlers) signIn(c echo.Context) error {
 	}
 	res, err := h.svc.SignIn(c.Request().Context(), req)
 	noStore(c)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) signOut(c echo.Context) error {
@@ -227,7 +227,7 @@ func (h handlers) signOut(c echo.Context) error {
 	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
-	return replyEmpty(c, h.svc.SignOut(c.Request().Context(), req))
+	return httpserver.RespondEmpty(c, h.svc.SignOut(c.Request().Context(), req))
 }
 
 func (h handlers) createClient(c echo.Context) error {
@@ -240,17 +240,17 @@ func (h handlers) createClient(c echo.Context) error {
 		c.Response().Header().Set(echo.HeaderLocation, pathClients+"/"+url.PathEscape(res.ID))
 	}
 	noStore(c)
-	return reply(c, http.StatusCreated, res, err)
+	return httpserver.Respond(c, http.StatusCreated, res, err)
 }
 
 func (h handlers) listClients(c echo.Context) error {
 	res, err := h.svc.ListClients(c.Request().Context())
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) getClient(c echo.Context) error {
 	res, err := h.svc.GetClient(c.Request().Context(), auth.GetClientRequest{ID: c.Param("id")})
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) updateClient(c echo.Context) error {
@@ -260,11 +260,11 @@ func (h handlers) updateClient(c echo.Context) error {
 	}
 	req.ID = c.Param("id")
 	res, err := h.svc.UpdateClient(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) deleteClient(c echo.Context) error {
-	return replyEmpty(c, h.svc.DeleteClient(c.Request().Context(), auth.DeleteClientRequest{ID: c.Param("id")}))
+	return httpserver.RespondEmpty(c, h.svc.DeleteClient(c.Request().Context(), auth.DeleteClientRequest{ID: c.Param("id")}))
 }
 
 func (h handlers) jwks(c echo.Context) error {
@@ -327,7 +327,7 @@ func (h handlers) checkAuthorization(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.CheckAuthorization(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) authorize(c echo.Context) error {
@@ -337,7 +337,7 @@ func (h handlers) authorize(c echo.Context) error {
 	}
 	res, err := h.svc.Authorize(c.Request().Context(), req)
 	noStore(c)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) consent(c echo.Context) error {
@@ -347,25 +347,11 @@ func (h handlers) consent(c echo.Context) error {
 	}
 	res, err := h.svc.Consent(c.Request().Context(), req)
 	noStore(c)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 // noStore keeps tokens out of caches (RFC 6749 §5.1).
 func noStore(c echo.Context) {
 	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	c.Response().Header().Set("Pragma", "no-cache")
-}
-
-func reply(c echo.Context, status int, body any, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.JSON(status, body)
-}
-
-func replyEmpty(c echo.Context, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
 }

@@ -53,7 +53,7 @@ func (h handlers) listCities(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.ListCities(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) searchHotels(c echo.Context) error {
@@ -62,12 +62,12 @@ func (h handlers) searchHotels(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.SearchHotels(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) getHotel(c echo.Context) error {
 	res, err := h.svc.GetHotel(c.Request().Context(), search.GetHotelRequest{ID: c.Param("id")})
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) createHotel(c echo.Context) error {
@@ -79,7 +79,7 @@ func (h handlers) createHotel(c echo.Context) error {
 	if err == nil {
 		c.Response().Header().Set(echo.HeaderLocation, pathHotels+"/"+res.ID)
 	}
-	return reply(c, http.StatusCreated, res, err)
+	return httpserver.Respond(c, http.StatusCreated, res, err)
 }
 
 func (h handlers) updateHotel(c echo.Context) error {
@@ -89,12 +89,12 @@ func (h handlers) updateHotel(c echo.Context) error {
 	}
 	req.ID = c.Param("id")
 	res, err := h.svc.UpdateHotel(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) deleteHotel(c echo.Context) error {
 	err := h.svc.DeleteHotel(c.Request().Context(), search.DeleteHotelRequest{ID: c.Param("id")})
-	return replyEmpty(c, err)
+	return httpserver.RespondEmpty(c, err)
 }
 
 func (h handlers) createRoomType(c echo.Context) error {
@@ -107,7 +107,7 @@ func (h handlers) createRoomType(c echo.Context) error {
 	if err == nil {
 		c.Response().Header().Set(echo.HeaderLocation, pathRoomTypes+"/"+res.ID)
 	}
-	return reply(c, http.StatusCreated, res, err)
+	return httpserver.Respond(c, http.StatusCreated, res, err)
 }
 
 func (h handlers) updateRoomType(c echo.Context) error {
@@ -117,12 +117,12 @@ func (h handlers) updateRoomType(c echo.Context) error {
 	}
 	req.ID = c.Param("id")
 	res, err := h.svc.UpdateRoomType(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) deleteRoomType(c echo.Context) error {
 	err := h.svc.DeleteRoomType(c.Request().Context(), search.DeleteRoomTypeRequest{ID: c.Param("id")})
-	return replyEmpty(c, err)
+	return httpserver.RespondEmpty(c, err)
 }
 
 func (h handlers) setRates(c echo.Context) error {
@@ -132,7 +132,7 @@ func (h handlers) setRates(c echo.Context) error {
 	}
 	req.RoomTypeID = c.Param("id")
 	res, err := h.svc.SetRates(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) deleteRate(c echo.Context) error {
@@ -141,7 +141,7 @@ func (h handlers) deleteRate(c echo.Context) error {
 		return search.ErrInvalidRequest.WithFields(fieldErr("date", err.Error()))
 	}
 	err = h.svc.DeleteRate(c.Request().Context(), search.DeleteRateRequest{RoomTypeID: c.Param("id"), Date: date})
-	return replyEmpty(c, err)
+	return httpserver.RespondEmpty(c, err)
 }
 
 func (h handlers) quote(c echo.Context) error {
@@ -150,19 +150,5 @@ func (h handlers) quote(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.Quote(c.Request().Context(), req)
-	return reply(c, http.StatusOK, res, err)
-}
-
-func reply(c echo.Context, status int, body any, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.JSON(status, body)
-}
-
-func replyEmpty(c echo.Context, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
