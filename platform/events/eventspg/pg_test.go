@@ -187,9 +187,13 @@ func TestPostgres(t *testing.T) {
 			t.Errorf("event %s applied %d times", id, n)
 		}
 	}
+	// Event 3 failed twice before it succeeded, so its handler ran at least
+	// three times; how many more depends on how deliveries were batched (a
+	// batch that fails is run again with savepoints), but its effect, checked
+	// above, is there once.
 	mu.Lock()
-	if calls[3] != 3 {
-		t.Errorf("handler calls by event: %v; want 3 for event 3", calls)
+	if calls[3] < 3 {
+		t.Errorf("handler calls by event: %v; want at least 3 for event 3", calls)
 	}
 	mu.Unlock()
 	var dls []events.DeadLetter
