@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -315,139 +316,18 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: authhttp.Authenticate(verifier)})
 
 	// The composition root is the only place that chooses local or remote.
-	clientOpts := httpclient.Options{
-		Caller:       "api",
-		Timeout:      cfg.HTTPClient.Timeout,
-		Retries:      retries(cfg.HTTPClient.Retries),
-		RetryBackoff: cfg.HTTPClient.RetryBackoff,
-		Breaker:      httpclient.BreakerConfig{ConsecutiveFailures: cfg.HTTPClient.BreakerFailures, OpenTimeout: cfg.HTTPClient.BreakerOpenTimeout},
-		Metrics:      edges,
-	}
-	tokens, err := serviceTokens(cfg, mods)
+	svcs, err := mountServices(srv.Echo(), cfg, log, mods, bus, edges)
 	if err != nil {
 		return err
 	}
-	clientOpts.ServiceTokens = tokens
-
-	var ath auth.Service
-	switch {
-	case mods.auth != nil:
-		ath = instrumentAuth(mods.auth.Service(), observability.Edge{Metrics: edges, Caller: "api", Callee: auth.Module, Location: observability.Local})
-	case cfg.Modules[auth.Module].URL != "":
-		if ath, err = authhttp.NewClient(cfg.Modules[auth.Module].URL, clientOpts); err != nil {
-			return fmt.Errorf("modules.auth.url: %w", err)
-		}
-	}
-	if ath != nil {
-		var csrfKey []byte
-		if cfg.Auth.CSRFKey != "" {
-			csrfKey, _ = base64.StdEncoding.DecodeString(cfg.Auth.CSRFKey) // validated with the config
-		}
-		err := authhttp.Register(srv.Echo(), ath, authhttp.Options{
-			Issuer: cfg.Auth.Issuer, PublicURL: cfg.Auth.PublicURL, CSRFKey: csrfKey, Log: log,
-			SignInRateLimit: httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.SignInRateLimit.RPS, Burst: cfg.Auth.SignInRateLimit.Burst},
-			TokenRateLimit:  httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.TokenRateLimit.RPS, Burst: cfg.Auth.TokenRateLimit.Burst},
-		})
-		if err != nil {
-			return fmt.Errorf("auth routes: %w", err)
-		}
-	}
-	var srch search.Service
-	switch {
-	case mods.search != nil:
-		srch = instrumentSearch(mods.search.Service(), observability.Edge{Metrics: edges, Caller: "api", Callee: search.Module, Location: observability.Local})
-	case cfg.Modules[search.Module].URL != "":
-		if srch, err = searchhttp.NewClient(cfg.Modules[search.Module].URL, clientOpts); err != nil {
-			return fmt.Errorf("modules.search.url: %w", err)
-		}
-	}
-	if srch != nil {
-		searchhttp.Register(srv.Echo(), srch)
-	}
-
-	// Bookings calls search; payments calls bookings. Each edge is either an
-	// instrumented in-process Service or an HTTP client, chosen here only.
-	edge := func(caller, callee string) observability.Edge {
-		return observability.Edge{Metrics: edges, Caller: caller, Callee: callee, Location: observability.Local}
-	}
-	callerOpts := func(caller string) httpclient.Options { o := clientOpts; o.Caller = caller; return o }
-	var bkg, localBookings bookings.Service
-	switch {
-	case mods.bookingsDB != nil:
-		var searchForBookings search.Service
-		switch {
-		case mods.search != nil:
-			searchForBookings = instrumentSearch(mods.search.Service(), edge(bookings.Module, search.Module))
-		case cfg.Modules[search.Module].URL != "":
-			if searchForBookings, err = searchhttp.NewClient(cfg.Modules[search.Module].URL, callerOpts(bookings.Module)); err != nil {
-				return fmt.Errorf("modules.search.url: %w", err)
-			}
-		default:
-			return errors.New("bookings needs search: host it here or set modules.search.url")
-		}
-		m, err := bookingslocal.New(bookingslocal.Deps{
-			DB: mods.bookingsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention, Search: searchForBookings,
-			HoldTTL: cfg.Bookings.HoldTTL, ExpiryInterval: cfg.Bookings.ExpiryInterval,
-		})
-		if err != nil {
-			return err
-		}
-		runners = append(runners, m)
-		localBookings = m.Service()
-		bkg = instrumentBookings(localBookings, edge("api", bookings.Module))
-	case cfg.Modules[bookings.Module].URL != "":
-		if bkg, err = bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, clientOpts); err != nil {
-			return fmt.Errorf("modules.bookings.url: %w", err)
-		}
-	}
-	if bkg != nil {
-		bookingshttp.Register(srv.Echo(), bkg)
-	}
-
-	var pay payments.Service
-	switch {
-	case mods.paymentsDB != nil:
-		var bookingsForPayments bookings.Service
-		switch {
-		case localBookings != nil:
-			bookingsForPayments = instrumentBookings(localBookings, edge(payments.Module, bookings.Module))
-		case cfg.Modules[bookings.Module].URL != "":
-			if bookingsForPayments, err = bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, callerOpts(payments.Module)); err != nil {
-				return fmt.Errorf("modules.bookings.url: %w", err)
-			}
-		default:
-			return errors.New("payments needs bookings: host it here or set modules.bookings.url")
-		}
-		prov, err := paymentProvider(cfg, mods.bankDB)
-		if err != nil {
-			return err
-		}
-		m, err := paymentslocal.New(paymentslocal.Deps{
-			DB: mods.paymentsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention,
-			Bookings: bookingsForPayments, Provider: prov, ReconcileInterval: cfg.Payments.ReconcileInterval,
-		})
-		if err != nil {
-			return err
-		}
-		runners = append(runners, m)
-		pay = instrumentPayments(m.Service(), edge("api", payments.Module))
-	case cfg.Modules[payments.Module].URL != "":
-		if pay, err = paymentshttp.NewClient(cfg.Modules[payments.Module].URL, clientOpts); err != nil {
-			return fmt.Errorf("modules.payments.url: %w", err)
-		}
-	}
-	if pay != nil {
-		paymentshttp.Register(srv.Echo(), pay, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{
-			Enabled: true, RPS: cfg.Payments.RateLimit.RPS, Burst: cfg.Payments.RateLimit.Burst,
-		}})
-	}
+	runners = append(runners, svcs.runners...)
 	// GET /api/docs: the OpenAPI document of the public routes mounted above.
 	dl := eventsAdmin{bus: bus, monitor: monitor, dbs: map[string]*gorm.DB{}}
 	for name, d := range mods.dbByName {
 		dl.dbs[name] = d.DB
 	}
 	dl.register(srv.Echo())
-	if err := mountDocs(srv.Echo(), mountedAPIs{auth: ath != nil, search: srch != nil, bookings: bkg != nil, payments: pay != nil}); err != nil {
+	if err := mountDocs(srv.Echo(), mountedAPIs{auth: svcs.auth != nil, search: svcs.search != nil, bookings: svcs.bookings != nil, payments: svcs.payments != nil}); err != nil {
 		return err
 	}
 
@@ -488,6 +368,151 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	log.Info("bellhop stopped")
 	return nil
+}
+
+// services are the modules' Services as this process serves them: local
+// (instrumented) or remote clients; runners are the background work of the
+// modules built here (bookings and payments, which need other Services).
+type services struct {
+	auth     auth.Service
+	search   search.Service
+	bookings bookings.Service
+	payments payments.Service
+	runners  []runner
+}
+
+// mountServices builds every module's Service — in-process where the module
+// is hosted, an HTTP client where it is remote — along each caller→callee
+// edge of the module graph, and mounts the public routes of each on e.
+func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *modules, bus *events.Bus, edges *observability.EdgeMetrics) (svcs services, err error) {
+	clientOpts := httpclient.Options{
+		Caller:       "api",
+		Timeout:      cfg.HTTPClient.Timeout,
+		Retries:      retries(cfg.HTTPClient.Retries),
+		RetryBackoff: cfg.HTTPClient.RetryBackoff,
+		Breaker:      httpclient.BreakerConfig{ConsecutiveFailures: cfg.HTTPClient.BreakerFailures, OpenTimeout: cfg.HTTPClient.BreakerOpenTimeout},
+		Metrics:      edges,
+	}
+	tokens, err := serviceTokens(cfg, mods)
+	if err != nil {
+		return services{}, err
+	}
+	clientOpts.ServiceTokens = tokens
+
+	var ath auth.Service
+	switch {
+	case mods.auth != nil:
+		ath = instrumentAuth(mods.auth.Service(), observability.Edge{Metrics: edges, Caller: "api", Callee: auth.Module, Location: observability.Local})
+	case cfg.Modules[auth.Module].URL != "":
+		if ath, err = authhttp.NewClient(cfg.Modules[auth.Module].URL, clientOpts); err != nil {
+			return services{}, fmt.Errorf("modules.auth.url: %w", err)
+		}
+	}
+	if ath != nil {
+		var csrfKey []byte
+		if cfg.Auth.CSRFKey != "" {
+			csrfKey, _ = base64.StdEncoding.DecodeString(cfg.Auth.CSRFKey) // validated with the config
+		}
+		err := authhttp.Register(e, ath, authhttp.Options{
+			Issuer: cfg.Auth.Issuer, PublicURL: cfg.Auth.PublicURL, CSRFKey: csrfKey, Log: log,
+			SignInRateLimit: httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.SignInRateLimit.RPS, Burst: cfg.Auth.SignInRateLimit.Burst},
+			TokenRateLimit:  httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.TokenRateLimit.RPS, Burst: cfg.Auth.TokenRateLimit.Burst},
+		})
+		if err != nil {
+			return services{}, fmt.Errorf("auth routes: %w", err)
+		}
+	}
+	var srch search.Service
+	switch {
+	case mods.search != nil:
+		srch = instrumentSearch(mods.search.Service(), observability.Edge{Metrics: edges, Caller: "api", Callee: search.Module, Location: observability.Local})
+	case cfg.Modules[search.Module].URL != "":
+		if srch, err = searchhttp.NewClient(cfg.Modules[search.Module].URL, clientOpts); err != nil {
+			return services{}, fmt.Errorf("modules.search.url: %w", err)
+		}
+	}
+	if srch != nil {
+		searchhttp.Register(e, srch)
+	}
+
+	// Bookings calls search; payments calls bookings. Each edge is either an
+	// instrumented in-process Service or an HTTP client, chosen here only.
+	edge := func(caller, callee string) observability.Edge {
+		return observability.Edge{Metrics: edges, Caller: caller, Callee: callee, Location: observability.Local}
+	}
+	callerOpts := func(caller string) httpclient.Options { o := clientOpts; o.Caller = caller; return o }
+	var bkg, localBookings bookings.Service
+	switch {
+	case mods.bookingsDB != nil:
+		var searchForBookings search.Service
+		switch {
+		case mods.search != nil:
+			searchForBookings = instrumentSearch(mods.search.Service(), edge(bookings.Module, search.Module))
+		case cfg.Modules[search.Module].URL != "":
+			if searchForBookings, err = searchhttp.NewClient(cfg.Modules[search.Module].URL, callerOpts(bookings.Module)); err != nil {
+				return services{}, fmt.Errorf("modules.search.url: %w", err)
+			}
+		default:
+			return services{}, errors.New("bookings needs search: host it here or set modules.search.url")
+		}
+		m, err := bookingslocal.New(bookingslocal.Deps{
+			DB: mods.bookingsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention, Search: searchForBookings,
+			HoldTTL: cfg.Bookings.HoldTTL, ExpiryInterval: cfg.Bookings.ExpiryInterval,
+		})
+		if err != nil {
+			return services{}, err
+		}
+		svcs.runners = append(svcs.runners, m)
+		localBookings = m.Service()
+		bkg = instrumentBookings(localBookings, edge("api", bookings.Module))
+	case cfg.Modules[bookings.Module].URL != "":
+		if bkg, err = bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, clientOpts); err != nil {
+			return services{}, fmt.Errorf("modules.bookings.url: %w", err)
+		}
+	}
+	if bkg != nil {
+		bookingshttp.Register(e, bkg)
+	}
+
+	var pay payments.Service
+	switch {
+	case mods.paymentsDB != nil:
+		var bookingsForPayments bookings.Service
+		switch {
+		case localBookings != nil:
+			bookingsForPayments = instrumentBookings(localBookings, edge(payments.Module, bookings.Module))
+		case cfg.Modules[bookings.Module].URL != "":
+			if bookingsForPayments, err = bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, callerOpts(payments.Module)); err != nil {
+				return services{}, fmt.Errorf("modules.bookings.url: %w", err)
+			}
+		default:
+			return services{}, errors.New("payments needs bookings: host it here or set modules.bookings.url")
+		}
+		prov, err := paymentProvider(cfg, mods.bankDB)
+		if err != nil {
+			return services{}, err
+		}
+		m, err := paymentslocal.New(paymentslocal.Deps{
+			DB: mods.paymentsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention,
+			Bookings: bookingsForPayments, Provider: prov, ReconcileInterval: cfg.Payments.ReconcileInterval,
+		})
+		if err != nil {
+			return services{}, err
+		}
+		svcs.runners = append(svcs.runners, m)
+		pay = instrumentPayments(m.Service(), edge("api", payments.Module))
+	case cfg.Modules[payments.Module].URL != "":
+		if pay, err = paymentshttp.NewClient(cfg.Modules[payments.Module].URL, clientOpts); err != nil {
+			return services{}, fmt.Errorf("modules.payments.url: %w", err)
+		}
+	}
+	if pay != nil {
+		paymentshttp.Register(e, pay, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{
+			Enabled: true, RPS: cfg.Payments.RateLimit.RPS, Burst: cfg.Payments.RateLimit.Burst,
+		}})
+	}
+	svcs.auth, svcs.search, svcs.bookings, svcs.payments = ath, srch, bkg, pay
+	return svcs, nil
 }
 
 // openBank opens the sandbox bank's ledger: <data_dir>/sandbox-bank.db. The
