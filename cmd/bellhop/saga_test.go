@@ -11,6 +11,7 @@ import (
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/civil"
 )
 
 // send is call with extra headers.
@@ -158,4 +159,91 @@ func TestSaga_HoldPayConfirm(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// The saga's sad paths through the binary: a payment that succeeds after the
+// hold expired is refunded (the booking is rejected), and a late
+// cancellation keeps the first night.
+func TestSaga_SadPaths(t *testing.T) {
+	dir, _ := seedWithUsers(t)
+	// Holds last 2 s and the bank takes 3 s to answer: a payment started in
+	// time lands after the hold expired.
+	p := start(t, []string{"BELLHOP_BOOKINGS_HOLD_TTL=2s", "BELLHOP_BOOKINGS_EXPIRY_INTERVAL=200ms",
+		"BELLHOP_PAYMENTS_SANDBOX_LATENCY=3s", "BELLHOP_PAYMENTS_RECONCILE_INTERVAL=200ms"}, "--data-dir", dir)
+	if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(`{"email":"cy@guest.example","name":"Cy","password":"a long enough passphrase"}`), nil); res.StatusCode != 201 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	guest := signIn(t, p.URL, "cy@guest.example", "a long enough passphrase").AccessToken
+
+	in, out := stay()
+	var page search.SearchResult
+	call(t, "GET", p.URL+"/api/v1/hotels?"+query("city", "Lisbon", "check_in", in, "check_out", out, "guests", "1"), "", nil, &page)
+	rt := page.Hotels[0].RoomTypes[0]
+	hold := func(checkIn, checkOut string) bookings.Booking {
+		t.Helper()
+		var b bookings.Booking
+		res := send(t, "POST", p.URL+"/api/v1/bookings", guest,
+			fmt.Sprintf(`{"room_type_id":%q,"check_in":%q,"check_out":%q,"guests":1}`, rt.ID, checkIn, checkOut), nil, &b)
+		if res.StatusCode != 201 {
+			t.Fatalf("hold: %d", res.StatusCode)
+		}
+		return b
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+
+	late := hold(in, out)
+	var pm payments.Payment
+	res := send(t, "POST", p.URL+"/api/v1/payments", guest, fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, late.ID),
+		map[string]string{"Idempotency-Key": "late-pay"}, &pm)
+	if res.StatusCode/100 != 2 || pm.Status != payments.StatusSucceeded {
+		t.Fatalf("pay: %d %+v", res.StatusCode, pm)
+	}
+	waitFor("the late payment to be refunded and the booking rejected", func() bool {
+		var b bookings.Booking
+		var got payments.Payment
+		call(t, "GET", p.URL+"/api/v1/bookings/"+late.ID, guest, nil, &b)
+		call(t, "GET", p.URL+"/api/v1/payments/"+pm.ID, guest, nil, &got)
+		return b.Status == bookings.StatusRejected && got.Status == payments.StatusRefunded && got.Refunded == late.Total
+	})
+
+	// A stay that starts tomorrow is past the free-cancellation deadline:
+	// cancelling keeps the first night and refunds the rest. (A server with
+	// the usual hold and bank timing.)
+	p = start(t, nil, "--data-dir", seededDataDir(t))
+	if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(`{"email":"cy@guest.example","name":"Cy","password":"a long enough passphrase"}`), nil); res.StatusCode != 201 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	guest = signIn(t, p.URL, "cy@guest.example", "a long enough passphrase").AccessToken
+	tomorrow := civil.Today(time.UTC).AddDays(1)
+	soon := hold(tomorrow.String(), tomorrow.AddDays(3).String())
+	res = send(t, "POST", p.URL+"/api/v1/payments", guest, fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, soon.ID),
+		map[string]string{"Idempotency-Key": "soon-pay"}, &pm)
+	if res.StatusCode/100 != 2 || pm.Status != payments.StatusSucceeded {
+		t.Fatalf("pay soon: %d %+v", res.StatusCode, pm)
+	}
+	var confirmed bookings.Booking
+	waitFor("the booking to be confirmed", func() bool {
+		call(t, "GET", p.URL+"/api/v1/bookings/"+soon.ID, guest, nil, &confirmed)
+		return confirmed.Status == bookings.StatusConfirmed
+	})
+	var cancelled bookings.Booking
+	if res := call(t, "POST", p.URL+"/api/v1/bookings/"+soon.ID+"/cancel", guest, nil, &cancelled); res.StatusCode != 200 {
+		t.Fatalf("cancel: %d", res.StatusCode)
+	}
+	firstNight := soon.Nights[0].Price
+	if cancelled.CancellationFee != firstNight || cancelled.Refund.Amount != soon.Total.Amount-firstNight.Amount {
+		t.Fatalf("late cancellation: fee %v refund %v (total %v, first night %v)", cancelled.CancellationFee, cancelled.Refund, soon.Total, firstNight)
+	}
+	waitFor("the partial refund", func() bool {
+		var got payments.Payment
+		call(t, "GET", p.URL+"/api/v1/payments/"+pm.ID, guest, nil, &got)
+		return got.Status == payments.StatusPartiallyRefunded && got.Refunded == cancelled.Refund
+	})
 }
