@@ -59,11 +59,17 @@ func newPasswordHasher(p PasswordParams) (*passwordHasher, error) {
 		return nil, fmt.Errorf("authlocal: password params %+v: want time >= 1, memory >= 8 KiB, threads >= 1", p)
 	}
 	h := &passwordHasher{params: p, slots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
-	dummy, err := h.hash(context.Background(), rand.Text())
-	if err != nil {
+	// The dummy needs the current parameters, not a real key: random salt and
+	// key cost a check as much as any hash, and computing one here would put
+	// a full argon2 run (and its memory) on every start.
+	salt, key := make([]byte, saltLen), make([]byte, keyLen)
+	if _, err := rand.Read(salt); err != nil {
 		return nil, err
 	}
-	h.dummy = dummy
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	h.dummy = encodePHC(p, salt, key)
 	return h, nil
 }
 
@@ -89,9 +95,14 @@ func (h *passwordHasher) hash(ctx context.Context, password string) (string, err
 	}
 	key := argon2.IDKey([]byte(password), salt, h.params.Time, h.params.MemoryKiB, h.params.Threads, keyLen)
 	h.release()
+	return encodePHC(h.params, salt, key), nil
+}
+
+// encodePHC is the PHC string of an argon2id hash.
+func encodePHC(p PasswordParams, salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
-		h.params.MemoryKiB, h.params.Time, h.params.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
 
 // verify reports whether password matches encoded (compared in constant
