@@ -7,13 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/auth/authhttp"
 	"github.com/bellhop/bellhop/modules/auth/authlocal"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/httpclient"
-	"github.com/bellhop/bellhop/platform/httpserver"
+	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
 )
 
 const (
@@ -51,25 +53,13 @@ func serve(t *testing.T, opts authhttp.Options, deps authlocal.Deps) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0"}, httpserver.Deps{Authenticate: authhttp.Authenticate(v)})
 	opts.Issuer = issuer
-	if err := authhttp.Register(srv.Echo(), m.Service(), opts); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := httpserver.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
+	url := httpservertest.Serve(t, authhttp.Authenticate(v), func(e *echo.Echo) {
+		if err := authhttp.Register(e, m.Service(), opts); err != nil {
+			t.Fatal(err)
 		}
 	})
-	return &env{m: m, url: "http://" + ln.Addr().String(), verifier: v}
+	return &env{m: m, url: url, verifier: v}
 }
 
 // client is an authhttp.Client for e, whose service token (for the

@@ -1,9 +1,10 @@
 package paymentshttp_test
 
 import (
-	"context"
 	"testing"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
@@ -14,7 +15,7 @@ import (
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/httpclient"
-	"github.com/bellhop/bellhop/platform/httpserver"
+	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
 )
 
 // local builds paymentslocal on SQLite with a sandbox bank of its own.
@@ -36,22 +37,7 @@ func local(t *testing.T, bk bookings.Service, policy provider.Policy) (*payments
 // serve hosts svc's routes on a loopback port, verifying tokens from iss.
 func serve(t *testing.T, svc payments.Service, iss *authntest.Issuer, opts paymentshttp.Options) string {
 	t.Helper()
-	srv := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0"}, httpserver.Deps{Authenticate: iss.Verifier().Middleware()})
-	paymentshttp.Register(srv.Echo(), svc, opts)
-	ln, err := httpserver.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) { paymentshttp.Register(e, svc, opts) })
 }
 
 func client(t *testing.T, url string) *paymentshttp.Client {

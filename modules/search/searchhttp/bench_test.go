@@ -5,13 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/httpclient"
-	"github.com/bellhop/bellhop/platform/httpserver"
+	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
 )
 
 // The two benchmarks below run the same queries on the same seeded catalog,
@@ -89,22 +91,8 @@ func BenchmarkSearchHotels_InProcess(b *testing.B) {
 // Allocations count both ends (client and server run in this process).
 func BenchmarkSearchHotels_HTTPClient(b *testing.B) {
 	local := seededLocal(b)
-	srv := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0"}, httpserver.Deps{})
-	searchhttp.Register(srv.Echo(), local)
-	ln, err := httpserver.Listen("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("serve: %v", err)
-		}
-	})
-	c, err := searchhttp.NewClient("http://"+ln.Addr().String(), httpclient.Options{Caller: "bench", Timeout: 5 * time.Second})
+	url := httpservertest.Serve(b, nil, func(e *echo.Echo) { searchhttp.Register(e, local) })
+	c, err := searchhttp.NewClient(url, httpclient.Options{Caller: "bench", Timeout: 5 * time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}

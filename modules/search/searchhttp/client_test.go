@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
@@ -16,28 +18,13 @@ import (
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/httpclient"
-	"github.com/bellhop/bellhop/platform/httpserver"
+	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
 )
 
 // serve hosts svc's routes on a loopback port, verifying tokens from iss.
 func serve(t *testing.T, svc search.Service, iss *authntest.Issuer) string {
 	t.Helper()
-	srv := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0"}, httpserver.Deps{Authenticate: iss.Verifier().Middleware()})
-	searchhttp.Register(srv.Echo(), svc)
-	ln, err := httpserver.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) { searchhttp.Register(e, svc) })
 }
 
 // TestClient runs the search contract through searchhttp.Client talking to
