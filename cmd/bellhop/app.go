@@ -44,6 +44,7 @@ import (
 	"github.com/bellhop/bellhop/platform/httpclient"
 	"github.com/bellhop/bellhop/platform/httpserver"
 	"github.com/bellhop/bellhop/platform/observability"
+	"github.com/bellhop/bellhop/platform/validation"
 )
 
 // runner is a hosted module's background work.
@@ -327,7 +328,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		dl.dbs[name] = d.DB
 	}
 	dl.register(srv.Echo())
-	if err := mountDocs(srv.Echo(), mountedAPIs{auth: svcs.auth != nil, search: svcs.search != nil, bookings: svcs.bookings != nil, payments: svcs.payments != nil}); err != nil {
+	if err := mountDocs(srv.Echo(), mountedAPIs{auth: svcs.auth != nil, search: svcs.search != nil, bookings: svcs.bookings != nil, payments: svcs.payments != nil, sandbox: svcs.sandbox}); err != nil {
 		return err
 	}
 
@@ -379,6 +380,8 @@ type services struct {
 	bookings bookings.Service
 	payments payments.Service
 	runners  []runner
+	// sandbox: payments runs here on the sandbox bank.
+	sandbox bool
 }
 
 // mountServices builds every module's Service — in-process where the module
@@ -492,9 +495,17 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		if err != nil {
 			return services{}, err
 		}
+		if bank, ok := prov.(*sandbox.Bank); ok {
+			sandboxAdmin{bank: bank, log: log, validate: validation.New()}.register(e)
+			svcs.sandbox = true
+		}
 		m, err := paymentslocal.New(paymentslocal.Deps{
 			DB: mods.paymentsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention,
 			Bookings: bookingsForPayments, Provider: prov, ReconcileInterval: cfg.Payments.ReconcileInterval,
+			ProviderPolicy: provider.Policy{
+				AttemptTimeout: cfg.Payments.Guard.AttemptTimeout, Attempts: cfg.Payments.Guard.Attempts,
+				BreakerFailures: uint32(cfg.Payments.Guard.BreakerFailures), BreakerOpen: cfg.Payments.Guard.BreakerOpen,
+			},
 		})
 		if err != nil {
 			return services{}, err
@@ -540,7 +551,9 @@ func paymentProvider(cfg *config.Config, bankDB *db.DB) (provider.Provider, erro
 		}
 		return p, nil
 	}
-	bank, err := sandbox.New(bankDB, sandbox.Options{Latency: cfg.Payments.Sandbox.Latency, FailureRate: cfg.Payments.Sandbox.FailureRate})
+	bank, err := sandbox.New(bankDB, sandbox.Options{
+		Latency: cfg.Payments.Sandbox.Latency, LatencyMax: cfg.Payments.Sandbox.LatencyMax, FailureRate: cfg.Payments.Sandbox.FailureRate,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("payments.sandbox: %w", err)
 	}

@@ -26,6 +26,8 @@ var adminOpenAPI []byte
 // are mounted when the module runs in the process or is called over HTTP.
 type mountedAPIs struct {
 	auth, search, bookings, payments bool
+	// sandbox: payments runs here on the sandbox bank (its fault controls).
+	sandbox bool
 }
 
 // fragments are the parts of the API description of the routes in m.
@@ -42,6 +44,9 @@ func (m mountedAPIs) fragments() []openapi.Fragment {
 	}
 	if m.payments {
 		out = append(out, openapi.Fragment{Owner: payments.Module, Spec: paymentshttp.OpenAPI()})
+	}
+	if m.sandbox {
+		out = append(out, openapi.Fragment{Owner: "sandbox", Spec: sandboxOpenAPI})
 	}
 	return out
 }

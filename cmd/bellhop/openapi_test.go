@@ -198,6 +198,28 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	}
 	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/events/recent?limit=501", token: admin, refused: true}, 422, "events.invalid_request")
 
+	// The sandbox bank's fault controls, for admins only.
+	faultsURL := u + "/api/v1/admin/payments/sandbox/faults"
+	var faults map[string]any
+	c.decode(t, x{method: "GET", url: faultsURL, token: admin}, 200, &faults)
+	if faults["failure_rate"] != 0.0 || faults["down"] != false {
+		t.Fatalf("sandbox faults at start: %v", faults)
+	}
+	c.decode(t, x{method: "PUT", url: faultsURL, token: admin, body: `{"latency_ms":1,"latency_max_ms":3,"failure_rate":0.1}`}, 200, &faults)
+	if faults["latency_max_ms"] != 3.0 || faults["failure_rate"] != 0.1 {
+		t.Fatalf("sandbox faults set: %v", faults)
+	}
+	c.check(t, x{method: "PUT", url: faultsURL, token: admin, body: `{"latency_ms":0,"failure_rate":0}`}, 200)
+	bad := c.problem(t, x{method: "PUT", url: faultsURL, token: admin, body: `{"latency_ms":-1,"failure_rate":2}`, refused: true}, 422, "payments.invalid_sandbox_faults")
+	if len(bad.Errors) != 2 {
+		t.Fatalf("want a field error for latency_ms and failure_rate: %+v", bad)
+	}
+	c.problem(t, x{method: "PUT", url: faultsURL, token: admin, body: `{"latency_ms":500,"latency_max_ms":100,"failure_rate":0}`}, 422, "payments.invalid_sandbox_faults")
+	c.problem(t, x{method: "PUT", url: faultsURL, token: admin, body: `{"failure_rate":0}`, refused: true}, 422, "payments.invalid_sandbox_faults")
+	c.problem(t, x{method: "PUT", url: faultsURL, token: admin, body: `{"latency_ms":0,"failure_rate":0,"card":"4242"}`, refused: true}, 400, "http.unreadable_body")
+	c.problem(t, x{method: "PUT", url: faultsURL, token: staff, body: `{"latency_ms":0,"failure_rate":0}`}, 403, "authn.forbidden")
+	c.problem(t, x{method: "GET", url: faultsURL, refused: true}, 401, "authn.unauthenticated")
+
 	// Users, sessions, OAuth clients and the OAuth server.
 	exerciseAuth(t, c, ap.URL, opsEmail, opsPassword)
 	// Bookings and payments, by guests registered and signed in there.

@@ -103,8 +103,16 @@ type Payments struct {
 	Provider          string        `mapstructure:"provider"`
 	ReconcileInterval time.Duration `mapstructure:"reconcile_interval"`
 	RateLimit         RateLimit     `mapstructure:"rate_limit"`
-	Sandbox           struct {
+	// Guard: timeouts, retries and the circuit breaker around provider calls.
+	Guard struct {
+		AttemptTimeout  time.Duration `mapstructure:"attempt_timeout"`
+		Attempts        int           `mapstructure:"attempts"`
+		BreakerFailures int           `mapstructure:"breaker_failures"`
+		BreakerOpen     time.Duration `mapstructure:"breaker_open"`
+	} `mapstructure:"guard"`
+	Sandbox struct {
 		Latency     time.Duration `mapstructure:"latency"`
+		LatencyMax  time.Duration `mapstructure:"latency_max"`
 		FailureRate float64       `mapstructure:"failure_rate"`
 	} `mapstructure:"sandbox"`
 	Stripe struct {
@@ -368,6 +376,12 @@ func (c *Config) validate(known []string) error {
 	}
 	if c.Payments.Sandbox.Latency < 0 {
 		bad("payments.sandbox.latency", "must not be negative")
+	}
+	if g := c.Payments.Guard; g.AttemptTimeout <= 0 || g.Attempts < 1 || g.Attempts > 10 || g.BreakerFailures < 1 || g.BreakerOpen <= 0 {
+		bad("payments.guard", "attempt_timeout and breaker_open must be positive, attempts 1 to 10, breaker_failures at least 1")
+	}
+	if lm := c.Payments.Sandbox.LatencyMax; lm != 0 && lm < c.Payments.Sandbox.Latency {
+		bad("payments.sandbox.latency_max", "must be 0 (a fixed latency) or at least payments.sandbox.latency (%s)", c.Payments.Sandbox.Latency)
 	}
 	if rl := c.Payments.RateLimit; rl.RPS <= 0 || rl.Burst < 1 {
 		bad("payments.rate_limit", "rps must be > 0 and burst >= 1 (got rps=%v burst=%d)", rl.RPS, rl.Burst)

@@ -17,8 +17,9 @@
 // (or refund), recorded once however many times and however concurrently it
 // is sent; the same key with other parameters is refused (ErrRejected).
 //
-// For fault tests it has a configurable latency and failure rate, and can be
-// taken down altogether (SetDown: every call is refused at once). A failing
+// For fault tests it has a configurable latency (fixed or a random range)
+// and failure rate, and can be taken down altogether (every call is refused
+// at once); Inject changes them while it runs. A failing
 // call fails like a network does: the request is lost before it reaches the
 // bank, or the bank records the charge and the answer is lost, or the answer
 // never comes (the call hangs until the caller's deadline). The last two are
@@ -93,8 +94,10 @@ var Migrations = []db.Migration{
 
 // Options configure the bank.
 type Options struct {
-	// Latency is added to every call (a real bank is not instant).
-	Latency time.Duration
+	// Latency is added to every call (a real bank is not instant); with
+	// LatencyMax above it, each call waits a uniformly random time between
+	// the two.
+	Latency, LatencyMax time.Duration
 	// FailureRate (0 to 1) is the share of calls that fail like a network
 	// does (see the package doc).
 	FailureRate float64
@@ -114,11 +117,31 @@ type Bank struct {
 	// handler keeps the connection pool free for readers).
 	writing sync.Mutex
 
-	mu          sync.Mutex // guards the fields below
-	latency     time.Duration
-	failureRate float64
-	down        bool
-	rng         *rand.Rand
+	mu     sync.Mutex // guards the fields below
+	faults Faults
+	rng    *rand.Rand
+}
+
+// Faults are what the bank does wrong: its latency (a fixed Latency, or a
+// uniformly random one between Latency and LatencyMax), the share of calls
+// that fail like a network does, and whether it is down altogether.
+type Faults struct {
+	Latency, LatencyMax time.Duration
+	FailureRate         float64
+	Down                bool
+}
+
+// Validate reports the first thing wrong with f.
+func (f Faults) Validate() error {
+	switch {
+	case f.FailureRate < 0 || f.FailureRate > 1:
+		return fmt.Errorf("sandbox: failure rate %v is not between 0 and 1", f.FailureRate)
+	case f.Latency < 0:
+		return errors.New("sandbox: negative latency")
+	case f.LatencyMax != 0 && f.LatencyMax < f.Latency:
+		return fmt.Errorf("sandbox: the latency range %s–%s is upside down", f.Latency, f.LatencyMax)
+	}
+	return nil
 }
 
 var _ provider.Provider = (*Bank)(nil)
@@ -128,11 +151,9 @@ func New(d *db.DB, o Options) (*Bank, error) {
 	if d == nil {
 		return nil, errors.New("sandbox: a database is required")
 	}
-	if o.FailureRate < 0 || o.FailureRate > 1 {
-		return nil, fmt.Errorf("sandbox: failure rate %v is not between 0 and 1", o.FailureRate)
-	}
-	if o.Latency < 0 {
-		return nil, errors.New("sandbox: negative latency")
+	faults := Faults{Latency: o.Latency, LatencyMax: o.LatencyMax, FailureRate: o.FailureRate}
+	if err := faults.Validate(); err != nil {
+		return nil, err
 	}
 	seed := o.Seed
 	if seed == 0 {
@@ -142,16 +163,35 @@ func New(d *db.DB, o Options) (*Bank, error) {
 		o.MaxHang = 30 * time.Second
 	}
 	return &Bank{
-		db: d, maxHang: o.MaxHang, latency: o.Latency, failureRate: o.FailureRate,
+		db: d, maxHang: o.MaxHang, faults: faults,
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}, nil
 }
 
-// SetFaults changes the latency and failure rate (for fault tests).
+// Faults returns what the bank does wrong now.
+func (b *Bank) Faults() Faults {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.faults
+}
+
+// Inject changes what the bank does wrong from the next call on (calls in
+// flight keep the faults they started with).
+func (b *Bank) Inject(f Faults) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.faults = f
+	return nil
+}
+
+// SetFaults changes the latency (fixed) and failure rate (for fault tests).
 func (b *Bank) SetFaults(latency time.Duration, failureRate float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.latency, b.failureRate = latency, min(max(failureRate, 0), 1)
+	b.faults.Latency, b.faults.LatencyMax, b.faults.FailureRate = latency, 0, min(max(failureRate, 0), 1)
 }
 
 // SetDown takes the bank off the network (true) or puts it back: while it
@@ -160,7 +200,7 @@ func (b *Bank) SetFaults(latency time.Duration, failureRate float64) {
 func (b *Bank) SetDown(down bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.down = down
+	b.faults.Down = down
 }
 
 // Name implements provider.Provider.
@@ -206,9 +246,13 @@ const (
 // enter waits the latency and rolls the dice for the call's fault.
 func (b *Bank) enter(ctx context.Context) (fault, error) {
 	b.mu.Lock()
-	latency, rate, down := b.latency, b.failureRate, b.down
+	fs := b.faults
+	latency, down := fs.Latency, fs.Down
+	if fs.LatencyMax > fs.Latency {
+		latency += time.Duration(b.rng.Int64N(int64(fs.LatencyMax-fs.Latency) + 1))
+	}
 	f := faultNone
-	if rate > 0 && b.rng.Float64() < rate {
+	if fs.FailureRate > 0 && b.rng.Float64() < fs.FailureRate {
 		f = fault(1 + b.rng.IntN(3))
 	}
 	b.mu.Unlock()

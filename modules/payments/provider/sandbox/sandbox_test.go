@@ -133,3 +133,44 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("latency not applied: %s", d)
 	}
 }
+
+// A latency range spreads the calls over it; Inject validates what it is
+// given and keeps the faults it had when refused.
+func TestFaults_LatencyRangeAndInject(t *testing.T) {
+	b := newBank(t, sandbox.Options{Seed: 3, Latency: 5 * time.Millisecond, LatencyMax: 40 * time.Millisecond})
+	var fastest, slowest time.Duration = time.Hour, 0
+	for i := range 12 {
+		start := time.Now()
+		charge(t, b, "range-"+string(rune('a'+i)), "pm_card_visa", 100)
+		d := time.Since(start)
+		fastest, slowest = min(fastest, d), max(slowest, d)
+	}
+	if fastest < 5*time.Millisecond {
+		t.Fatalf("a call took %s, under the 5ms floor", fastest)
+	}
+	if slowest-fastest < 5*time.Millisecond {
+		t.Fatalf("calls took %s to %s: the latency does not vary", fastest, slowest)
+	}
+
+	for _, bad := range []sandbox.Faults{
+		{FailureRate: 1.5}, {FailureRate: -0.1}, {Latency: -time.Second},
+		{Latency: time.Second, LatencyMax: time.Millisecond},
+	} {
+		if err := b.Inject(bad); err == nil {
+			t.Errorf("Inject(%+v) accepted", bad)
+		}
+	}
+	if got := b.Faults(); got.Latency != 5*time.Millisecond || got.LatencyMax != 40*time.Millisecond {
+		t.Fatalf("a refused Inject changed the faults: %+v", got)
+	}
+	want := sandbox.Faults{FailureRate: 0.25, Down: true}
+	if err := b.Inject(want); err != nil || b.Faults() != want {
+		t.Fatalf("Inject(%+v): %v, faults now %+v", want, err, b.Faults())
+	}
+	if _, err := b.Charge(ctx, provider.ChargeRequest{IdempotencyKey: "down", Amount: money.New(100, "EUR"), PaymentMethod: "pm_card_visa"}); !errors.Is(err, provider.ErrUnavailable) {
+		t.Fatalf("down after Inject: %v", err)
+	}
+	if _, err := sandbox.New(dbtest.Open(t, sandbox.DBName, sandbox.Migrations), sandbox.Options{Latency: time.Second, LatencyMax: time.Millisecond}); err == nil {
+		t.Fatal("New accepted an upside-down latency range")
+	}
+}
