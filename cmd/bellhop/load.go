@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
@@ -67,6 +68,8 @@ type loadOptions struct {
 	payWorkers    int
 	timeout       time.Duration
 	settle        time.Duration
+	checkOnly     bool
+	json          bool
 }
 
 func newLoadCmd() *cobra.Command {
@@ -85,7 +88,26 @@ the hold is answered, by a payment for it with the sandbox card pm_card_visa.
 With --admin-email (password on stdin, --admin-password-stdin) it then checks
 through the API that no room type is oversold on any night, every confirmed
 booking has exactly one succeeded payment and every succeeded payment belongs
-to a confirmed booking; it exits non-zero when one of them breaks.
+to a confirmed booking; it exits non-zero when one of them breaks. While one
+breaks it checks again every half second for up to --settle (events settle).
+The check also prints, for the run's confirmed bookings, the latency from
+payment succeeded to booking confirmed (the two records' updated_at, through
+the API: p50/p90/p99/max) and the confirmed bookings per second of run time
+(first request to the last payment answered).
+
+--check-only skips the setup and the load: it signs in the admin (so
+--admin-email and --admin-password-stdin are required), checks and prints the
+invariants, with the same --settle wait, and exits non-zero on a violation.
+Use it after a crash or restart of a deployment:
+  echo "$ADMIN_PASSWORD" | bellhop load --check-only --target URL \
+    --admin-email admin@bellhop.demo --admin-password-stdin
+
+--json also writes the summary as one JSON object, the last line on stdout:
+mix, rate, duration_s, requests, errors, throughput_rps, payments_succeeded,
+kinds (per request kind: requests, errors, p50_ms, p90_ms, p99_ms, max_ms)
+and, when the invariants were checked, invariants_ok, violations, confirmed,
+confirmed_per_s and confirm_latency (p50_ms, p90_ms, p99_ms, max_ms,
+measured, skipped). With --check-only only the invariants' fields are there.
 
 The target's per-caller rate limits throttle a run from one host (setup signs
 in every guest; each guest pays often). Raise them on the target for a run:
@@ -108,6 +130,8 @@ in every guest; each guest pays often). Raise them on the target for a run:
 	f.IntVar(&o.payWorkers, "pay-workers", 64, "concurrent payments for answered holds")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "timeout of each request")
 	f.DurationVar(&o.settle, "settle", 20*time.Second, "how long to wait for the invariants to hold after the run (events settle)")
+	f.BoolVar(&o.checkOnly, "check-only", false, "no setup and no load: only check and print the invariants (needs --admin-email and --admin-password-stdin)")
+	f.BoolVar(&o.json, "json", false, "also write the summary as one JSON object, the last line on stdout")
 	return cmd
 }
 
@@ -374,6 +398,9 @@ func (s *loadStats) record(kind string, code int, latency time.Duration, body []
 type payJob struct{ bookingID, token string }
 
 func runLoad(ctx context.Context, o loadOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	if o.checkOnly {
+		return runCheckOnly(ctx, o, stdin, stdout)
+	}
 	mix, ok := loadMixes[o.mix]
 	if !ok {
 		return fmt.Errorf("--mix: %q is not a mix (hotel or booking)", o.mix)
@@ -386,16 +413,13 @@ func runLoad(ctx context.Context, o loadOptions, stdin io.Reader, stdout, stderr
 		if !o.adminPassword {
 			return errors.New("--admin-email needs the password on stdin (--admin-password-stdin)")
 		}
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return fmt.Errorf("read the admin password from stdin: %w", err)
+		var err error
+		if adminPassword, err = readAdminPassword(stdin); err != nil {
+			return err
 		}
-		adminPassword = strings.TrimRight(line, "\r\n")
 	}
 	base := strings.TrimRight(o.target, "/")
-	c := &loadClient{base: base, http: &http.Client{Timeout: o.timeout, Transport: &http.Transport{
-		MaxIdleConns: 4 * o.payWorkers, MaxIdleConnsPerHost: 4 * o.payWorkers, IdleConnTimeout: 30 * time.Second,
-	}}}
+	c := newLoadClient(base, o)
 	var adminToken string
 	if o.adminEmail != "" {
 		var err error
@@ -491,84 +515,278 @@ func runLoad(ctx context.Context, o loadOptions, stdin io.Reader, stdout, stderr
 	attackEnd := time.Since(begin)
 	close(pays)
 	payWG.Wait()
+	// The run lasts from the first request until the last payment answered
+	// (or the attack's last answer, when that came later).
 	elapsed := time.Since(begin)
 	close(progressDone)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
-	printLoadSummary(stdout, o, stats, attackEnd, elapsed)
-
+	sum := summarizeLoad(o, stats, attackEnd, elapsed)
+	printLoadSummary(stdout, sum)
+	out := loadJSON{loadRunJSON: sum.json()}
+	var checkErr error
 	if adminToken == "" {
 		fmt.Fprintln(stdout, "\ninvariants: not checked (give --admin-email and --admin-password-stdin)")
-		return nil
+	} else {
+		fmt.Fprintln(stdout, "\ninvariants:")
+		out.loadCheckJSON, checkErr = checkAndPrintInvariants(ctx, c, adminToken, o.settle, &loadRun{id: w.run, elapsed: elapsed}, stdout)
 	}
-	fmt.Fprintln(stdout, "\ninvariants:")
-	var violations []string
-	var confirmed int
-	deadline := time.Now().Add(o.settle)
-	for {
-		violations, confirmed, err = checkInvariants(ctx, c, adminToken, w.run)
-		if err != nil {
-			return fmt.Errorf("invariants check: %w", err)
+	if o.json {
+		if err := writeLoadJSON(stdout, out); err != nil {
+			return err
 		}
-		if len(violations) == 0 || time.Now().After(deadline) {
-			break
+	}
+	return checkErr
+}
+
+// runCheckOnly is --check-only: no setup, no load, only the invariants.
+func runCheckOnly(ctx context.Context, o loadOptions, stdin io.Reader, stdout io.Writer) error {
+	if o.adminEmail == "" || !o.adminPassword {
+		return errors.New("--check-only needs the admin account: --admin-email, with the password on stdin (--admin-password-stdin)")
+	}
+	password, err := readAdminPassword(stdin)
+	if err != nil {
+		return err
+	}
+	base := strings.TrimRight(o.target, "/")
+	c := newLoadClient(base, o)
+	token, err := signInLoad(ctx, c, o.adminEmail, password)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	fmt.Fprintf(stdout, "bellhop load: check only, target %s\n\ninvariants:\n", base)
+	check, err := checkAndPrintInvariants(ctx, c, token, o.settle, nil, stdout)
+	if o.json && check != nil {
+		if jerr := writeLoadJSON(stdout, loadJSON{loadCheckJSON: check}); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	return err
+}
+
+func readAdminPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("read the admin password from stdin: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+func newLoadClient(base string, o loadOptions) *loadClient {
+	return &loadClient{base: base, http: &http.Client{Timeout: o.timeout, Transport: &http.Transport{
+		MaxIdleConns: 4 * o.payWorkers, MaxIdleConnsPerHost: 4 * o.payWorkers, IdleConnTimeout: 30 * time.Second,
+	}}}
+}
+
+// loadRun is what the invariants' report needs of a run: its id (in its
+// guests' emails) and how long it lasted.
+type loadRun struct {
+	id      string
+	elapsed time.Duration
+}
+
+// checkAndPrintInvariants checks the invariants until they hold or settle
+// has passed, prints them and returns them for --json; the error tells a
+// violation (the report is returned too) or a failed check (no report). run
+// is nil for --check-only: the report then counts every confirmed booking and
+// measures no latency.
+func checkAndPrintInvariants(ctx context.Context, c *loadClient, token string, settle time.Duration, run *loadRun, out io.Writer) (*loadCheckJSON, error) {
+	runID := ""
+	if run != nil {
+		runID = run.id
+	}
+	rep, err := settleInvariants(ctx, c, token, runID, settle)
+	if err != nil {
+		return nil, err
+	}
+	printInvariants(out, rep, run)
+	check := rep.json(run)
+	if len(rep.violations) > 0 {
+		return check, fmt.Errorf("%d invariant violations", len(rep.violations))
+	}
+	return check, nil
+}
+
+// settleInvariants checks the invariants every half second until they hold
+// or settle has passed (events may still be on their way), and returns the
+// last check.
+func settleInvariants(ctx context.Context, c *loadClient, token, run string, settle time.Duration) (invariantReport, error) {
+	deadline := time.Now().Add(settle)
+	for {
+		rep, err := checkInvariants(ctx, c, token, run)
+		if err != nil {
+			return rep, fmt.Errorf("invariants check: %w", err)
+		}
+		if len(rep.violations) == 0 || time.Now().After(deadline) {
+			return rep, nil
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return rep, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
-	fmt.Fprintf(stdout, "  bookings confirmed by this run: %d\n", confirmed)
-	if len(violations) > 0 {
-		for _, v := range violations {
-			fmt.Fprintln(stdout, "  VIOLATION:", v)
-		}
-		return fmt.Errorf("%d invariant violations", len(violations))
-	}
-	fmt.Fprintln(stdout, "  all invariants hold: no room type oversold on any night; every confirmed booking has exactly one succeeded payment; every succeeded payment belongs to a confirmed booking")
-	return nil
 }
 
-func printLoadSummary(out io.Writer, o loadOptions, s *loadStats, attack, elapsed time.Duration) {
+func printInvariants(out io.Writer, rep invariantReport, run *loadRun) {
+	if run == nil {
+		fmt.Fprintf(out, "  bookings confirmed: %d\n", rep.confirmed)
+	} else {
+		fmt.Fprintf(out, "  bookings confirmed by this run: %d\n", rep.confirmed)
+		fmt.Fprintf(out, "  confirmed bookings per second: %.1f (%d in %s, first request to the last payment answered)\n",
+			perSecond(rep.confirmed, run.elapsed), rep.confirmed, run.elapsed.Round(time.Millisecond))
+		if l := rep.confirmLat; len(l) == 0 {
+			fmt.Fprintln(out, "  payment succeeded → booking confirmed: no confirmed booking measured")
+		} else {
+			fmt.Fprintf(out, "  payment succeeded → booking confirmed: p50 %s  p90 %s  p99 %s  max %s  (%d bookings)\n",
+				fmtDur(percentile(l, 0.50)), fmtDur(percentile(l, 0.90)), fmtDur(percentile(l, 0.99)), fmtDur(percentile(l, 1)), len(l))
+		}
+		if rep.latMissing > 0 || rep.latNegative > 0 {
+			fmt.Fprintf(out, "    not measured: %d without their succeeded payment in the list, %d negative (clocks of the processes apart?)\n",
+				rep.latMissing, rep.latNegative)
+		}
+	}
+	if len(rep.violations) > 0 {
+		for _, v := range rep.violations {
+			fmt.Fprintln(out, "  VIOLATION:", v)
+		}
+		return
+	}
+	fmt.Fprintln(out, "  all invariants hold: no room type oversold on any night; every confirmed booking has exactly one succeeded payment; every succeeded payment belongs to a confirmed booking")
+}
+
+func perSecond(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// loadJSON is the --json line: the run's fields, the invariants' fields, or
+// both (a nil part is left out).
+type loadJSON struct {
+	*loadRunJSON
+	*loadCheckJSON
+}
+
+type loadRunJSON struct {
+	Mix               string                  `json:"mix"`
+	Rate              int                     `json:"rate"`
+	DurationS         float64                 `json:"duration_s"`
+	Requests          int64                   `json:"requests"`
+	Errors            int64                   `json:"errors"`
+	ThroughputRPS     float64                 `json:"throughput_rps"`
+	PaymentsSucceeded int                     `json:"payments_succeeded"`
+	Kinds             map[string]loadKindJSON `json:"kinds"`
+}
+
+type loadKindJSON struct {
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	P50ms    float64 `json:"p50_ms"`
+	P90ms    float64 `json:"p90_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
+}
+
+type loadCheckJSON struct {
+	InvariantsOK bool     `json:"invariants_ok"`
+	Violations   []string `json:"violations"`
+	Confirmed    int      `json:"confirmed"`
+	// After a run only.
+	ConfirmedPerS  *float64         `json:"confirmed_per_s,omitempty"`
+	ConfirmLatency *loadLatencyJSON `json:"confirm_latency,omitempty"`
+}
+
+type loadLatencyJSON struct {
+	P50ms    float64 `json:"p50_ms"`
+	P90ms    float64 `json:"p90_ms"`
+	P99ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	Measured int     `json:"measured"`
+	Skipped  int     `json:"skipped"`
+}
+
+func writeLoadJSON(out io.Writer, v loadJSON) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%s\n", b)
+	return err
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// loadSummary is a finished run's figures, printed and written as JSON.
+type loadSummary struct {
+	mix             string
+	rate            int
+	duration        time.Duration
+	requests, errs  int64
+	paid            int
+	attack, elapsed time.Duration
+	kinds           []kindSummary
+	errors          map[string]int // "kind status reason"
+}
+
+type kindSummary struct {
+	kind               string
+	requests, errors   int
+	p50, p90, p99, max time.Duration
+}
+
+func summarizeLoad(o loadOptions, s *loadStats, attack, elapsed time.Duration) loadSummary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	total := s.total.Load()
-	fmt.Fprintf(out, "bellhop load: mix %s, rate %d/s for %s\n", o.mix, o.rate, o.duration)
-	fmt.Fprintf(out, "requests %d in %s (attack %s), throughput %.1f/s, errors %d, payments succeeded %d (%.1f/s)\n",
-		total, elapsed.Round(time.Millisecond), attack.Round(time.Millisecond), float64(total)/elapsed.Seconds(),
-		s.errs.Load(), s.paid, float64(s.paid)/elapsed.Seconds())
-	fmt.Fprintf(out, "\n%-8s %8s %7s %10s %10s %10s %10s\n", "kind", "requests", "errors", "p50", "p90", "p99", "max")
-	kinds := make([]string, 0, len(s.lat))
-	for k := range s.lat {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
-	for _, k := range kinds {
+	sum := loadSummary{mix: o.mix, rate: o.rate, duration: o.duration, requests: s.total.Load(), errs: s.errs.Load(),
+		paid: s.paid, attack: attack, elapsed: elapsed, errors: maps.Clone(s.errors)}
+	for _, k := range slices.Sorted(maps.Keys(s.lat)) {
 		lat := slices.Clone(s.lat[k])
 		slices.Sort(lat)
-		pct := func(p float64) time.Duration {
-			if len(lat) == 0 {
-				return 0
-			}
-			return lat[max(0, int(math.Ceil(p*float64(len(lat))))-1)]
-		}
-		fmt.Fprintf(out, "%-8s %8d %7d %10s %10s %10s %10s\n", k, len(lat), s.nerr[k],
-			fmtDur(pct(0.50)), fmtDur(pct(0.90)), fmtDur(pct(0.99)), fmtDur(pct(1)))
+		sum.kinds = append(sum.kinds, kindSummary{kind: k, requests: len(lat), errors: s.nerr[k],
+			p50: percentile(lat, 0.50), p90: percentile(lat, 0.90), p99: percentile(lat, 0.99), max: percentile(lat, 1)})
+	}
+	return sum
+}
+
+func printLoadSummary(out io.Writer, s loadSummary) {
+	fmt.Fprintf(out, "bellhop load: mix %s, rate %d/s for %s\n", s.mix, s.rate, s.duration)
+	fmt.Fprintf(out, "requests %d in %s (attack %s), throughput %.1f/s, errors %d, payments succeeded %d (%.1f/s)\n",
+		s.requests, s.elapsed.Round(time.Millisecond), s.attack.Round(time.Millisecond), float64(s.requests)/s.elapsed.Seconds(),
+		s.errs, s.paid, float64(s.paid)/s.elapsed.Seconds())
+	fmt.Fprintf(out, "\n%-8s %8s %7s %10s %10s %10s %10s\n", "kind", "requests", "errors", "p50", "p90", "p99", "max")
+	for _, k := range s.kinds {
+		fmt.Fprintf(out, "%-8s %8d %7d %10s %10s %10s %10s\n", k.kind, k.requests, k.errors,
+			fmtDur(k.p50), fmtDur(k.p90), fmtDur(k.p99), fmtDur(k.max))
 	}
 	if len(s.errors) > 0 {
 		fmt.Fprintln(out, "\nerrors (kind, status, reason):")
-		keys := make([]string, 0, len(s.errors))
-		for k := range s.errors {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(s.errors)) {
 			fmt.Fprintf(out, "  %7d  %s\n", s.errors[k], k)
 		}
 	}
+}
+
+func (s loadSummary) json() *loadRunJSON {
+	j := &loadRunJSON{Mix: s.mix, Rate: s.rate, DurationS: s.duration.Seconds(), Requests: s.requests, Errors: s.errs,
+		ThroughputRPS: perSecond(int(s.requests), s.elapsed), PaymentsSucceeded: s.paid, Kinds: map[string]loadKindJSON{}}
+	for _, k := range s.kinds {
+		j.Kinds[k.kind] = loadKindJSON{Requests: k.requests, Errors: k.errors,
+			P50ms: ms(k.p50), P90ms: ms(k.p90), P99ms: ms(k.p99), MaxMs: ms(k.max)}
+	}
+	return j
+}
+
+// percentile is the nearest-rank percentile p (0 < p ≤ 1) of sorted
+// durations; 0 when there are none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, max(0, int(math.Ceil(p*float64(len(sorted))))-1))]
 }
 
 func fmtDur(d time.Duration) string {
@@ -581,10 +799,42 @@ func fmtDur(d time.Duration) string {
 	return d.Round(time.Microsecond).String()
 }
 
+// invariantReport is one check of the invariants.
+type invariantReport struct {
+	violations []string
+	// confirmed counts the run's confirmed bookings (every confirmed
+	// booking when no run is given).
+	confirmed int
+	// confirmLat is, sorted, how long after its payment succeeded each of
+	// the run's confirmed bookings was confirmed; latMissing and latNegative
+	// count those not measured (see confirmLatencies).
+	confirmLat              []time.Duration
+	latMissing, latNegative int
+}
+
+func (r invariantReport) json(run *loadRun) *loadCheckJSON {
+	j := &loadCheckJSON{InvariantsOK: len(r.violations) == 0, Violations: append([]string{}, r.violations...), Confirmed: r.confirmed}
+	if run != nil {
+		ps := perSecond(r.confirmed, run.elapsed)
+		l := r.confirmLat
+		j.ConfirmedPerS = &ps
+		j.ConfirmLatency = &loadLatencyJSON{P50ms: ms(percentile(l, 0.50)), P90ms: ms(percentile(l, 0.90)),
+			P99ms: ms(percentile(l, 0.99)), MaxMs: ms(percentile(l, 1)), Measured: len(l), Skipped: r.latMissing + r.latNegative}
+	}
+	return j
+}
+
+// isRunGuest tells whether email is one of run's guests (setupLoad's emails).
+func isRunGuest(email, run string) bool {
+	return strings.HasSuffix(email, "-"+run+"@load.example")
+}
+
 // checkInvariants lists every booking and payment (staff and admin may) and
-// every hotel booked, and reports each broken invariant; confirmed counts the
-// confirmed bookings of this run's guests.
-func checkInvariants(ctx context.Context, c *loadClient, token, run string) (violations []string, confirmed int, err error) {
+// every hotel booked, and reports each broken invariant. With a run, it
+// counts that run's confirmed bookings and measures their confirmation
+// latency; without (""), it counts every confirmed booking.
+func checkInvariants(ctx context.Context, c *loadClient, token, run string) (invariantReport, error) {
+	var rep invariantReport
 	var all []bookings.Booking
 	for cursor := ""; ; {
 		var page bookings.BookingList
@@ -593,7 +843,7 @@ func checkInvariants(ctx context.Context, c *loadClient, token, run string) (vio
 			q += "&cursor=" + url.QueryEscape(cursor)
 		}
 		if _, err := c.do(ctx, "GET", q, token, nil, nil, &page); err != nil {
-			return nil, 0, err
+			return rep, err
 		}
 		all = append(all, page.Bookings...)
 		if cursor = page.NextCursor; cursor == "" {
@@ -608,7 +858,7 @@ func checkInvariants(ctx context.Context, c *loadClient, token, run string) (vio
 			q += "&cursor=" + url.QueryEscape(cursor)
 		}
 		if _, err := c.do(ctx, "GET", q, token, nil, nil, &page); err != nil {
-			return nil, 0, err
+			return rep, err
 		}
 		pays = append(pays, page.Payments...)
 		if cursor = page.NextCursor; cursor == "" {
@@ -626,8 +876,8 @@ func checkInvariants(ctx context.Context, c *loadClient, token, run string) (vio
 	byID := map[string]bookings.Booking{}
 	for _, b := range all {
 		byID[b.ID] = b
-		if b.Status == bookings.StatusConfirmed && strings.HasSuffix(b.GuestEmail, "-"+run+"@load.example") {
-			confirmed++
+		if b.Status == bookings.StatusConfirmed && (run == "" || isRunGuest(b.GuestEmail, run)) {
+			rep.confirmed++
 		}
 		if b.Status != bookings.StatusConfirmed && b.Status != bookings.StatusPending {
 			continue
@@ -646,7 +896,7 @@ func checkInvariants(ctx context.Context, c *loadClient, token, run string) (vio
 		seenHotel[h] = true
 		var hotel search.Hotel
 		if _, err := c.do(ctx, "GET", "/api/v1/hotels/"+url.PathEscape(h), "", nil, nil, &hotel); err != nil {
-			return nil, 0, err
+			return rep, err
 		}
 		for _, rt := range hotel.RoomTypes {
 			roomsTotal[rt.ID] = rt.RoomsTotal
@@ -664,7 +914,7 @@ func checkInvariants(ctx context.Context, c *loadClient, token, run string) (vio
 	})
 	for _, n := range nights {
 		if total, ok := roomsTotal[n.roomType]; !ok || taken[n] > total {
-			violations = append(violations, fmt.Sprintf("room type %s oversold on %s: %d confirmed or pending bookings, %d rooms", n.roomType, n.date, taken[n], total))
+			rep.violations = append(rep.violations, fmt.Sprintf("room type %s oversold on %s: %d confirmed or pending bookings, %d rooms", n.roomType, n.date, taken[n], total))
 		}
 	}
 
@@ -682,13 +932,47 @@ func checkInvariants(ctx context.Context, c *loadClient, token, run string) (vio
 			if ok {
 				status = b.Status
 			}
-			violations = append(violations, fmt.Sprintf("payment %s succeeded and is not refunded, but its booking %s is %s", p.ID, p.BookingID, status))
+			rep.violations = append(rep.violations, fmt.Sprintf("payment %s succeeded and is not refunded, but its booking %s is %s", p.ID, p.BookingID, status))
 		}
 	}
 	for _, b := range all {
 		if b.Status == bookings.StatusConfirmed && succeeded[b.ID] != 1 {
-			violations = append(violations, fmt.Sprintf("confirmed booking %s has %d succeeded payments", b.ID, succeeded[b.ID]))
+			rep.violations = append(rep.violations, fmt.Sprintf("confirmed booking %s has %d succeeded payments", b.ID, succeeded[b.ID]))
 		}
 	}
-	return violations, confirmed, nil
+	if run != "" {
+		rep.confirmLat, rep.latMissing, rep.latNegative = confirmLatencies(all, pays, run)
+	}
+	return rep, nil
+}
+
+// confirmLatencies measures, for run's confirmed bookings, how long after
+// its payment succeeded each was confirmed: booking.UpdatedAt −
+// payment.UpdatedAt, the times each record took that status. A booking
+// without a payment_id, whose payment is not in pays or not succeeded, or
+// without a time counts as missing; a negative difference (the processes'
+// clocks apart) as negative. Neither is in lat, which is sorted.
+func confirmLatencies(all []bookings.Booking, pays []payments.Payment, run string) (lat []time.Duration, missing, negative int) {
+	payByID := make(map[string]payments.Payment, len(pays))
+	for _, p := range pays {
+		payByID[p.ID] = p
+	}
+	for _, b := range all {
+		if b.Status != bookings.StatusConfirmed || !isRunGuest(b.GuestEmail, run) {
+			continue
+		}
+		p, ok := payByID[b.PaymentID]
+		if b.PaymentID == "" || !ok || p.Status != payments.StatusSucceeded || p.UpdatedAt.IsZero() || b.UpdatedAt.IsZero() {
+			missing++
+			continue
+		}
+		d := b.UpdatedAt.Sub(p.UpdatedAt)
+		if d < 0 {
+			negative++
+			continue
+		}
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	return lat, missing, negative
 }
