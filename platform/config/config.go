@@ -102,6 +102,7 @@ type Bookings struct {
 type Payments struct {
 	Provider          string        `mapstructure:"provider"`
 	ReconcileInterval time.Duration `mapstructure:"reconcile_interval"`
+	NotFoundGrace     time.Duration `mapstructure:"not_found_grace"`
 	RateLimit         RateLimit     `mapstructure:"rate_limit"`
 	// Guard: timeouts, retries and the circuit breaker around provider calls.
 	Guard struct {
@@ -376,6 +377,9 @@ func (c *Config) validate(known []string) error {
 	}
 	if c.Payments.Sandbox.Latency < 0 {
 		bad("payments.sandbox.latency", "must not be negative")
+	}
+	if c.Payments.NotFoundGrace < 0 {
+		bad("payments.not_found_grace", "must not be negative")
 	}
 	if g := c.Payments.Guard; g.AttemptTimeout <= 0 || g.Attempts < 1 || g.Attempts > 10 || g.BreakerFailures < 1 || g.BreakerOpen <= 0 {
 		bad("payments.guard", "attempt_timeout and breaker_open must be positive, attempts 1 to 10, breaker_failures at least 1")
