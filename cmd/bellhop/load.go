@@ -387,12 +387,22 @@ func (s *loadStats) record(kind string, code int, latency time.Duration, body []
 	s.nerr[kind]++
 	reason := problemReason(body)
 	if code == 0 {
-		reason = transportErr
-		if len(reason) > 80 {
-			reason = reason[:80]
-		}
+		reason = transportReason(transportErr)
 	}
 	s.errors[fmt.Sprintf("%-8s %3d %s", kind, code, reason)]++
+}
+
+// transportReason shortens a transport error to what went wrong, without
+// the request's URL (`Post "http://...": dial tcp ...: connection refused`
+// → `dial tcp ...: connection refused`), so equal failures count together.
+func transportReason(err string) string {
+	if _, rest, ok := strings.Cut(err, `": `); ok && strings.Contains(err[:len(err)-len(rest)], "://") {
+		err = rest
+	}
+	if len(err) > 100 {
+		err = err[:100]
+	}
+	return err
 }
 
 type payJob struct{ bookingID, token string }
@@ -619,7 +629,7 @@ func settleInvariants(ctx context.Context, c *loadClient, token, run string, set
 		if err != nil {
 			return rep, fmt.Errorf("invariants check: %w", err)
 		}
-		if len(rep.violations) == 0 || time.Now().After(deadline) {
+		if (len(rep.violations) == 0 && rep.unsettled == 0) || time.Now().After(deadline) {
 			return rep, nil
 		}
 		select {
@@ -647,6 +657,9 @@ func printInvariants(out io.Writer, rep invariantReport, run *loadRun) {
 			fmt.Fprintf(out, "    not measured: %d without their succeeded payment in the list, %d negative (clocks of the processes apart?)\n",
 				rep.latMissing, rep.latNegative)
 		}
+	}
+	if rep.unsettled > 0 {
+		fmt.Fprintf(out, "  payments still processing or unknown (the reconciler settles them later): %d\n", rep.unsettled)
 	}
 	if len(rep.violations) > 0 {
 		for _, v := range rep.violations {
@@ -810,6 +823,9 @@ type invariantReport struct {
 	// count those not measured (see confirmLatencies).
 	confirmLat              []time.Duration
 	latMissing, latNegative int
+	// unsettled counts payments still processing or unknown (the
+	// reconciler settles them); the check waits for them too.
+	unsettled int
 }
 
 func (r invariantReport) json(run *loadRun) *loadCheckJSON {
@@ -922,6 +938,11 @@ func checkInvariants(ctx context.Context, c *loadClient, token, run string) (inv
 	// succeeded payment belongs to a confirmed booking (refunded ones have
 	// another status).
 	succeeded := map[string]int{}
+	for _, p := range pays {
+		if p.Status == payments.StatusProcessing || p.Status == payments.StatusUnknown {
+			rep.unsettled++
+		}
+	}
 	for _, p := range pays {
 		if p.Status != payments.StatusSucceeded {
 			continue

@@ -690,3 +690,15 @@ func TestLoadSummaryJSON(t *testing.T) {
 		t.Errorf("check fields: %s", &buf)
 	}
 }
+
+func TestTransportReason(t *testing.T) {
+	for in, want := range map[string]string{
+		`Post "http://127.0.0.1:39193/api/v1/bookings": dial tcp 127.0.0.1:39193: connect: connection refused`: "dial tcp 127.0.0.1:39193: connect: connection refused",
+		`Get "http://127.0.0.1:1/api/v1/hotels?city=Porto": EOF`:                                               "EOF",
+		"payment unknown": "payment unknown",
+	} {
+		if got := transportReason(in); got != want {
+			t.Errorf("transportReason(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
