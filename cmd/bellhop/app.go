@@ -352,6 +352,9 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	srvCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
+	if cfg.Server.PprofAddr != "" {
+		g.Go(func() error { return servePprof(gctx, cfg.Server.PprofAddr, log) })
+	}
 	go func() {
 		<-gctx.Done() // a module failed: stop serving too
 		stopServer()

@@ -51,6 +51,8 @@ type Server struct {
 	TrustedProxies     []string      `mapstructure:"trusted_proxies"`
 	CORSAllowedOrigins []string      `mapstructure:"cors_allowed_origins"`
 	RateLimit          RateLimit     `mapstructure:"rate_limit"`
+	// PprofAddr: a separate listener for net/http/pprof (empty: none).
+	PprofAddr string `mapstructure:"pprof_addr"`
 }
 
 // RateLimit is a token bucket per caller.
@@ -267,6 +269,11 @@ func (c *Config) validate(known []string) error {
 	}
 	if err := checkHostPort(c.Server.Addr); err != nil {
 		bad("server.addr", "%q %v", c.Server.Addr, err)
+	}
+	if c.Server.PprofAddr != "" {
+		if err := checkHostPort(c.Server.PprofAddr); err != nil {
+			bad("server.pprof_addr", "%q %v", c.Server.PprofAddr, err)
+		}
 	}
 	for key, d := range map[string]time.Duration{
 		"server.read_header_timeout":       c.Server.ReadHeaderTimeout,

@@ -83,26 +83,17 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 	return nil
 }
 
-// bookingsCommitted refreshes the index of the cities whose availability
-// the committed events changed, so the next search shows it.
+// bookingsCommitted refreshes the rooms taken in the index of the room types
+// the committed events changed, so the next search shows them.
 func (s *Service) bookingsCommitted(ctx context.Context, applied []events.Event) {
 	roomTypes := map[string]bool{}
+	ids := make([]string, 0, len(applied))
 	for _, evt := range applied {
 		var p bookings.BookingEvent
-		if evt.Decode(&p) == nil {
+		if evt.Decode(&p) == nil && !roomTypes[p.Booking.RoomTypeID] {
 			roomTypes[p.Booking.RoomTypeID] = true
+			ids = append(ids, p.Booking.RoomTypeID)
 		}
 	}
-	ids := make([]string, 0, len(roomTypes))
-	for id := range roomTypes {
-		ids = append(ids, id)
-	}
-	var cities []string
-	err := s.db.WithContext(ctx).Table("room_types AS rt").Joins("JOIN hotels h ON h.id = rt.hotel_id").
-		Where("rt.id IN ?", ids).Distinct().Pluck("h.city_id", &cities).Error
-	if err != nil {
-		// The next reload of those cities (any catalog write, or a restart) catches up.
-		return
-	}
-	s.index.refresh(ctx, cities...)
+	s.index.refreshTaken(ctx, ids)
 }

@@ -28,6 +28,9 @@ type index struct {
 
 	mu     sync.Mutex
 	cities sync.Map // city id → *cityEntry
+	// roomCity maps the room types of the cities loaded to their city
+	// (guarded by mu; a room type deleted since may linger, harmlessly).
+	roomCity map[string]string
 	// directory maps ids and lower-cased names to cities; nil until first use.
 	directory atomic.Pointer[directory]
 }
@@ -95,7 +98,7 @@ func rangeOf(vs []dayValue, from, to int) []dayValue {
 	return vs[lo:end]
 }
 
-func newIndex(d *db.DB) *index { return &index{db: d} }
+func newIndex(d *db.DB) *index { return &index{db: d, roomCity: map[string]string{}} }
 
 // resolveCity finds the cities a search names: by id, else by name (any case).
 func (ix *index) resolveCity(ctx context.Context, q string) ([]placedCity, error) {
@@ -199,9 +202,7 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 			return nil, fmt.Errorf("load room types of %s: %w", cityID, err)
 		}
 	}
-	// Past nights can never be searched: keep only what a stay could still touch.
-	// Yesterday, because "today" runs up to a day behind UTC in some zones.
-	from := civil.Of(time.Now().UTC()).AddDays(-1).String()
+	from := searchableFrom()
 	roomIDs := make([]string, len(rooms))
 	for i, r := range rooms {
 		roomIDs[i] = r.ID
@@ -226,6 +227,7 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 	}
 	byHotel := make(map[string][]*roomEntry, len(hotels))
 	for _, r := range rooms {
+		ix.roomCity[r.ID] = cityID
 		byHotel[r.HotelID] = append(byHotel[r.HotelID], &roomEntry{
 			id: r.ID, name: r.Name, maxGuests: r.MaxGuests, roomsTotal: r.RoomsTotal,
 			baseRate: r.BaseRate, currency: r.Currency, rates: rates[r.ID], taken: taken[r.ID],
@@ -243,6 +245,75 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 	}
 	ix.cities.Store(cityID, e)
 	return e, nil
+}
+
+// searchableFrom is the first night a search can still touch: past nights
+// never are. Yesterday, because "today" runs up to a day behind UTC in some
+// zones.
+func searchableFrom() string { return civil.Of(time.Now().UTC()).AddDays(-1).String() }
+
+// refreshTaken reloads the rooms taken of room types after committed booking
+// events — a few rows each, where reloading their cities would read every
+// hotel, room type and rate of them — and swaps in copies of their cities'
+// entries (readers keep the entry they hold). Room types of cities not
+// loaded need nothing: a city loads from the database when first searched.
+// If the read fails the cities are dropped, to be loaded afresh.
+func (ix *index) refreshTaken(ctx context.Context, roomTypeIDs []string) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	byCity := map[string]map[string]bool{}
+	var ids []string
+	for _, id := range roomTypeIDs {
+		c, ok := ix.roomCity[id]
+		if !ok {
+			continue
+		}
+		if byCity[c] == nil {
+			byCity[c] = map[string]bool{}
+		}
+		byCity[c][id] = true
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	var as []availabilityRow
+	err := ix.db.WithContext(context.WithoutCancel(ctx)).Where("room_type_id IN ? AND date >= ? AND taken > 0", ids, searchableFrom()).
+		Order("room_type_id, date").Find(&as).Error
+	if err != nil {
+		for c := range byCity {
+			ix.cities.Delete(c)
+		}
+		return
+	}
+	taken := make(map[string][]dayValue, len(ids))
+	for _, a := range as {
+		taken[a.RoomTypeID] = append(taken[a.RoomTypeID], dayValue{day: mustDay(a.Date), value: int64(a.Taken)})
+	}
+	for cityID, changed := range byCity {
+		v, ok := ix.cities.Load(cityID)
+		if !ok {
+			continue
+		}
+		old := v.(*cityEntry)
+		e := &cityEntry{city: old.city, hotels: slices.Clone(old.hotels)}
+		for i, h := range old.hotels {
+			for j, r := range h.rooms {
+				if !changed[r.id] {
+					continue
+				}
+				if e.hotels[i] == h { // first change in this hotel: copy it
+					hc := *h
+					hc.rooms = slices.Clone(h.rooms)
+					e.hotels[i] = &hc
+				}
+				rc := *r
+				rc.taken = taken[r.id]
+				e.hotels[i].rooms[j] = &rc
+			}
+		}
+		ix.cities.Store(cityID, e)
+	}
 }
 
 func mustDay(s string) int {
