@@ -104,6 +104,12 @@ func (s *Service) Pay(ctx context.Context, req payments.PayRequest) (payments.Pa
 			return payments.Payment{}, bookings.ErrNotFound // not yours: as if it did not exist
 		}
 		if err := s.payable(b); err != nil {
+			// A concurrent request with this very key may have paid the
+			// booking (and had it confirmed) since the replay above: its
+			// answer is ours too.
+			if p, found, rerr := s.replay(ctx, caller.Subject, req.IdempotencyKey, fp); found || rerr != nil {
+				return p, rerr
+			}
 			return payments.Payment{}, err
 		}
 		now := s.now()
