@@ -6,6 +6,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -120,7 +121,12 @@ func dialectorFor(o Options) (string, gorm.Dialector, error) {
 	// write lock up front and waits for it instead.
 	q.Set("_txlock", "immediate")
 	q.Set("cache", "private")
-	return SQLite, sqlite.Open("file:" + path + "?" + q.Encode()), nil
+	conn, err := sql.Open(sqlite.DriverName, "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return "", nil, fmt.Errorf("db %s: %w", o.Module, err)
+	}
+	// Transactions take turns in the process before SQLite's lock (gate.go).
+	return SQLite, sqlite.New(sqlite.Config{DriverName: sqlite.DriverName, Conn: newGatedPool(conn)}), nil
 }
 
 // scanTimesInUTC makes pgx hand timestamptz values back in UTC, as SQLite

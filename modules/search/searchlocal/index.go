@@ -29,8 +29,8 @@ type index struct {
 	mu     sync.Mutex
 	cities sync.Map // city id → *cityEntry
 	// roomCity maps the room types of the cities loaded to their city
-	// (guarded by mu; a room type deleted since may linger, harmlessly).
-	roomCity map[string]string
+	// (written under mu; a room type deleted since may linger, harmlessly).
+	roomCity sync.Map // room type id → city id
 	// directory maps ids and lower-cased names to cities; nil until first use.
 	directory atomic.Pointer[directory]
 }
@@ -98,7 +98,28 @@ func rangeOf(vs []dayValue, from, to int) []dayValue {
 	return vs[lo:end]
 }
 
-func newIndex(d *db.DB) *index { return &index{db: d, roomCity: map[string]string{}} }
+func newIndex(d *db.DB) *index { return &index{db: d} }
+
+// roomType finds a room type in the cities loaded, with its hotel and city.
+func (ix *index) roomType(id string) (*cityEntry, *hotelEntry, *roomEntry, bool) {
+	cityID, ok := ix.roomCity.Load(id)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	v, ok := ix.cities.Load(cityID)
+	if !ok {
+		return nil, nil, nil, false
+	}
+	c := v.(*cityEntry)
+	for _, h := range c.hotels {
+		for _, r := range h.rooms {
+			if r.id == id {
+				return c, h, r, true
+			}
+		}
+	}
+	return nil, nil, nil, false
+}
 
 // resolveCity finds the cities a search names: by id, else by name (any case).
 func (ix *index) resolveCity(ctx context.Context, q string) ([]placedCity, error) {
@@ -227,7 +248,7 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 	}
 	byHotel := make(map[string][]*roomEntry, len(hotels))
 	for _, r := range rooms {
-		ix.roomCity[r.ID] = cityID
+		ix.roomCity.Store(r.ID, cityID)
 		byHotel[r.HotelID] = append(byHotel[r.HotelID], &roomEntry{
 			id: r.ID, name: r.Name, maxGuests: r.MaxGuests, roomsTotal: r.RoomsTotal,
 			baseRate: r.BaseRate, currency: r.Currency, rates: rates[r.ID], taken: taken[r.ID],
@@ -264,10 +285,11 @@ func (ix *index) refreshTaken(ctx context.Context, roomTypeIDs []string) {
 	byCity := map[string]map[string]bool{}
 	var ids []string
 	for _, id := range roomTypeIDs {
-		c, ok := ix.roomCity[id]
+		v, ok := ix.roomCity.Load(id)
 		if !ok {
 			continue
 		}
+		c := v.(string)
 		if byCity[c] == nil {
 			byCity[c] = map[string]bool{}
 		}

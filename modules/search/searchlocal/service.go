@@ -451,6 +451,9 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
 		return search.Quote{}, err
 	}
+	if c, h, r, ok := s.index.roomType(req.RoomTypeID); ok {
+		return s.quoteFromIndex(req, c, h, r)
+	}
 	g := s.db.WithContext(ctx)
 	var r roomTypeRow
 	if err := g.Preload("Hotel.City").Where("id = ?", req.RoomTypeID).Take(&r).Error; err != nil {
@@ -484,6 +487,40 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 			price = o
 		}
 		q.Nights = append(q.Nights, search.NightPrice{Date: night, Price: money.New(price, r.Currency)})
+		q.Total.Amount += price
+	}
+	// The next quote of this city comes from the index (if the city cannot
+	// be loaded now, the next quote reads the database again).
+	_, _ = s.index.city(ctx, search.City{ID: r.Hotel.CityID})
+	return q, nil
+}
+
+// quoteFromIndex prices a stay from the in-memory index (the same data as
+// the database: the index is refreshed before every catalog write returns).
+func (s *Service) quoteFromIndex(req search.QuoteRequest, c *cityEntry, h *hotelEntry, r *roomEntry) (search.Quote, error) {
+	if err := search.CheckStay(req.CheckIn, req.CheckOut, s.zone(h.timeZone)); err != nil {
+		return search.Quote{}, err
+	}
+	if req.Guests > r.maxGuests {
+		return search.Quote{}, search.ErrTooManyGuests.WithFields(apperr.FieldError{
+			Field: "guests", Reason: "too_many_guests", Detail: fmt.Sprintf("must be at most %d for this room type", r.maxGuests)})
+	}
+	q := search.Quote{
+		RoomTypeID: r.id, RoomTypeName: r.name, HotelID: h.id, HotelName: h.name,
+		Address: h.address, City: c.city.Name, Country: c.city.Country,
+		TimeZone: h.timeZone, CheckIn: req.CheckIn, CheckOut: req.CheckOut, Guests: req.Guests,
+		MaxGuests: r.maxGuests, RoomsTotal: r.roomsTotal, Currency: r.currency, Total: money.New(0, r.currency),
+	}
+	overrides := rangeOf(r.rates, req.CheckIn.DaysSinceEpoch(), req.CheckOut.DaysSinceEpoch())
+	for _, night := range civil.Nights(req.CheckIn, req.CheckOut) {
+		price := r.baseRate
+		for len(overrides) > 0 && overrides[0].day < night.DaysSinceEpoch() {
+			overrides = overrides[1:]
+		}
+		if len(overrides) > 0 && overrides[0].day == night.DaysSinceEpoch() {
+			price = overrides[0].value
+		}
+		q.Nights = append(q.Nights, search.NightPrice{Date: night, Price: money.New(price, r.currency)})
 		q.Total.Amount += price
 	}
 	return q, nil

@@ -452,6 +452,23 @@ func (s *suite) testQuote(t *testing.T) {
 			t.Fatalf("quote = %+v", q)
 		}
 	})
+	t.Run("FollowsRateChanges", func(t *testing.T) {
+		if _, err := s.svc.SetRates(s.staff, search.SetRatesRequest{RoomTypeID: rt.ID, Rates: []search.Rate{{Date: s.checkIn, Amount: 12000}}}); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := s.svc.DeleteRate(s.staff, search.DeleteRateRequest{RoomTypeID: rt.ID, Date: s.checkIn}); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		q, err := s.svc.Quote(s.booking, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Total != money.New(37000, "EUR") || q.Nights[0].Price.Amount != 12000 || q.Nights[1].Price.Amount != 10000 || q.Nights[2].Price.Amount != 15000 {
+			t.Fatalf("quote after a rate change = %+v", q)
+		}
+	})
 	t.Run("ErrTooManyGuests", func(t *testing.T) {
 		r := req
 		r.Guests = 3
