@@ -488,11 +488,11 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		case localBookings != nil:
 			bookingsForPayments = instrumentBookings(localBookings, edge(payments.Module, bookings.Module))
 		case cfg.Modules[bookings.Module].URL != "":
-			client, err := bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, callerOpts(payments.Module))
-			if err != nil {
+			// Payments reads bookings as itself: the client sends this
+			// process's service token (auth.client_id, with bookings:read).
+			if bookingsForPayments, err = bookingshttp.NewClient(cfg.Modules[bookings.Module].URL, callerOpts(payments.Module)); err != nil {
 				return services{}, fmt.Errorf("modules.bookings.url: %w", err)
 			}
-			bookingsForPayments = serviceBookings{Service: client, tokens: tokens}
 		default:
 			return services{}, errors.New("payments needs bookings: host it here or set modules.bookings.url")
 		}
@@ -675,46 +675,3 @@ func (l *localTokens) Invalidate() {
 	l.mu.Unlock()
 }
 
-// serviceBookings is the bookings client of a process where payments runs
-// and bookings is remote. Payments reads bookings as itself: a service
-// principal with bookings:read, which has no token of its own. Bookings'
-// routes are /api routes, on which httpclient forwards the caller's token
-// (the service token goes only on /internal routes), so the read went out
-// with no token and bookings answered 401: no payment could be made in split
-// mode. A service caller without a token now sends this process's service
-// token (auth.client_id; auth.service_clients grants it bookings:read).
-type serviceBookings struct {
-	bookings.Service
-	tokens httpclient.TokenSource // nil without auth.client_id: nothing to send
-}
-
-func (s serviceBookings) Get(ctx context.Context, req bookings.GetRequest) (bookings.Booking, error) {
-	ctx, err := s.asService(ctx)
-	if err != nil {
-		return bookings.Booking{}, err
-	}
-	return s.Service.Get(ctx, req)
-}
-
-func (s serviceBookings) List(ctx context.Context, req bookings.ListRequest) (bookings.BookingList, error) {
-	ctx, err := s.asService(ctx)
-	if err != nil {
-		return bookings.BookingList{}, err
-	}
-	return s.Service.List(ctx, req)
-}
-
-// asService gives a service principal without a token this process's
-// service token; any other caller's own token is forwarded as it is.
-func (s serviceBookings) asService(ctx context.Context) (context.Context, error) {
-	p, ok := authn.FromContext(ctx)
-	if !ok || p.Kind != authn.KindService || p.Token != "" || s.tokens == nil {
-		return ctx, nil
-	}
-	tok, err := s.tokens.Token(ctx)
-	if err != nil {
-		return ctx, err
-	}
-	p.Token = tok
-	return authn.WithPrincipal(ctx, p), nil
-}

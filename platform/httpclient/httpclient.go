@@ -1,6 +1,7 @@
 // Package httpclient is the one way a Bellhop module calls another module over
 // HTTP. A Client targets one module: it forwards the caller's bearer token on
-// /api routes and uses its own service token on /internal routes, propagates
+// /api routes and uses its own service token on /internal routes (and for a
+// service acting as itself, which has no token of its own), propagates
 // the request ID, bounds every call with a timeout, retries only calls that
 // are idempotent, guards the target with a circuit breaker, decodes
 // problem+json answers back into the apperr values they were rendered from,
@@ -249,7 +250,7 @@ func (c *Client) do(ctx context.Context, call Call) error {
 	if c.breaker.State() == gobreaker.StateOpen {
 		return c.unavail.WithRetryAfter(c.openRemaining()) // before fetching a service token
 	}
-	internal := strings.HasPrefix(call.Path, "/internal/")
+	internal := c.asService(ctx, call.Path)
 	token, err := c.token(ctx, internal)
 	if err != nil {
 		return err
@@ -328,10 +329,23 @@ func (c *Client) url(call Call) (string, error) {
 	return u.String(), nil
 }
 
-// token is the bearer token for the call: the service token on /internal
-// routes, the caller's own token elsewhere. "" sends none.
-func (c *Client) token(ctx context.Context, internal bool) (string, error) {
-	if !internal {
+// asService tells whether a call goes out with this process's service
+// token: every call to an /internal route, and a call to an /api route made
+// by a service acting as itself (a service principal without a token of its
+// own, such as payments reading a booking). Any other call forwards its
+// caller's own token.
+func (c *Client) asService(ctx context.Context, path string) bool {
+	if strings.HasPrefix(path, "/internal/") {
+		return true
+	}
+	p, ok := authn.FromContext(ctx)
+	return ok && p.Kind == authn.KindService && p.Token == ""
+}
+
+// token is the bearer token for the call: the service token when service
+// is set (see asService), the caller's own token otherwise. "" sends none.
+func (c *Client) token(ctx context.Context, service bool) (string, error) {
+	if !service {
 		p, _ := authn.FromContext(ctx)
 		return p.Token, nil
 	}

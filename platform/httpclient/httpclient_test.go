@@ -229,6 +229,24 @@ func TestIdentityAndHeaders(t *testing.T) {
 		t.Fatalf("request ID not propagated on /internal: %+v", second)
 	}
 
+	// A service acting as itself (no token of its own) on an /api route:
+	// the service token; a service principal that carries a token (one
+	// that came over HTTP) forwards it.
+	self := authn.WithPrincipal(t.Context(), authn.Principal{Subject: "svc_payments", Kind: authn.KindService, Scopes: []string{"bookings:read"}})
+	if err := c.Do(self, httpclient.Call{Path: "/api/v1/bookings/bkg_1"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := last(); s.auth != "Bearer svc-2" {
+		t.Fatalf("a service acting as itself on /api sent %q", s.auth)
+	}
+	relayed := authn.WithPrincipal(t.Context(), authn.Principal{Subject: "svc_other", Kind: authn.KindService, Token: "their-token"})
+	if err := c.Do(relayed, httpclient.Call{Path: "/api/v1/bookings/bkg_1"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := last(); s.auth != "Bearer their-token" {
+		t.Fatalf("a service principal with its own token sent %q", s.auth)
+	}
+
 	// No principal: no token on /api.
 	if err := c.Do(t.Context(), httpclient.Call{Path: "/api/v1/hotels"}); err != nil {
 		t.Fatal(err)
