@@ -674,4 +674,3 @@ func (l *localTokens) Invalidate() {
 	l.token = ""
 	l.mu.Unlock()
 }
-
