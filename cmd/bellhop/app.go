@@ -404,6 +404,16 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		return services{}, err
 	}
 	clientOpts.ServiceTokens = tokens
+	if tokens == nil {
+		// Without a service identity, a module calling another's
+		// service-only routes over HTTP is refused (401) on every call.
+		if mods.bookingsDB != nil && cfg.Modules[search.Module].URL != "" {
+			log.Warn("bookings calls search over HTTP without a service identity: every hold will fail; set auth.client_id and auth.client_secret (a service client with search:quote)")
+		}
+		if mods.paymentsDB != nil && cfg.Modules[bookings.Module].URL != "" {
+			log.Warn("payments calls bookings over HTTP without a service identity: every payment will fail; set auth.client_id and auth.client_secret (a service client with bookings:read)")
+		}
+	}
 
 	var ath auth.Service
 	switch {
