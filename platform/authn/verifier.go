@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -122,6 +123,53 @@ type Verifier struct {
 	leeway   time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
+	verified verifiedTokens
+}
+
+// verifiedTokens remembers tokens that passed verification, so a client
+// sending the same token again (every request of a session) costs a map
+// lookup rather than a signature check and a JSON parse. An entry is used
+// only while the token has not expired and its signing key is still in the
+// key set (a key rotated out stops its tokens at once); the map is bounded
+// and cleared when full.
+type verifiedTokens struct {
+	off bool
+	mu  sync.Mutex
+	m   map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	p       Principal
+	kid     string
+	expires time.Time // exp + leeway
+}
+
+const maxVerifiedTokens = 10_000
+
+func (c *verifiedTokens) get(raw string, now time.Time) (verifiedToken, bool) {
+	if c.off {
+		return verifiedToken{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.m[raw]
+	if ok && !now.Before(t.expires) {
+		delete(c.m, raw)
+		return verifiedToken{}, false
+	}
+	return t, ok
+}
+
+func (c *verifiedTokens) put(raw string, t verifiedToken) {
+	if c.off {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxVerifiedTokens {
+		c.m = make(map[string]verifiedToken)
+	}
+	c.m[raw] = t
 }
 
 // VerifierOption configures a Verifier.
@@ -134,6 +182,12 @@ func WithLeeway(d time.Duration) VerifierOption {
 			v.leeway = d
 		}
 	}
+}
+
+// WithoutRemembering makes the Verifier check every token in full, however
+// often it saw it (benchmarks of the verification itself).
+func WithoutRemembering() VerifierOption {
+	return func(v *Verifier) { v.verified.off = true }
 }
 
 // WithClock sets the source of the current time (for tests).
@@ -183,9 +237,17 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 	if rawToken == "" {
 		return Principal{}, ErrInvalidToken.With("the bearer token is empty")
 	}
+	if t, ok := v.verified.get(rawToken, v.now()); ok {
+		if _, err := v.keys.PublicKey(ctx, t.kid); err == nil {
+			p := t.p
+			p.Roles, p.Scopes = slices.Clip(p.Roles), slices.Clip(p.Scopes)
+			return p, nil
+		}
+	}
 	var claims Claims
+	var kid string
 	tok, err := v.parser.ParseWithClaims(rawToken, &claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errNoKid
 		}
@@ -202,6 +264,13 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 		return Principal{}, ErrInvalidToken.With("the token names an unknown principal kind").WithCause(err)
 	}
 	p.Token = rawToken
+	if claims.ExpiresAt != nil {
+		// Clipped: a caller appending to a role or scope list gets a copy
+		// rather than writing into the cached principal.
+		cached := p
+		cached.Roles, cached.Scopes = slices.Clip(slices.Clone(p.Roles)), slices.Clip(slices.Clone(p.Scopes))
+		v.verified.put(rawToken, verifiedToken{p: cached, kid: kid, expires: claims.ExpiresAt.Add(v.leeway)})
+	}
 	return p, nil
 }
 

@@ -2,6 +2,7 @@ package authn_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -252,5 +254,64 @@ func TestKeySetConstructorErrors(t *testing.T) {
 	}
 	if _, err := authn.NewRemoteKeySet("ftp://auth/jwks", nil); err == nil {
 		t.Error("NewRemoteKeySet accepted a non-http URL")
+	}
+}
+
+// forgettingKeys is a key set whose keys can be taken away (a rotation).
+type forgettingKeys struct {
+	authn.KeySet
+	gone atomic.Bool
+}
+
+func (k *forgettingKeys) PublicKey(ctx context.Context, kid string) (crypto.PublicKey, error) {
+	if k.gone.Load() {
+		return nil, authn.ErrUnknownKey
+	}
+	return k.KeySet.PublicKey(ctx, kid)
+}
+
+// A token verified once is not verified again while it is valid — but the
+// remembered answer never outlives the token's expiry or its signing key,
+// and callers cannot write into it.
+func TestVerifyRemembersVerifiedTokens(t *testing.T) {
+	iss := authntest.NewIssuer(t, testIssuer, testAudience)
+	keys := &forgettingKeys{KeySet: iss.KeySet()}
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	v, err := authn.NewVerifier(keys, testIssuer, testAudience, authn.WithClock(func() time.Time { return time.Unix(0, now.Load()) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := iss.Token(t, guest, time.Minute)
+	first, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Scopes = append(first.Scopes, "admin:everything")
+	again, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := guest
+	want.Token = tok
+	if !reflect.DeepEqual(again, want) {
+		t.Fatalf("second answer = %+v, want %+v", again, want)
+	}
+
+	// Past exp + leeway: refused, remembered or not.
+	now.Add(int64(time.Minute + authn.DefaultLeeway + time.Second))
+	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, authn.ErrInvalidToken) {
+		t.Fatalf("expired token: %v", err)
+	}
+
+	// Its key rotated out: refused at once.
+	now.Store(time.Now().UnixNano())
+	tok2 := iss.Token(t, guest, time.Minute)
+	if _, err := v.Verify(t.Context(), tok2); err != nil {
+		t.Fatal(err)
+	}
+	keys.gone.Store(true)
+	if _, err := v.Verify(t.Context(), tok2); !errors.Is(err, authn.ErrInvalidToken) {
+		t.Fatalf("token of a key rotated out: %v", err)
 	}
 }

@@ -44,6 +44,7 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/oklog/ulid/v2"
 
 	"github.com/bellhop/bellhop/platform/observability"
@@ -95,7 +96,7 @@ func New(ctx context.Context, source, typ string, data any) (Event, error) {
 	if !typeRE.MatchString(typ) {
 		return Event{}, fmt.Errorf("events: type %q: want \"bellhop.<what>.<happened>.v<N>\" in lower case", typ)
 	}
-	raw, err := json.Marshal(data)
+	raw, err := gojson.Marshal(data)
 	if err != nil {
 		return Event{}, fmt.Errorf("events: %s data: %w", typ, err)
 	}
@@ -125,7 +126,7 @@ func (e Event) Decode(v any) error {
 	if e.DataContentType != "" && e.DataContentType != ContentTypeJSON {
 		return Permanent(fmt.Errorf("events: %s %s: datacontenttype %q is not JSON", e.Type, e.ID, e.DataContentType))
 	}
-	if err := json.Unmarshal(e.Data, v); err != nil {
+	if err := gojson.Unmarshal(e.Data, v); err != nil {
 		return Permanent(fmt.Errorf("events: decode %s %s: %w", e.Type, e.ID, err))
 	}
 	return nil
@@ -161,7 +162,7 @@ func (e Event) validate() error {
 // parseEvent reads an envelope from a message body.
 func parseEvent(b []byte) (Event, error) {
 	var e Event
-	if err := json.Unmarshal(b, &e); err != nil {
+	if err := gojson.Unmarshal(b, &e); err != nil {
 		return Event{}, fmt.Errorf("events: not a CloudEvents JSON envelope: %w", err)
 	}
 	return e, e.validate()

@@ -2,11 +2,11 @@ package events
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -69,7 +69,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 
 func (m *Monitor) observe(msg *nats.Msg) {
 	var e Event
-	if err := json.Unmarshal(msg.Data, &e); err != nil || e.validate() != nil {
+	if err := gojson.Unmarshal(msg.Data, &e); err != nil || e.validate() != nil {
 		return // not an event of ours (a stray publish); nothing to show
 	}
 	m.seen.WithLabelValues(e.Source, e.Type).Inc()

@@ -1,11 +1,11 @@
 package events
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/platform/db"
@@ -93,7 +93,7 @@ func Record(tx *gorm.DB, evt Event) error {
 	if err := evt.validate(); err != nil {
 		return err
 	}
-	payload, err := json.Marshal(evt)
+	payload, err := gojson.Marshal(evt)
 	if err != nil {
 		return fmt.Errorf("events: encode %s: %w", evt.ID, err)
 	}
