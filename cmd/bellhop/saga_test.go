@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -17,26 +18,9 @@ import (
 // send is call with extra headers.
 func send(t *testing.T, method, u, token, body string, header map[string]string, out any) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	res, err := httpc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	res, b := rawSend(t, method, u, token, body, header)
 	if out != nil {
-		_ = jsonDecode(res, out)
+		_ = json.Unmarshal(b, out)
 	}
 	return res
 }
