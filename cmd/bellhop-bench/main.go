@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -48,13 +49,20 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 1, "wrk threads (-t)")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds of load, each a /healthz run then a search run")
 	flag.IntVar(&o.starts, "starts", 5, "cold starts to time (the median is reported)")
+	fire := flag.Bool("fire", false, "instead: bellhop load against a monolith and a split deployment (see fire.go; -fire-* flags)")
+	fo := fireFlags(flag.CommandLine)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./cmd/bellhop-bench [flags]\n\n"+
 			"Builds bellhop, seeds a temp data dir, times cold starts, reads idle RSS and runs wrk\n"+
-			"against /healthz and search alternately. Needs wrk (installed with apt-get when root).\n\n")
+			"against /healthz and search alternately. Needs wrk (installed with apt-get when root).\n"+
+			"With -fire it runs `bellhop load` (booking and hotel mixes) against one process and\n"+
+			"against a split deployment instead, and prints those figures.\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	if *fire {
+		os.Exit(runFireMain(fo))
+	}
 	if o.duration < time.Second || o.connections < 1 || o.threads < 1 || o.rounds < 1 || o.starts < 1 {
 		fmt.Fprintln(os.Stderr, "bellhop-bench: -duration must be at least 1s and the counts at least 1")
 		os.Exit(2)
@@ -87,25 +95,15 @@ func run(ctx context.Context, o options) error {
 	bin := filepath.Join(tmp, "bellhop")
 	dataDir := filepath.Join(tmp, "data")
 
-	logf("building bellhop (go build -trimpath -ldflags '-s -w', as `make build`)")
+	if err := buildBellhop(ctx, root, bin); err != nil {
+		return err
+	}
 	t := time.Now()
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=bench", "-o", bin, "./cmd/bellhop")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=1")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("go build ./cmd/bellhop: %w", err)
-	}
-	logf("built in %s", time.Since(t).Round(100*time.Millisecond))
-
-	t = time.Now()
-	seed := exec.CommandContext(ctx, bin, "seed", "--data-dir", dataDir)
-	seed.Env = baseEnv()
-	out, err := seed.CombinedOutput()
+	out, err := seedDataDir(ctx, bin, dataDir)
 	if err != nil {
-		return fmt.Errorf("bellhop seed: %w\n%s", err, out)
+		return err
 	}
-	logf("seeded a temp data dir in %s: %s", time.Since(t).Round(10*time.Millisecond), strings.TrimSpace(string(out)))
+	logf("seeded a temp data dir in %s: %s", time.Since(t).Round(10*time.Millisecond), out)
 
 	rep := report{date: time.Now().UTC().Format("2006-01-02"), nproc: runtime.NumCPU(), cpu: cpuModel(), goVersion: goVersion(ctx, root), o: o}
 	logf("server env for every run: BELLHOP_LOG_FORMAT=json BELLHOP_LOG_ACCESS_LOG=false BELLHOP_SERVER_RATE_LIMIT_ENABLED=false " +
@@ -236,6 +234,32 @@ func measure(ctx context.Context, s *server, wrk string, wrkErr error, o options
 	return nil
 }
 
+// buildBellhop builds ./cmd/bellhop into bin as `make build` does.
+func buildBellhop(ctx context.Context, root, bin string) error {
+	logf("building bellhop (go build -trimpath -ldflags '-s -w', as `make build`)")
+	t := time.Now()
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=bench", "-o", bin, "./cmd/bellhop")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build ./cmd/bellhop: %w", err)
+	}
+	logf("built in %s", time.Since(t).Round(100*time.Millisecond))
+	return nil
+}
+
+// seedDataDir runs `bellhop seed` into dataDir and returns what it printed.
+func seedDataDir(ctx context.Context, bin, dataDir string) (string, error) {
+	seed := exec.CommandContext(ctx, bin, "seed", "--data-dir", dataDir)
+	seed.Env = baseEnv()
+	out, err := seed.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("bellhop seed: %w\n%s", err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
 // ensureWrk finds wrk, installing it with apt-get when missing and root.
 func ensureWrk(ctx context.Context) (string, error) {
 	if p, err := exec.LookPath("wrk"); err == nil {
@@ -312,31 +336,51 @@ func baseEnv() []string {
 	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "BELLHOP_") })
 }
 
-// server is a running `bellhop serve`.
+// server is a running `bellhop serve` (or, in -fire mode, nats-server).
 type server struct {
+	name      string // in messages: "bellhop serve", "gateway", ...
 	cmd       *exec.Cmd
 	url       string
+	started   time.Time     // just before exec
 	coldStart time.Duration // exec → first 200 from /readyz
 	listening time.Duration // exec → the "bellhop listening" log line
 	startupMS int64         // the server's own startup_ms
 	logs      *tailBuffer
+	warnings  logTally // WARN and ERROR log records, by level and message
 	done      chan struct{}
 	waitErr   error
 	client    *http.Client
 }
 
 func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
-	cmd.Env = append(baseEnv(),
-		"BELLHOP_LOG_FORMAT=json", "BELLHOP_LOG_ACCESS_LOG=false", "BELLHOP_SERVER_RATE_LIMIT_ENABLED=false")
+	s, err := launchServe(ctx, "bellhop serve", bin, nil, "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newServer(name string, cmd *exec.Cmd) *server {
+	return &server{
+		name: name, cmd: cmd, logs: &tailBuffer{max: 64 << 10}, done: make(chan struct{}),
+		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}},
+	}
+}
+
+// launchServe starts `bellhop serve args...` with the bench's server
+// environment plus env, and waits (up to 30s) for its "bellhop listening" line.
+func launchServe(ctx context.Context, name, bin string, env []string, args ...string) (*server, error) {
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Env = append(append(baseEnv(),
+		"BELLHOP_LOG_FORMAT=json", "BELLHOP_LOG_ACCESS_LOG=false", "BELLHOP_SERVER_RATE_LIMIT_ENABLED=false"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
 	}
-	s := &server{
-		cmd: cmd, logs: &tailBuffer{max: 64 << 10}, done: make(chan struct{}),
-		client: &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4}},
-	}
+	s := newServer(name, cmd)
 	type listening struct {
 		addr      string
 		startupMS int64
@@ -344,9 +388,9 @@ func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
 	}
 	addrCh := make(chan listening, 1)
 
-	start := time.Now()
+	s.started = time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start bellhop serve: %w", err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -356,15 +400,19 @@ func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
 			line := sc.Bytes()
 			s.logs.Write(line)
 			s.logs.Write([]byte{'\n'})
-			if sent {
-				continue
-			}
 			var rec struct {
+				Level     string `json:"level"`
 				Msg       string `json:"msg"`
 				Addr      string `json:"addr"`
 				StartupMS int64  `json:"startup_ms"`
 			}
-			if json.Unmarshal(line, &rec) == nil && rec.Msg == "bellhop listening" && rec.Addr != "" {
+			if json.Unmarshal(line, &rec) != nil {
+				continue
+			}
+			if rec.Level == "WARN" || rec.Level == "ERROR" {
+				s.warnings.add(rec.Level+" "+rec.Msg, line)
+			}
+			if !sent && rec.Msg == "bellhop listening" && rec.Addr != "" {
 				addrCh <- listening{rec.Addr, rec.StartupMS, time.Now()}
 				sent = true
 			}
@@ -378,19 +426,25 @@ func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
 	select {
 	case l = <-addrCh:
 	case <-s.done:
-		return nil, fmt.Errorf("bellhop serve exited before listening: %v\n%s", s.waitErr, s.logs.String())
+		return nil, fmt.Errorf("%s exited before listening: %v\n%s", name, s.waitErr, s.logs.String())
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		<-s.done
-		return nil, fmt.Errorf("bellhop serve did not log \"bellhop listening\" within 30s\n%s", s.logs.String())
+		return nil, fmt.Errorf("%s did not log \"bellhop listening\" within 30s\n%s", name, s.logs.String())
 	case <-ctx.Done():
 		_ = cmd.Process.Kill()
 		<-s.done
 		return nil, ctx.Err()
 	}
 	s.url = "http://" + l.addr
-	s.listening = l.at.Sub(start)
+	s.listening = l.at.Sub(s.started)
 	s.startupMS = l.startupMS
+	return s, nil
+}
+
+// waitReady polls /readyz every millisecond until a 200 (up to 30s; the
+// server is stopped when it does not come) and sets coldStart.
+func (s *server) waitReady(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := s.client.Get(s.url + "/readyz")
@@ -398,13 +452,13 @@ func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				s.coldStart = time.Since(start)
-				return s, nil
+				s.coldStart = time.Since(s.started)
+				return nil
 			}
 		}
 		if time.Now().After(deadline) || s.exited() || ctx.Err() != nil {
 			_ = s.stop()
-			return nil, fmt.Errorf("bellhop serve was not ready within 30s (last: %v)\n%s", err, s.logs.String())
+			return fmt.Errorf("%s was not ready within 30s (last: %v)\n%s", s.name, err, s.logs.String())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -429,13 +483,13 @@ func (s *server) stop() error {
 	select {
 	case <-s.done:
 		if s.waitErr != nil {
-			return fmt.Errorf("bellhop serve exited with %v\n%s", s.waitErr, s.logs.String())
+			return fmt.Errorf("%s exited with %v\n%s", s.name, s.waitErr, s.logs.String())
 		}
 		return nil
 	case <-time.After(20 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.done
-		return fmt.Errorf("bellhop serve did not stop within 20s of SIGTERM\n%s", s.logs.String())
+		return fmt.Errorf("%s did not stop within 20s of SIGTERM\n%s", s.name, s.logs.String())
 	}
 }
 
@@ -757,4 +811,31 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.b)
+}
+
+// logTally counts log records by a key (level and message) and keeps the
+// first record of each.
+type logTally struct {
+	mu    sync.Mutex
+	n     map[string]int
+	first map[string]string
+}
+
+func (t *logTally) add(key string, line []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil {
+		t.n, t.first = map[string]int{}, map[string]string{}
+	}
+	if t.n[key] == 0 {
+		t.first[key] = string(line[:min(len(line), 600)])
+	}
+	t.n[key]++
+}
+
+// snapshot is the counts and first records, keys sorted.
+func (t *logTally) snapshot() (keys []string, n map[string]int, first map[string]string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Sorted(maps.Keys(t.n)), maps.Clone(t.n), maps.Clone(t.first)
 }
