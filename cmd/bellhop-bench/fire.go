@@ -320,7 +320,7 @@ func (f *fire) measure(ctx context.Context, name string) (res fireDeployment) {
 		if err := d.stop(); err != nil {
 			res.err = errors.Join(res.err, fmt.Errorf("stop: %w", err))
 		}
-		logf("%s: %d processes stopped in %s", name, len(d.procs), time.Since(t).Round(10*time.Millisecond))
+		logf("%s: stopped (%d processes) in %s", name, len(d.procs), time.Since(t).Round(10*time.Millisecond))
 	}()
 	if err != nil {
 		res.err = err
@@ -964,7 +964,7 @@ func (r *fireReport) print(w io.Writer) {
 				fmt.Fprintln(w, "no warnings or errors logged")
 				continue
 			}
-			fmt.Fprintf(w, "%d kinds of warnings or errors:\n", len(p.warnings))
+			fmt.Fprintf(w, "warnings or errors logged (%d kinds):\n", len(p.warnings))
 			for _, l := range p.warnings {
 				fmt.Fprintf(w, "  - %s\n", l)
 			}
