@@ -610,14 +610,19 @@ func (c *Consumer) pruneInbox(ctx context.Context) {
 	for ctx.Err() == nil {
 		sub := c.db.Model(&inboxRow{}).Select("event_id").
 			Where("consumer = ? AND handled_at < ?", c.key, cutoff).Limit(chunk)
-		res := c.db.WithContext(ctx).Where("consumer = ? AND event_id IN (?)", c.key, sub).Delete(&inboxRow{})
-		if res.Error != nil {
-			if !errors.Is(res.Error, context.Canceled) {
-				c.log.Warn("pruning the inbox failed", "err", res.Error)
+		var deleted int64
+		err := c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { // in turn with the writers (platform/db's write gate)
+			res := tx.Where("consumer = ? AND event_id IN (?)", c.key, sub).Delete(&inboxRow{})
+			deleted = res.RowsAffected
+			return res.Error
+		})
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				c.log.Warn("pruning the inbox failed", "err", err)
 			}
 			return
 		}
-		if res.RowsAffected < chunk {
+		if deleted < chunk {
 			return
 		}
 	}

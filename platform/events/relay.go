@@ -307,9 +307,12 @@ func (r *Relay) flushMarks(ctx context.Context) error {
 	const chunk = 500
 	for len(seqs) > 0 {
 		n := min(chunk, len(seqs))
-		err := r.db.WithContext(ctx).Model(&outboxRow{}).
-			Where("seq IN ?", seqs[:n]).
-			Update("published_at", time.Now().UTC()).Error
+		// In a transaction, even for one statement: on SQLite, transactions
+		// take turns in the process (platform/db's write gate) where a lone
+		// statement would wait in SQLite's sleeping busy handler.
+		err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return tx.Model(&outboxRow{}).Where("seq IN ?", seqs[:n]).Update("published_at", time.Now().UTC()).Error
+		})
 		if err != nil {
 			r.mu.Lock()
 			r.unmarked = append(seqs, r.unmarked...)
@@ -398,13 +401,18 @@ func (r *Relay) prune(ctx context.Context) {
 		sub := r.db.Model(&outboxRow{}).Select("seq").
 			Where("source = ? AND published_at IS NOT NULL AND published_at < ?", r.o.Module, cutoff).
 			Order("seq").Limit(chunk)
-		res := r.db.WithContext(ctx).Where("seq IN (?)", sub).Delete(&outboxRow{})
-		if res.Error != nil {
-			r.log.Warn("pruning the outbox failed", "err", res.Error)
+		var deleted int64
+		err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { // in turn with the writers (see flushMarks)
+			res := tx.Where("seq IN (?)", sub).Delete(&outboxRow{})
+			deleted = res.RowsAffected
+			return res.Error
+		})
+		if err != nil {
+			r.log.Warn("pruning the outbox failed", "err", err)
 			return
 		}
-		total += res.RowsAffected
-		if res.RowsAffected < chunk {
+		total += deleted
+		if deleted < chunk {
 			break
 		}
 	}
