@@ -39,9 +39,11 @@ const (
 	keyLen  = 32
 )
 
-// passwordHasher hashes and checks passwords with argon2id. At most a few
-// hashes run at once, so a burst of sign-ins queues instead of taking
-// memory without bound (each hash holds MemoryKiB).
+// passwordHasher hashes and checks passwords with argon2id. Hashes run on
+// all cores but one at most (one on a machine of two), so a burst of
+// sign-ins queues instead of taking memory without bound (each hash holds
+// MemoryKiB) and every other request keeps a core: without the bound, two
+// overlapping sign-ins stalled searches on a two-core machine for ~30 ms.
 type passwordHasher struct {
 	params PasswordParams
 	slots  chan struct{}
@@ -58,7 +60,7 @@ func newPasswordHasher(p PasswordParams) (*passwordHasher, error) {
 	if p.Time < 1 || p.MemoryKiB < 8 || p.Threads < 1 {
 		return nil, fmt.Errorf("authlocal: password params %+v: want time >= 1, memory >= 8 KiB, threads >= 1", p)
 	}
-	h := &passwordHasher{params: p, slots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
+	h := &passwordHasher{params: p, slots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))}
 	// The dummy needs the current parameters, not a real key: random salt and
 	// key cost a check as much as any hash, and computing one here would put
 	// a full argon2 run (and its memory) on every start.
