@@ -517,7 +517,7 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		m, err := paymentslocal.New(paymentslocal.Deps{
 			DB: mods.paymentsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention,
 			Bookings: bookingsForPayments, Provider: prov, ReconcileInterval: cfg.Payments.ReconcileInterval,
-			NotFoundGrace: cfg.Payments.NotFoundGrace,
+			NotFoundGrace: cfg.Payments.NotFoundGrace, StaleAfter: cfg.Payments.StaleAfter,
 			ProviderPolicy: provider.Policy{
 				AttemptTimeout: cfg.Payments.Guard.AttemptTimeout, Attempts: cfg.Payments.Guard.Attempts,
 				BreakerFailures: uint32(cfg.Payments.Guard.BreakerFailures), BreakerOpen: cfg.Payments.Guard.BreakerOpen,

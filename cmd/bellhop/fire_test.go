@@ -361,7 +361,12 @@ func (s *stores) bookingCounts(t *testing.T) map[string]int {
 // no room is oversold.
 func TestFire_CrashMidLoad(t *testing.T) {
 	dir, adminPassword := seedWithUsers(t)
-	env := append(loadEnv, "BELLHOP_PAYMENTS_RECONCILE_INTERVAL=500ms")
+	// A bank slow enough that payments are in flight when the process dies;
+	// those it leaves processing are asked about 2 s later (stale_after), and
+	// those the bank never saw are settled as not charged 1 s after that.
+	env := append(loadEnv, "BELLHOP_PAYMENTS_RECONCILE_INTERVAL=500ms", "BELLHOP_PAYMENTS_SANDBOX_LATENCY=300ms",
+		"BELLHOP_PAYMENTS_GUARD_ATTEMPT_TIMEOUT=1s", "BELLHOP_PAYMENTS_GUARD_ATTEMPTS=1", "BELLHOP_PAYMENTS_STALE_AFTER=2s",
+		"BELLHOP_PAYMENTS_NOT_FOUND_GRACE=1s")
 	p := start(t, env, "--data-dir", dir)
 
 	run := startLoad(t, p.URL, "", "--mix", "booking", "--rate", "80", "--duration", "5s", "--users", "4", "--timeout", "3s")
@@ -370,6 +375,14 @@ func TestFire_CrashMidLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = p.waitExit(t, 10*time.Second)
+	var inFlight int64
+	if err := openStores(t, dir).payments.DB.Raw("SELECT COUNT(*) FROM payments WHERE status = ?", payments.StatusProcessing).Scan(&inFlight).Error; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("payments in flight when the process died: %d", inFlight)
+	if inFlight == 0 {
+		t.Fatal("no payment was in flight at the kill: the test proves less than it says")
+	}
 	if err := run.wait(t, time.Minute); err != nil {
 		t.Fatalf("bellhop load: %v\n%s\n%s", err, run.stdout, run.stderr)
 	}

@@ -105,6 +105,7 @@ type Payments struct {
 	Provider          string        `mapstructure:"provider"`
 	ReconcileInterval time.Duration `mapstructure:"reconcile_interval"`
 	NotFoundGrace     time.Duration `mapstructure:"not_found_grace"`
+	StaleAfter        time.Duration `mapstructure:"stale_after"`
 	RateLimit         RateLimit     `mapstructure:"rate_limit"`
 	// Guard: timeouts, retries and the circuit breaker around provider calls.
 	Guard struct {
@@ -384,6 +385,9 @@ func (c *Config) validate(known []string) error {
 	}
 	if c.Payments.Sandbox.Latency < 0 {
 		bad("payments.sandbox.latency", "must not be negative")
+	}
+	if c.Payments.StaleAfter < 0 {
+		bad("payments.stale_after", "must not be negative")
 	}
 	if c.Payments.NotFoundGrace < 0 {
 		bad("payments.not_found_grace", "must not be negative")

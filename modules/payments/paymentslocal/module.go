@@ -13,6 +13,7 @@ package paymentslocal
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -59,6 +60,12 @@ type Deps struct {
 	// provider saying "no such charge" settles it as failed (0: 2 minutes;
 	// Stripe's search lags its writes).
 	NotFoundGrace time.Duration
+	// StaleAfter is how long a payment may stay processing before the
+	// reconciler takes it for one whose process died mid-call and asks the
+	// provider (0: the longest provider call plus a minute). It must exceed
+	// the longest provider call (ProviderPolicy.MaxDuration), or a call
+	// still running could be settled under it.
+	StaleAfter time.Duration
 	// IdempotencyTTL is how long an idempotency key is kept (0: 24 hours).
 	IdempotencyTTL time.Duration
 	// Now is the clock (nil: time.Now), for tests.
@@ -110,6 +117,12 @@ func New(d Deps) (*Module, error) {
 	maxCall := prov.Policy().MaxDuration()
 	cfg.maxWait = maxCall + 5*time.Second
 	cfg.staleAfter = maxCall + time.Minute
+	if d.StaleAfter > 0 {
+		if d.StaleAfter <= maxCall {
+			return nil, fmt.Errorf("paymentslocal: StaleAfter %s must exceed the longest provider call, %s", d.StaleAfter, maxCall)
+		}
+		cfg.staleAfter = d.StaleAfter
+	}
 	m := &Module{
 		svc: &Service{
 			db: d.DB, log: log, validate: validation.New(), bookings: d.Bookings, prov: prov,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/payments/paymentslocal"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/payments/provider"
 	"github.com/bellhop/bellhop/modules/payments/provider/sandbox"
@@ -385,5 +387,26 @@ func TestPay_InProgressBlocksAnotherKey(t *testing.T) {
 	_, err = e.svc.Pay(as(guest), payments.PayRequest{IdempotencyKey: "b", BookingID: "bkg_u", PaymentMethod: "pm_card_visa"})
 	if !errors.Is(err, payments.ErrPaymentInProgress) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// StaleAfter shorter than the longest provider call would let the
+// reconciler settle a call still running: New refuses it.
+func TestNew_StaleAfterMustExceedTheLongestCall(t *testing.T) {
+	bank, err := sandbox.New(dbtest.Open(t, sandbox.DBName, sandbox.Migrations), sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := provider.Policy{AttemptTimeout: time.Second, Attempts: 1}
+	deps := paymentslocal.Deps{
+		DB: dbtest.Open(t, payments.Module, paymentslocal.Migrations), Bookings: paymentstest.NewBookings(),
+		Provider: bank, ProviderPolicy: pol, StaleAfter: time.Second,
+	}
+	if _, err := paymentslocal.New(deps); err == nil || !strings.Contains(err.Error(), "StaleAfter") {
+		t.Fatalf("StaleAfter = the longest call: %v", err)
+	}
+	deps.StaleAfter = pol.MaxDuration() + time.Second
+	if _, err := paymentslocal.New(deps); err != nil {
+		t.Fatalf("StaleAfter above the longest call: %v", err)
 	}
 }
