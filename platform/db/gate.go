@@ -20,24 +20,95 @@ import (
 // and a waiter whose context ends stops waiting. The busy handler is left
 // for other processes (the CLI, a second reader) and for single statements
 // outside a transaction.
-type writeGate chan struct{}
+//
+// Transactions that finish work already under way — event consumers
+// applying a payment to its booking, the relay marking what it published —
+// go first (WithPriority): under a burst of new requests the sagas in
+// flight still complete in milliseconds, and the new requests queue, as
+// admission should.
+type writeGate struct {
+	mu        sync.Mutex
+	busy      bool
+	high, low []chan struct{} // waiters, first come first served within each
+}
 
-func (g writeGate) acquire(ctx context.Context) error {
+type priorityKey struct{}
+
+// WithPriority marks ctx's transactions as finishing work under way: on
+// SQLite they begin before other waiting transactions of the process.
+func WithPriority(ctx context.Context) context.Context {
+	return context.WithValue(ctx, priorityKey{}, true)
+}
+
+func (g *writeGate) acquire(ctx context.Context) error {
+	g.mu.Lock()
+	if !g.busy {
+		g.busy = true
+		g.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	high, _ := ctx.Value(priorityKey{}).(bool)
+	if high {
+		g.high = append(g.high, ch)
+	} else {
+		g.low = append(g.low, ch)
+	}
+	g.mu.Unlock()
 	select {
-	case g <- struct{}{}:
+	case <-ch:
 		return nil
 	case <-ctx.Done():
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if q, ok := without(g.high, ch); ok {
+			g.high = q
+			return ctx.Err()
+		}
+		if q, ok := without(g.low, ch); ok {
+			g.low = q
+			return ctx.Err()
+		}
+		// Handed the gate just as ctx ended: pass it on.
+		g.releaseLocked()
 		return ctx.Err()
 	}
 }
 
-func (g writeGate) release() { <-g }
+func without(q []chan struct{}, ch chan struct{}) ([]chan struct{}, bool) {
+	for i, c := range q {
+		if c == ch {
+			return append(q[:i], q[i+1:]...), true
+		}
+	}
+	return q, false
+}
+
+func (g *writeGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.releaseLocked()
+}
+
+// releaseLocked hands the gate to the next waiter, priority first.
+func (g *writeGate) releaseLocked() {
+	switch {
+	case len(g.high) > 0:
+		close(g.high[0])
+		g.high = g.high[1:]
+	case len(g.low) > 0:
+		close(g.low[0])
+		g.low = g.low[1:]
+	default:
+		g.busy = false
+	}
+}
 
 // gatedPool is the connection pool GORM uses for a SQLite database: the
 // *sql.DB, with transactions passing through the write gate.
 type gatedPool struct {
 	*sql.DB
-	gate writeGate
+	gate *writeGate
 }
 
 var (
@@ -46,7 +117,7 @@ var (
 	_ gorm.GetDBConnector   = (*gatedPool)(nil)
 )
 
-func newGatedPool(d *sql.DB) *gatedPool { return &gatedPool{DB: d, gate: make(writeGate, 1)} }
+func newGatedPool(d *sql.DB) *gatedPool { return &gatedPool{DB: d, gate: &writeGate{}} }
 
 // BeginTx waits for the gate, then begins the transaction; the gate opens
 // again when the transaction commits or rolls back.
@@ -68,7 +139,7 @@ func (p *gatedPool) GetDBConn() (*sql.DB, error) { return p.DB, nil }
 // gatedTx is a transaction holding the write gate until it ends.
 type gatedTx struct {
 	*sql.Tx
-	gate writeGate
+	gate *writeGate
 	once sync.Once
 }
 

@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"gorm.io/gorm"
+
+	"github.com/bellhop/bellhop/platform/db"
 )
 
 // Handler applies one event inside tx, a transaction of the consuming
@@ -408,7 +410,9 @@ func (c *Consumer) handleBatch(ctx context.Context, stream string, msgs []jetstr
 		for i := range ds {
 			ds[i].applied, ds[i].err = false, nil
 		}
-		return c.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return c.applyBatch(ctx, tx, ds, isolate) })
+		// Work under way (a saga's next step): first in line for the
+		// write lock (platform/db's write gate).
+		return c.db.WithContext(db.WithPriority(ctx)).Transaction(func(tx *gorm.DB) error { return c.applyBatch(ctx, tx, ds, isolate) })
 	}
 	// Optimistically without savepoints (they cost as much as a small
 	// insert each); if a handler fails, again with each event isolated so

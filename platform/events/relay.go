@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"gorm.io/gorm"
+
+	"github.com/bellhop/bellhop/platform/db"
 )
 
 // maxBatch is the default number of outbox rows a relay publishes before it
@@ -74,6 +76,7 @@ type Relay struct {
 
 	mu       sync.Mutex
 	unmarked []int64 // seqs published, not yet marked
+	marking  int     // seqs taken from unmarked by a mark not yet committed
 	markWake chan struct{}
 }
 
@@ -262,7 +265,7 @@ func (r *Relay) toMark(rows []outboxRow) {
 func (r *Relay) unmarkedCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.unmarked)
+	return len(r.unmarked) + r.marking
 }
 
 // markLoop marks queued rows published until ctx is done, then makes a last
@@ -303,14 +306,22 @@ func (r *Relay) flushMarks(ctx context.Context) error {
 	r.mu.Lock()
 	seqs := r.unmarked
 	r.unmarked = nil
+	// Still unmarked in the database until the update commits: counted, so
+	// the poll does not rescan (and republish) them meanwhile.
+	r.marking += len(seqs)
 	r.mu.Unlock()
+	defer func(n int) {
+		r.mu.Lock()
+		r.marking -= n
+		r.mu.Unlock()
+	}(len(seqs))
 	const chunk = 500
 	for len(seqs) > 0 {
 		n := min(chunk, len(seqs))
 		// In a transaction, even for one statement: on SQLite, transactions
 		// take turns in the process (platform/db's write gate) where a lone
 		// statement would wait in SQLite's sleeping busy handler.
-		err := r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := r.db.WithContext(db.WithPriority(ctx)).Transaction(func(tx *gorm.DB) error {
 			return tx.Model(&outboxRow{}).Where("seq IN ?", seqs[:n]).Update("published_at", time.Now().UTC()).Error
 		})
 		if err != nil {
