@@ -147,7 +147,7 @@ func (c *loadClient) do(ctx context.Context, method, path, token string, body an
 		return code, err
 	}
 	if code/100 != 2 {
-		return code, fmt.Errorf("%s %s: %d %s", method, path, code, problemReason(b))
+		return code, &statusError{code: code, msg: fmt.Sprintf("%s %s: %d %s", method, path, code, problemReason(b))}
 	}
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
@@ -155,6 +155,25 @@ func (c *loadClient) do(ctx context.Context, method, path, token string, body an
 		}
 	}
 	return code, nil
+}
+
+// statusError is an answer other than 2xx.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// transient tells a failure worth trying again (the target overloaded,
+// restarting or unreachable for a moment) from an answer that will not
+// change (401, 403, 404, ...).
+func transient(err error) bool {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.code >= 500 || se.code == http.StatusTooManyRequests
+	}
+	return true // a transport error
 }
 
 // raw sends a request and returns the status and body, whatever the status.
@@ -626,10 +645,13 @@ func settleInvariants(ctx context.Context, c *loadClient, token, run string, set
 	deadline := time.Now().Add(settle)
 	for {
 		rep, err := checkInvariants(ctx, c, token, run)
-		if err != nil {
+		switch {
+		case err != nil && (!transient(err) || ctx.Err() != nil || time.Now().After(deadline)):
 			return rep, fmt.Errorf("invariants check: %w", err)
-		}
-		if (len(rep.violations) == 0 && rep.unsettled == 0) || time.Now().After(deadline) {
+		case err != nil:
+			// The target is still working off the run (or restarting):
+			// ask again within the settle time.
+		case (len(rep.violations) == 0 && rep.unsettled == 0) || time.Now().After(deadline):
 			return rep, nil
 		}
 		select {

@@ -52,6 +52,9 @@ type fakeAPI struct {
 	bookingPages, paymentPages     int
 	hotelGets                      map[string]int
 	signIns, unauthorized, unknown int
+	// unavailable: the first passes of the bookings list that answer 503,
+	// as a target still working off a run does.
+	unavailable int
 }
 
 func newFakeAPI(t *testing.T, data func(n int) fakeData) (*fakeAPI, *httptest.Server) {
@@ -139,6 +142,10 @@ func (f *fakeAPI) listBookings(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("cursor") == "" { // a new check begins
 		f.passes++
 		f.cur = f.data(f.passes)
+		if f.passes <= f.unavailable {
+			problem(w, http.StatusServiceUnavailable, "bookings.unavailable")
+			return
+		}
 	}
 	f.bookingPages++
 	items, next, ok := page(r, f.cur.bookings)
@@ -489,6 +496,32 @@ func TestLoadCheckOnly_WaitsForTheInvariantsToSettle(t *testing.T) {
 	}
 	if out := stdout.String(); !strings.Contains(out, "all invariants hold") || strings.Contains(out, "VIOLATION") {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+// A target too busy to answer (503) is asked again within the settle time;
+// the check then runs on what it answers.
+func TestLoadCheckOnly_RetriesAnOverloadedTarget(t *testing.T) {
+	f, srv := newFakeAPI(t, fixed(cleanData()))
+	f.unavailable = 2
+	var stdout, stderr bytes.Buffer
+	o := checkOnlyOptions(srv.URL)
+	o.settle = 10 * time.Second
+	if err := runLoad(context.Background(), o, strings.NewReader(fakeAdminPassword+"\n"), &stdout, &stderr); err != nil {
+		t.Fatalf("runLoad --check-only: %v\n%s", err, &stdout)
+	}
+	if f.passes != 3 || !strings.Contains(stdout.String(), "all invariants hold") {
+		t.Errorf("checks = %d, want 3 (two 503s, then clean); output:\n%s", f.passes, &stdout)
+	}
+
+	// With no settle time left, the 503 is the answer.
+	f2, srv2 := newFakeAPI(t, fixed(cleanData()))
+	f2.unavailable = 100
+	o = checkOnlyOptions(srv2.URL)
+	o.settle = 0
+	err := runLoad(context.Background(), o, strings.NewReader(fakeAdminPassword+"\n"), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "503 bookings.unavailable") {
+		t.Errorf("err = %v, want the 503", err)
 	}
 }
 
