@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -82,5 +83,55 @@ func TestUniqueViolation(t *testing.T) {
 	}
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		t.Fatal("confused errors")
+	}
+}
+
+// More writers than pooled connections, each preparing a statement of its
+// own, with readers doing the same meanwhile: every transaction commits and
+// no update is lost. (The gate's ordering is tested in gate_test.go.)
+func TestSQLite_WriteBurstSmallPool(t *testing.T) {
+	d, err := db.Open(context.Background(), db.Options{Module: "burst", DataDir: t.TempDir(), MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	if err := d.Migrate(context.Background(), steps); err != nil {
+		t.Fatal(err)
+	}
+	const writers, readers = 64, 16
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+readers)
+	for i := range writers {
+		wg.Go(func() {
+			errs <- d.Transaction(func(tx *gorm.DB) error {
+				var c counter
+				if err := tx.First(&c, 1).Error; err != nil {
+					return err
+				}
+				// A statement no one prepared before.
+				if err := tx.Exec(fmt.Sprintf("UPDATE counters SET value = value + 1 WHERE id = 1 AND %d = %d", i, i)).Error; err != nil {
+					return err
+				}
+				return nil
+			})
+		})
+	}
+	for i := range readers {
+		wg.Go(func() {
+			var n int
+			errs <- d.Raw(fmt.Sprintf("SELECT value + %d FROM counters WHERE id = 1", i)).Scan(&n).Error
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("failed: %v", err)
+		}
+	}
+	var c counter
+	d.First(&c, 1)
+	if c.Value != writers {
+		t.Fatalf("value = %d, want %d", c.Value, writers)
 	}
 }

@@ -132,9 +132,6 @@ func New(d Deps) (*Module, error) {
 		every: cfg.reconcileEvery,
 		wake:  make(chan struct{}, 1),
 	}
-	if d.DB.Dialect == db.SQLite {
-		m.svc.writers = make(chan struct{}, 1)
-	}
 	if d.Bus != nil {
 		relay, err := events.NewRelay(d.Bus, events.RelayOptions{
 			Module: payments.Module, DB: d.DB.DB, Retention: d.OutboxRetention, Log: log,

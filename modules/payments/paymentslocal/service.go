@@ -39,9 +39,6 @@ type Service struct {
 	cfg      config
 	// published wakes the outbox relay after a commit that recorded events.
 	published func()
-	// writers lets one writing transaction of this process at a time at a
-	// SQLite database (nil on PostgreSQL); see write.
-	writers chan struct{}
 	// inflight holds, per payment being charged by this process, a channel
 	// closed when the charge has ended: requests replaying its key wait on
 	// it (requests in other processes poll the database).
@@ -371,24 +368,12 @@ func (s *Service) release(ctx context.Context, row paymentRow, key string) error
 	})
 }
 
-// write runs fn in a writing transaction. On SQLite the module's writers
-// take turns in-process before they ask for the database's write lock:
-// SQLite has one writer at a time anyway, and writers that wait in its busy
-// handler each hold a pooled connection. With enough of them waiting (a
-// burst of payments) the pool runs dry, a reader that must prepare a
-// statement waits for a connection, and the writer holding the lock waits
-// for that statement (GORM's statement cache): everyone waits until the
-// busy timeout fails them with "database is locked". Taking turns here keeps
-// at most one of the module's connections waiting for the lock.
+// write runs fn in a writing transaction. On SQLite, platform/db's write
+// gate has the module's writers take turns in-process, holding no pooled
+// connection while they wait (waiters in SQLite's busy handler each held
+// one: a burst of payments ran the pool dry and stalled until the busy
+// timeout).
 func (s *Service) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if s.writers != nil {
-		select {
-		case s.writers <- struct{}{}:
-			defer func() { <-s.writers }()
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
 	return s.db.WithContext(ctx).Transaction(fn)
 }
 
