@@ -289,8 +289,9 @@ func (s *stores) violations(t *testing.T) []string {
 	for _, r := range refunds {
 		refunded[r.ChargeID] += r.Amount
 	}
-	net := map[string]int64{}   // booking → money kept by the bank
-	charged := map[string]int{} // booking → charges not refunded in full
+	net := map[string]int64{}      // booking → money kept by the bank
+	charged := map[string]int{}    // booking → charges not refunded in full
+	keptFor := map[string]string{} // booking → the payment whose charge is kept
 	for _, c := range charges {
 		b, ok := bookingOf[c.IdempotencyKey]
 		if !ok {
@@ -300,14 +301,15 @@ func (s *stores) violations(t *testing.T) []string {
 		net[b] += c.Amount - refunded[c.ID]
 		if c.Amount > refunded[c.ID] {
 			charged[b]++
+			keptFor[b] = c.IdempotencyKey
 		}
 	}
 	for _, b := range rows {
 		want := int64(0)
 		if b.Status == bookings.StatusConfirmed {
 			want = b.Total
-			if charged[b.ID] != 1 {
-				bad("confirmed booking %s has %d charges at the bank", b.ID, charged[b.ID])
+			if charged[b.ID] != 1 || keptFor[b.ID] != b.PaymentID {
+				bad("confirmed booking %s (payment %s) has %d charges at the bank, kept for payment %q", b.ID, b.PaymentID, charged[b.ID], keptFor[b.ID])
 			}
 		}
 		if net[b.ID] != want {
