@@ -231,7 +231,7 @@ func seed(ctx context.Context, cfg *config.Config) (seeded, error) {
 		}
 	}
 	if mods.auth != nil {
-		for _, u := range []demoUser{{"admin@bellhop.demo", demoPassword(), auth.RoleAdmin}, {"guest@bellhop.demo", demoPassword(), auth.RoleGuest}} {
+		for _, u := range []demoUser{{"admin@bellhop.demo", demoPassword(), authn.RoleAdmin}, {"guest@bellhop.demo", demoPassword(), authn.RoleGuest}} {
 			name := "Demo " + strings.ToUpper(u.Role[:1]) + u.Role[1:]
 			_, err := mods.auth.CreateUser(ctx, u.Email, name, u.Password, u.Role)
 			switch {

@@ -70,7 +70,7 @@ func TestAuth_SingleBinary(t *testing.T) {
 
 	var u auth.User
 	res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(`{"email":"Zoe.Staff@Hotel.example","name":"Zoë","password":"a long enough passphrase"}`), &u)
-	if res.StatusCode != 201 || !strings.EqualFold(u.Email, "zoe.staff@hotel.example") || len(u.Roles) != 1 || u.Roles[0] != auth.RoleGuest {
+	if res.StatusCode != 201 || !strings.EqualFold(u.Email, "zoe.staff@hotel.example") || len(u.Roles) != 1 || u.Roles[0] != authn.RoleGuest {
 		t.Fatalf("register: %d %+v", res.StatusCode, u)
 	}
 	var prob apperr.Problem

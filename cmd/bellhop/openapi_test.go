@@ -540,7 +540,7 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	// Accounts.
 	var guest auth.User
 	_, h := c.decode(t, x{method: "POST", url: u + "/api/v1/users", body: account(email, password)}, 201, &guest)
-	if h.Get("Location") != "/api/v1/users/me" || len(guest.Roles) != 1 || guest.Roles[0] != auth.RoleGuest {
+	if h.Get("Location") != "/api/v1/users/me" || len(guest.Roles) != 1 || guest.Roles[0] != authn.RoleGuest {
 		t.Fatalf("registered %v %+v", h, guest)
 	}
 	c.problem(t, x{method: "POST", url: u + "/api/v1/users", body: account("Guest@Contract.example", password)}, 409, "auth.email_taken")

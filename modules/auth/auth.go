@@ -16,16 +16,6 @@ import (
 // Module is the module's name: its database file, metrics label and config key.
 const Module = "auth"
 
-// Roles a user can have. Every user has at least one; new users are guests.
-const (
-	RoleGuest = "guest"
-	RoleStaff = "staff"
-	RoleAdmin = "admin"
-)
-
-// Roles lists the roles in order of privilege.
-var Roles = []string{RoleGuest, RoleStaff, RoleAdmin}
-
 // Scopes the auth module grants or checks itself. Scopes of other modules
 // (catalog:write, ...) are granted from roles or to clients by configuration.
 const (

@@ -227,3 +227,17 @@ func CodeOf(err error) Code {
 	}
 	return As(err).Code
 }
+
+// OrInternal passes errors of ours through and wraps anything else, with op
+// naming what failed, as an internal error (nil stays nil). Services use it
+// on every error that leaves a store or a library.
+func OrInternal(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return Internal(fmt.Errorf("%s: %w", op, err))
+}

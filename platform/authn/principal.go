@@ -16,6 +16,17 @@ const (
 	KindService = "service"
 )
 
+// Roles a user can have. Every user has at least one; new users are guests.
+// They live here, not in the auth module, because every module checks them.
+const (
+	RoleGuest = "guest"
+	RoleStaff = "staff"
+	RoleAdmin = "admin"
+)
+
+// Roles lists the roles in order of privilege.
+var Roles = []string{RoleGuest, RoleStaff, RoleAdmin}
+
 // Principal is who is calling: a user (with roles) or a service (client credentials).
 type Principal struct {
 	Subject string   `json:"sub"`
@@ -34,6 +45,15 @@ func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes
 
 // HasRole reports whether the principal has role.
 func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }
+
+// IsService reports whether the principal is a service (client credentials), not a user.
+func (p Principal) IsService() bool { return p.Kind == KindService }
+
+// IsStaff reports whether the principal is a user with the staff or admin
+// role: one who manages every guest's bookings and payments.
+func (p Principal) IsStaff() bool {
+	return !p.IsService() && (p.HasRole(RoleStaff) || p.HasRole(RoleAdmin))
+}
 
 type ctxKey struct{}
 
@@ -54,6 +74,28 @@ var (
 	ErrInvalidToken    = apperr.Unauthenticated("authn.invalid_token", "the bearer token is invalid")
 	ErrForbidden       = apperr.Forbidden("authn.forbidden", "the caller lacks the permission this needs")
 )
+
+// Caller returns the principal in ctx, or ErrUnauthenticated without one.
+func Caller(ctx context.Context) (Principal, error) {
+	p, ok := FromContext(ctx)
+	if !ok {
+		return Principal{}, ErrUnauthenticated
+	}
+	return p, nil
+}
+
+// RequireUser returns the calling user: ErrUnauthenticated without a
+// principal, ErrForbidden for a service.
+func RequireUser(ctx context.Context) (Principal, error) {
+	p, err := Caller(ctx)
+	if err != nil {
+		return p, err
+	}
+	if p.Kind != KindUser || p.Subject == "" {
+		return p, ErrForbidden.With("this needs a user, not a service")
+	}
+	return p, nil
+}
 
 // RequireScope returns nil if ctx carries a principal granted scope, else
 // ErrUnauthenticated (no principal) or ErrForbidden. Services call it so an

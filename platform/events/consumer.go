@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/retry"
 )
 
 // Handler applies one event inside tx, a transaction of the consuming
@@ -255,7 +256,7 @@ func (c *Consumer) consumeStream(ctx, hctx context.Context, cancelHandlers conte
 			}
 			failures++
 			log.Error("cannot set up the durable consumer; retrying", "err", err, "failures", failures)
-			if !sleep(ctx, bo.Delay(failures)) {
+			if !retry.Sleep(ctx, bo.Delay(failures)) {
 				return
 			}
 			continue
@@ -288,7 +289,7 @@ func (c *Consumer) consumeStream(ctx, hctx context.Context, cancelHandlers conte
 		}
 		failures++
 		log.Warn("consuming stopped; setting the consumer up again", "failures", failures)
-		if !sleep(ctx, bo.Delay(failures)) {
+		if !retry.Sleep(ctx, bo.Delay(failures)) {
 			return
 		}
 	}

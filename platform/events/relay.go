@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/retry"
 )
 
 // maxBatch is the default number of outbox rows a relay publishes before it
@@ -178,7 +179,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.bus.metrics.publishErrors.WithLabelValues(r.o.Module).Inc()
 			r.log.Warn("publishing the outbox failed; retrying", "err", err, "failures", failures)
 			r.refreshBacklog(ctx)
-			if !sleep(ctx, bo.Delay(failures)) {
+			if !retry.Sleep(ctx, bo.Delay(failures)) {
 				return nil
 			}
 			continue
@@ -289,7 +290,7 @@ func (r *Relay) markLoop(ctx context.Context) {
 			failures++
 			r.bus.metrics.publishErrors.WithLabelValues(r.o.Module).Inc()
 			r.log.Warn("marking published rows failed; retrying", "err", err, "failures", failures)
-			sleep(ctx, bo.Delay(failures))
+			retry.Sleep(ctx, bo.Delay(failures))
 			select {
 			case r.markWake <- struct{}{}:
 			default:
@@ -443,16 +444,4 @@ func (b Backoff) Delay(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, b.Max)
-}
-
-// sleep waits d or until ctx is done; it reports whether ctx is still live.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net"
 	"net/http"
@@ -30,6 +29,7 @@ import (
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/observability"
+	"github.com/bellhop/bellhop/platform/retry"
 )
 
 // TokenSource supplies the service token sent on /internal routes (the auth
@@ -264,11 +264,11 @@ func (c *Client) do(ctx context.Context, call Call) error {
 	var lastErr error
 	for attempt := 0; attempt < attempts; attempt++ {
 		if attempt > 0 {
-			wait := backoff(c.opts.RetryBackoff, attempt)
+			wait := retry.Backoff(c.opts.RetryBackoff, maxBackoff, attempt)
 			if ra := retryAfterOf(lastErr); ra > wait {
 				wait = ra
 			}
-			if !sleep(ctx, wait) {
+			if !retry.Sleep(ctx, wait) {
 				return lastErr
 			}
 		}
@@ -545,31 +545,4 @@ func idempotentMethod(m string) bool {
 		return true
 	}
 	return false
-}
-
-// backoff is exponential with full jitter: uniform in [0, min(cap, base·2^(n-1))].
-func backoff(base time.Duration, n int) time.Duration {
-	d := base << (n - 1)
-	if d <= 0 || d > maxBackoff {
-		d = maxBackoff
-	}
-	return rand.N(d + 1)
-}
-
-// sleep waits d unless ctx ends first or the wait would outlast its deadline.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return false
-	}
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -97,7 +97,7 @@ func Register(e *echo.Echo, svc auth.Service, opts Options) error {
 	h := handlers{svc: svc, opts: opts, log: log, csrf: csrf{key: opts.CSRFKey, secure: opts.SecureCookies}}
 	signIn := httpserver.RateLimit(opts.SignInRateLimit, reasonRateLimited)
 	token := httpserver.RateLimit(opts.TokenRateLimit, reasonRateLimited)
-	admin := authn.RequireRoles(auth.RoleAdmin)
+	admin := authn.RequireRoles(authn.RoleAdmin)
 	user := authn.RequireScopes()
 
 	e.POST(pathUsers, h.register, signIn)

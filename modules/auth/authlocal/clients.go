@@ -14,6 +14,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/ids"
 )
 
 // CreateClient implements auth.Service.
@@ -38,7 +39,7 @@ func (s *Service) createClient(ctx context.Context, req auth.CreateClientRequest
 	slices.Sort(grants)
 	now := s.now()
 	row := clientRow{
-		ID: newID("cli"), Name: strings.TrimSpace(req.Name), Confidential: req.Confidential, FirstParty: req.FirstParty,
+		ID: ids.New("cli"), Name: strings.TrimSpace(req.Name), Confidential: req.Confidential, FirstParty: req.FirstParty,
 		RedirectURIs: nonNil(req.RedirectURIs), Scopes: cleanScopes(req.Scopes), GrantTypes: grants, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := checkClient(row); err != nil {
@@ -206,7 +207,7 @@ func (s *Service) UpdateClient(ctx context.Context, req auth.UpdateClientRequest
 			Select("name", "first_party", "redirect_uris", "scopes", "updated_at").Updates(&row).Error
 	})
 	if err != nil {
-		return auth.Client{}, internalUnlessApp(err, "update client")
+		return auth.Client{}, apperr.OrInternal(err, "update client")
 	}
 	return toClient(row), nil
 }
@@ -232,7 +233,7 @@ func (s *Service) DeleteClient(ctx context.Context, req auth.DeleteClientRequest
 		}
 		return tx.Delete(&grantRow{}, "client_id = ?", req.ID).Error
 	})
-	return internalUnlessApp(err, "delete client")
+	return apperr.OrInternal(err, "delete client")
 }
 
 var serviceClientID = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)

@@ -33,9 +33,9 @@ const (
 // OAuth clients.
 func DefaultRoleScopes() map[string][]string {
 	return map[string][]string{
-		auth.RoleGuest: nil,
-		auth.RoleStaff: {"catalog:write"},
-		auth.RoleAdmin: {"catalog:write", auth.ScopeUsersAdmin, auth.ScopeClientsAdmin},
+		authn.RoleGuest: nil,
+		authn.RoleStaff: {"catalog:write"},
+		authn.RoleAdmin: {"catalog:write", auth.ScopeUsersAdmin, auth.ScopeClientsAdmin},
 	}
 }
 
@@ -178,7 +178,7 @@ func (m *Module) CreateUser(ctx context.Context, email, name, password string, r
 // CreateAdmin creates an account with the admin role
 // (`bellhop users create-admin`).
 func (m *Module) CreateAdmin(ctx context.Context, email, name, password string) (auth.User, error) {
-	return m.CreateUser(ctx, email, name, password, auth.RoleAdmin)
+	return m.CreateUser(ctx, email, name, password, authn.RoleAdmin)
 }
 
 // CreateClient registers an OAuth client without a caller

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/modules/auth"
@@ -66,12 +65,12 @@ func (s *Service) requireAdmin(ctx context.Context) (authn.Principal, error) {
 	if err != nil {
 		return p, err
 	}
-	if !p.HasRole(auth.RoleAdmin) {
-		return p, authn.ErrForbidden.With("this needs the %q role", auth.RoleAdmin)
+	if !p.HasRole(authn.RoleAdmin) {
+		return p, authn.ErrForbidden.With("this needs the %q role", authn.RoleAdmin)
 	}
 	u, err := s.userByID(ctx, s.db.DB, p.Subject)
-	if err != nil || !slices.Contains(u.Roles, auth.RoleAdmin) {
-		return p, authn.ErrForbidden.With("this needs the %q role", auth.RoleAdmin)
+	if err != nil || !slices.Contains(u.Roles, authn.RoleAdmin) {
+		return p, authn.ErrForbidden.With("this needs the %q role", authn.RoleAdmin)
 	}
 	return p, nil
 }
@@ -100,8 +99,6 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func newID(prefix string) string { return prefix + "_" + strings.ToLower(ulid.Make().String()) }
-
 // emailKey is the form emails are compared in.
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
@@ -111,18 +108,6 @@ func notFound(err error, nf *apperr.Error, what string) error {
 		return nf
 	}
 	return apperr.Internal(fmt.Errorf("load %s: %w", what, err))
-}
-
-// internalUnlessApp passes our errors through and wraps anything else as internal.
-func internalUnlessApp(err error, op string) error {
-	if err == nil {
-		return nil
-	}
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return apperr.Internal(fmt.Errorf("%s: %w", op, err))
 }
 
 // scopeList splits a space-separated scope parameter (RFC 6749 §3.3).

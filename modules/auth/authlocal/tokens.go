@@ -17,6 +17,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/ids"
 )
 
 // maxParam bounds the OAuth parameters the token endpoint reads.
@@ -128,7 +129,7 @@ func (s *Service) exchangeCode(ctx context.Context, req auth.TokenRequest) (auth
 	}
 	now := s.now()
 	hash := hashSecret(req.Code)
-	family := newID("fam")
+	family := ids.New("fam")
 	g := s.db.WithContext(ctx)
 	res := g.Model(&grantRow{}).Where("hash = ? AND kind = ? AND used_at IS NULL", hash, grantCode).
 		Updates(map[string]any{"used_at": now, "family_id": family})
@@ -272,7 +273,7 @@ func (s *Service) issueUserTokens(ctx context.Context, u userRow, client, family
 		return out, nil
 	}
 	if family == "" {
-		family = newID("fam")
+		family = ids.New("fam")
 	}
 	refresh := newSecret()
 	now := s.now()

@@ -15,6 +15,7 @@ import (
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/ids"
 )
 
 // Register implements auth.Service.
@@ -38,11 +39,11 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 	}
 	hash, err := s.hasher.hash(ctx, req.Password)
 	if err != nil {
-		return auth.User{}, internalUnlessApp(err, "hash password")
+		return auth.User{}, apperr.OrInternal(err, "hash password")
 	}
 	now := s.now()
 	row := userRow{
-		ID: newID("usr"), Email: strings.TrimSpace(req.Email), EmailKey: emailKey(req.Email),
+		ID: ids.New("usr"), Email: strings.TrimSpace(req.Email), EmailKey: emailKey(req.Email),
 		Name: strings.TrimSpace(req.Name), PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now,
 	}
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -61,7 +62,7 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 		return events.Record(tx, evt)
 	})
 	if err != nil {
-		return auth.User{}, internalUnlessApp(err, "create user")
+		return auth.User{}, apperr.OrInternal(err, "create user")
 	}
 	s.published()
 	return toUser(row), nil
@@ -70,16 +71,16 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 // normalizeRoles orders roles by privilege without repeats; none is guest.
 func normalizeRoles(roles []string) ([]string, error) {
 	if len(roles) == 0 {
-		return []string{auth.RoleGuest}, nil
+		return []string{authn.RoleGuest}, nil
 	}
 	out := make([]string, 0, len(roles))
-	for _, r := range auth.Roles {
+	for _, r := range authn.Roles {
 		if slices.Contains(roles, r) {
 			out = append(out, r)
 		}
 	}
 	for _, r := range roles {
-		if !slices.Contains(auth.Roles, r) {
+		if !slices.Contains(authn.Roles, r) {
 			return nil, auth.ErrInvalidRequest.WithFields(apperr.FieldError{Field: "roles", Reason: "oneof", Detail: "must be one of: guest, staff, admin"})
 		}
 	}
@@ -139,7 +140,7 @@ func (s *Service) UpdateMe(ctx context.Context, req auth.UpdateMeRequest) (auth.
 		}
 		ok, _, err := s.hasher.verify(ctx, req.CurrentPassword, u.PasswordHash)
 		if err != nil {
-			return auth.User{}, internalUnlessApp(err, "check password")
+			return auth.User{}, apperr.OrInternal(err, "check password")
 		}
 		if !ok {
 			return auth.User{}, auth.ErrWrongPassword
@@ -174,7 +175,7 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 	}
 	ok, _, err := s.hasher.verify(ctx, req.CurrentPassword, u.PasswordHash)
 	if err != nil {
-		return internalUnlessApp(err, "check password")
+		return apperr.OrInternal(err, "check password")
 	}
 	if !ok {
 		return auth.ErrWrongPassword
@@ -184,7 +185,7 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 	}
 	hash, err := s.hasher.hash(ctx, req.NewPassword)
 	if err != nil {
-		return internalUnlessApp(err, "hash password")
+		return apperr.OrInternal(err, "hash password")
 	}
 	now := s.now()
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -249,7 +250,7 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		if err != nil {
 			return err
 		}
-		if slices.Contains(u.Roles, auth.RoleAdmin) && !slices.Contains(roles, auth.RoleAdmin) {
+		if slices.Contains(u.Roles, authn.RoleAdmin) && !slices.Contains(roles, authn.RoleAdmin) {
 			var admins int64
 			if err := tx.Model(&userRow{}).Where("roles LIKE ?", `%"admin"%`).Count(&admins).Error; err != nil {
 				return err
@@ -266,7 +267,7 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		return nil
 	})
 	if err != nil {
-		return auth.User{}, internalUnlessApp(err, "set roles")
+		return auth.User{}, apperr.OrInternal(err, "set roles")
 	}
 	return toUser(out), nil
 }
@@ -284,7 +285,7 @@ func (s *Service) authenticate(ctx context.Context, email, password string) (use
 	err := s.db.WithContext(ctx).Where("email_key = ?", key).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		if err := s.hasher.verifyDummy(ctx, password); err != nil {
-			return userRow{}, internalUnlessApp(err, "check password")
+			return userRow{}, apperr.OrInternal(err, "check password")
 		}
 		s.throttle.fail(key, s.now())
 		return userRow{}, auth.ErrInvalidCredentials
@@ -294,7 +295,7 @@ func (s *Service) authenticate(ctx context.Context, email, password string) (use
 	}
 	ok, stale, err := s.hasher.verify(ctx, password, u.PasswordHash)
 	if err != nil {
-		return userRow{}, internalUnlessApp(err, "check password")
+		return userRow{}, apperr.OrInternal(err, "check password")
 	}
 	if !ok {
 		s.throttle.fail(key, s.now())

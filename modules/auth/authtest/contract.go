@@ -129,7 +129,7 @@ func (s *suite) testRegister(t *testing.T) {
 	email := s.email("Ada")
 	t.Run("OK", func(t *testing.T) {
 		u := get(s.svc.Register(context.Background(), auth.RegisterRequest{Email: " " + strings.ToUpper(email[:1]) + email[1:], Name: " Ada ", Password: Password})).must(t)
-		if u.ID == "" || !strings.EqualFold(u.Email, email) || u.Name != "Ada" || !slices.Equal(u.Roles, []string{auth.RoleGuest}) || u.CreatedAt.IsZero() {
+		if u.ID == "" || !strings.EqualFold(u.Email, email) || u.Name != "Ada" || !slices.Equal(u.Roles, []string{authn.RoleGuest}) || u.CreatedAt.IsZero() {
 			t.Fatalf("user = %+v", u)
 		}
 	})
@@ -160,7 +160,7 @@ func (s *suite) testSignIn(t *testing.T) {
 			t.Fatalf("tokens = %+v", tok)
 		}
 		p := s.principal(t, tok.AccessToken)
-		if p.Subject != u.ID || p.Kind != authn.KindUser || p.Email != u.Email || p.Name != "Grace" || !slices.Equal(p.Roles, []string{auth.RoleGuest}) {
+		if p.Subject != u.ID || p.Kind != authn.KindUser || p.Email != u.Email || p.Name != "Grace" || !slices.Equal(p.Roles, []string{authn.RoleGuest}) {
 			t.Fatalf("principal = %+v", p)
 		}
 	})
@@ -297,22 +297,22 @@ func (s *suite) testListUsers(t *testing.T) {
 func (s *suite) testSetRoles(t *testing.T) {
 	u, guest := s.user(t, "Frances")
 	t.Run("ErrForbidden", func(t *testing.T) {
-		_, err := s.svc.SetRoles(guest, auth.SetRolesRequest{UserID: u.ID, Roles: []string{auth.RoleAdmin}})
+		_, err := s.svc.SetRoles(guest, auth.SetRolesRequest{UserID: u.ID, Roles: []string{authn.RoleAdmin}})
 		wantErr(t, err, authn.ErrForbidden)
 	})
 	t.Run("OK", func(t *testing.T) {
-		got := get(s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: u.ID, Roles: []string{auth.RoleStaff, auth.RoleGuest}})).must(t)
-		if !slices.Equal(got.Roles, []string{auth.RoleGuest, auth.RoleStaff}) {
+		got := get(s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: u.ID, Roles: []string{authn.RoleStaff, authn.RoleGuest}})).must(t)
+		if !slices.Equal(got.Roles, []string{authn.RoleGuest, authn.RoleStaff}) {
 			t.Fatalf("roles = %v", got.Roles)
 		}
 		tok := get(s.svc.SignIn(context.Background(), auth.SignInRequest{Email: u.Email, Password: Password})).must(t)
 		p := s.principal(t, tok.AccessToken)
-		if !p.HasRole(auth.RoleStaff) || !p.HasScope("catalog:write") || p.HasScope(auth.ScopeUsersAdmin) {
+		if !p.HasRole(authn.RoleStaff) || !p.HasScope("catalog:write") || p.HasScope(auth.ScopeUsersAdmin) {
 			t.Fatalf("principal after promotion = %+v", p)
 		}
 	})
 	t.Run("ErrUserNotFound", func(t *testing.T) {
-		_, err := s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: "usr_nobody", Roles: []string{auth.RoleStaff}})
+		_, err := s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: "usr_nobody", Roles: []string{authn.RoleStaff}})
 		wantErr(t, err, auth.ErrUserNotFound)
 	})
 	t.Run("ErrInvalidRequest", func(t *testing.T) {
@@ -321,7 +321,7 @@ func (s *suite) testSetRoles(t *testing.T) {
 	})
 	t.Run("ErrLastAdmin", func(t *testing.T) {
 		me := get(s.svc.Me(s.admin)).must(t)
-		_, err := s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: me.ID, Roles: []string{auth.RoleGuest}})
+		_, err := s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: me.ID, Roles: []string{authn.RoleGuest}})
 		wantErr(t, err, auth.ErrLastAdmin)
 	})
 }
@@ -513,7 +513,7 @@ func (s *suite) testAuthorizationCode(t *testing.T) {
 	})).must(t)
 	other := get(s.svc.CreateClient(s.admin, auth.CreateClientRequest{Name: "Other", FirstParty: true, RedirectURIs: []string{redirect}})).must(t)
 	u, _ := s.user(t, "Hedy")
-	get(s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: u.ID, Roles: []string{auth.RoleStaff}})).must(t)
+	get(s.svc.SetRoles(s.admin, auth.SetRolesRequest{UserID: u.ID, Roles: []string{authn.RoleStaff}})).must(t)
 	pkce := NewPKCE("verifier-of-the-contract-suite")
 	req := auth.AuthorizationRequest{ResponseType: "code", ClientID: app.ID, RedirectURI: redirect, Scope: "catalog:write x:read",
 		State: "xyz", CodeChallenge: pkce.Challenge, CodeChallengeMethod: "S256"}

@@ -10,10 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"gorm.io/gorm"
 
-	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
@@ -21,6 +19,7 @@ import (
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/money"
 	"github.com/bellhop/bellhop/platform/validation"
 )
@@ -69,29 +68,13 @@ func (s *Service) zone(name string) *time.Location {
 	return loc
 }
 
-// caller is the principal in ctx, or ErrUnauthenticated.
-func caller(ctx context.Context) (authn.Principal, error) {
-	p, ok := authn.FromContext(ctx)
-	if !ok {
-		return authn.Principal{}, authn.ErrUnauthenticated
-	}
-	return p, nil
-}
-
-func isService(p authn.Principal) bool { return p.Kind == authn.KindService }
-
-// isStaff: users with the staff or admin role manage every booking.
-func isStaff(p authn.Principal) bool {
-	return !isService(p) && (p.HasRole(auth.RoleStaff) || p.HasRole(auth.RoleAdmin))
-}
-
-// readsAll: staff, and callers granted bookings:read (payments), see every booking.
-func readsAll(p authn.Principal) bool { return isStaff(p) || p.HasScope(bookings.ScopeRead) }
+// readsAll: staff (users with the staff or admin role), and callers granted bookings:read (payments), see every booking.
+func readsAll(p authn.Principal) bool { return p.IsStaff() || p.HasScope(bookings.ScopeRead) }
 
 // mayRead checks a caller may read bookings at all: users may (their own at
 // least); services need bookings:read.
 func mayRead(p authn.Principal) error {
-	if isService(p) && !p.HasScope(bookings.ScopeRead) {
+	if p.IsService() && !p.HasScope(bookings.ScopeRead) {
 		return authn.ErrForbidden.With("this needs the %q scope", bookings.ScopeRead)
 	}
 	return nil
@@ -104,11 +87,11 @@ func sees(p authn.Principal, r bookingRow) bool { return readsAll(p) || r.GuestI
 // while search is called), then, in one short transaction, take a room on
 // every night and store the pending booking with its booking.held event.
 func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.Booking, error) {
-	p, err := caller(ctx)
+	p, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if isService(p) {
+	if p.IsService() {
 		return bookings.Booking{}, authn.ErrForbidden.With("holding a room needs a signed-in guest, not a service")
 	}
 	if err := s.validateHold(req); err != nil {
@@ -136,7 +119,7 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 
 	now := s.now()
 	row := bookingRow{
-		ID: newID(), Status: bookings.StatusPending,
+		ID: ids.New(strings.TrimSuffix(idPrefix, "_")), Status: bookings.StatusPending,
 		GuestID: p.Subject, GuestEmail: p.Email, GuestName: p.Name,
 		HotelID: q.HotelID, HotelName: q.HotelName, RoomTypeID: q.RoomTypeID, RoomTypeName: q.RoomTypeName,
 		Address: q.Address, City: q.City, Country: q.Country, TimeZone: q.TimeZone,
@@ -183,7 +166,7 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 		b, _, err := s.byKey(ctx, s.db.DB, p.Subject, req)
 		return b, err
 	case err != nil:
-		return bookings.Booking{}, internalUnlessApp(err, "hold")
+		return bookings.Booking{}, apperr.OrInternal(err, "hold")
 	case first != nil:
 		return *first, nil
 	}
@@ -238,7 +221,7 @@ func quoteError(err error) error {
 	if errors.Is(err, apperr.UnauthenticatedAny) || errors.Is(err, apperr.ForbiddenAny) {
 		return apperr.Internal(fmt.Errorf("search refused bookings' quote (does its service identity have %q?): %w", search.ScopeQuote, err))
 	}
-	return internalUnlessApp(err, "quote")
+	return apperr.OrInternal(err, "quote")
 }
 
 // checkQuote checks search answered the question asked.
@@ -262,7 +245,7 @@ func checkQuote(q search.Quote, req bookings.HoldRequest) error {
 
 // Get implements bookings.Service.
 func (s *Service) Get(ctx context.Context, req bookings.GetRequest) (bookings.Booking, error) {
-	p, err := caller(ctx)
+	p, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.Booking{}, err
 	}
@@ -285,7 +268,7 @@ func (s *Service) Get(ctx context.Context, req bookings.GetRequest) (bookings.Bo
 // List implements bookings.Service: newest first, keyset pages by id (ids
 // are ULIDs, which sort by creation time).
 func (s *Service) List(ctx context.Context, req bookings.ListRequest) (bookings.BookingList, error) {
-	p, err := caller(ctx)
+	p, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.BookingList{}, err
 	}
@@ -372,11 +355,11 @@ func decodeCursor(c string) (string, bool) {
 // staff any. The charge follows the terms stored with the booking (see
 // Policy); the rooms are released.
 func (s *Service) Cancel(ctx context.Context, req bookings.CancelRequest) (bookings.Booking, error) {
-	p, err := caller(ctx)
+	p, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if isService(p) {
+	if p.IsService() {
 		return bookings.Booking{}, authn.ErrForbidden.With("cancelling a booking needs its guest or staff")
 	}
 	if err := s.validate.Struct(bookings.ErrInvalidRequest.Reason, req); err != nil {
@@ -408,7 +391,7 @@ func (s *Service) Cancel(ctx context.Context, req bookings.CancelRequest) (booki
 		return nil
 	})
 	if err != nil {
-		return bookings.Booking{}, internalUnlessApp(err, "cancel")
+		return bookings.Booking{}, apperr.OrInternal(err, "cancel")
 	}
 	return toBooking(out), nil
 }
@@ -464,15 +447,5 @@ func nightDates(r bookingRow) []string {
 	return dates
 }
 
-// internalUnlessApp passes our errors through and wraps anything else as internal.
-func internalUnlessApp(err error, op string) error {
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return apperr.Internal(fmt.Errorf("%s: %w", op, err))
-}
-
+// idPrefix starts every booking id.
 const idPrefix = "bk_"
-
-func newID() string { return idPrefix + strings.ToLower(ulid.Make().String()) }

@@ -13,6 +13,7 @@ import (
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/provider"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/money"
 )
 
@@ -73,7 +74,7 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 	}
 	now := s.now()
 	row := refundRow{
-		ID: newID("ref"), PaymentID: pay.ID, BookingID: b.ID, Reason: reason, EventID: evt.ID,
+		ID: ids.New("ref"), PaymentID: pay.ID, BookingID: b.ID, Reason: reason, EventID: evt.ID,
 		Amount: amount, Currency: pay.Currency, Status: refundPending, NextAttemptAt: &now,
 		CreatedAt: now, UpdatedAt: now,
 	}

@@ -9,15 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"gorm.io/gorm"
 
-	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/provider"
@@ -25,6 +22,7 @@ import (
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/validation"
 )
 
@@ -67,7 +65,7 @@ var tokenRE = regexp.MustCompile(`^pm_[A-Za-z0-9_]{1,250}$`)
 
 // Pay implements payments.Service.
 func (s *Service) Pay(ctx context.Context, req payments.PayRequest) (payments.Payment, error) {
-	caller, err := requireUser(ctx)
+	caller, err := authn.RequireUser(ctx)
 	if err != nil {
 		return payments.Payment{}, err
 	}
@@ -111,7 +109,7 @@ func (s *Service) Pay(ctx context.Context, req payments.PayRequest) (payments.Pa
 		}
 		now := s.now()
 		row := paymentRow{
-			ID: newID("pay"), BookingID: b.ID, GuestID: caller.Subject,
+			ID: ids.New("pay"), BookingID: b.ID, GuestID: caller.Subject,
 			Amount: b.Total.Amount, Currency: b.Total.Currency, // never from the client
 			Status: payments.StatusProcessing, Provider: s.prov.Name(), CreatedAt: now, UpdatedAt: now,
 		}
@@ -192,7 +190,7 @@ func (s *Service) claim(ctx context.Context, row paymentRow, key idempotencyRow)
 		// PostgreSQL: a concurrent request won the key or the booking.
 		return errClaimed
 	}
-	return internalUnlessApp(err, "claim payment")
+	return apperr.OrInternal(err, "claim payment")
 }
 
 // replay returns the payment a used key made (waiting while it is still
@@ -388,7 +386,7 @@ func (s *Service) record(ctx context.Context, tx *gorm.DB, typ string, payload p
 
 // Get implements payments.Service.
 func (s *Service) Get(ctx context.Context, req payments.GetRequest) (payments.Payment, error) {
-	caller, err := requireCaller(ctx)
+	caller, err := authn.Caller(ctx)
 	if err != nil {
 		return payments.Payment{}, err
 	}
@@ -402,7 +400,7 @@ func (s *Service) Get(ctx context.Context, req payments.GetRequest) (payments.Pa
 		}
 		return payments.Payment{}, apperr.Internal(fmt.Errorf("load payment: %w", err))
 	}
-	if !seesAll(caller) && row.GuestID != caller.Subject {
+	if !readsAll(caller) && row.GuestID != caller.Subject {
 		return payments.Payment{}, payments.ErrNotFound
 	}
 	return row.toPayment(), nil
@@ -410,7 +408,7 @@ func (s *Service) Get(ctx context.Context, req payments.GetRequest) (payments.Pa
 
 // List implements payments.Service.
 func (s *Service) List(ctx context.Context, req payments.ListRequest) (payments.PaymentList, error) {
-	caller, err := requireCaller(ctx)
+	caller, err := authn.Caller(ctx)
 	if err != nil {
 		return payments.PaymentList{}, err
 	}
@@ -431,7 +429,7 @@ func (s *Service) List(ctx context.Context, req payments.ListRequest) (payments.
 		}
 		q = q.Where("id < ?", after)
 	}
-	if !seesAll(caller) {
+	if !readsAll(caller) {
 		q = q.Where("guest_id = ?", caller.Subject)
 	}
 	if req.BookingID != "" {
@@ -456,34 +454,12 @@ func (s *Service) List(ctx context.Context, req payments.ListRequest) (payments.
 	return out, nil
 }
 
-// requireCaller returns the principal in ctx, or ErrUnauthenticated.
-func requireCaller(ctx context.Context) (authn.Principal, error) {
-	p, ok := authn.FromContext(ctx)
-	if !ok {
-		return authn.Principal{}, authn.ErrUnauthenticated
-	}
-	return p, nil
-}
-
-// requireUser returns the calling user: ErrUnauthenticated without one,
-// ErrForbidden for a service (only a guest pays for a booking).
-func requireUser(ctx context.Context) (authn.Principal, error) {
-	p, err := requireCaller(ctx)
-	if err != nil {
-		return p, err
-	}
-	if p.Kind != authn.KindUser || p.Subject == "" {
-		return p, authn.ErrForbidden.With("this needs a user, not a service")
-	}
-	return p, nil
-}
-
-// seesAll: staff and admins, and services allowed to read payments.
-func seesAll(p authn.Principal) bool {
-	if p.Kind == authn.KindService {
+// readsAll: staff and admins, and services allowed to read payments.
+func readsAll(p authn.Principal) bool {
+	if p.IsService() {
 		return p.HasScope(payments.ScopeRead)
 	}
-	return slices.ContainsFunc(p.Roles, func(r string) bool { return r == auth.RoleStaff || r == auth.RoleAdmin })
+	return p.IsStaff()
 }
 
 // fingerprint identifies a request's body for its idempotency key.
@@ -508,20 +484,6 @@ func decodeCursor(c string) (string, error) {
 		return "", errors.New("not a payments cursor")
 	}
 	return id, nil
-}
-
-func newID(prefix string) string { return prefix + "_" + strings.ToLower(ulid.Make().String()) }
-
-// internalUnlessApp passes our errors through and wraps anything else as internal.
-func internalUnlessApp(err error, op string) error {
-	if err == nil {
-		return nil
-	}
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return apperr.Internal(fmt.Errorf("%s: %w", op, err))
 }
 
 func clip(s string, n int) string {

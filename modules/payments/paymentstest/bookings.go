@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -74,7 +73,7 @@ func (f *Bookings) Get(ctx context.Context, req bookings.GetRequest) (bookings.B
 	}
 	switch {
 	case p.Kind == authn.KindService && p.HasScope(bookings.ScopeRead):
-	case p.Kind == authn.KindUser && (p.Subject == b.GuestID || p.HasRole(auth.RoleStaff) || p.HasRole(auth.RoleAdmin)):
+	case p.Kind == authn.KindUser && (p.Subject == b.GuestID || p.HasRole(authn.RoleStaff) || p.HasRole(authn.RoleAdmin)):
 	default:
 		return bookings.Booking{}, bookings.ErrNotFound
 	}

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/bellhop/bellhop/platform/money"
+	"github.com/bellhop/bellhop/platform/retry"
 )
 
 // Policy tunes [Guard]. Zero values take the defaults.
@@ -173,7 +173,7 @@ func (g *Guarded) call(ctx context.Context, op, key string, fn func(context.Cont
 	sent := false
 	var last error
 	for attempt := 1; attempt <= g.pol.Attempts; attempt++ {
-		if attempt > 1 && !sleep(ctx, backoff(g.pol.Backoff, attempt-1)) {
+		if attempt > 1 && !retry.Sleep(ctx, retry.Backoff(g.pol.Backoff, maxBackoff, attempt-1)) {
 			break
 		}
 		var callErr error
@@ -211,28 +211,4 @@ func (g *Guarded) call(ctx context.Context, op, key string, fn func(context.Cont
 		}
 	}
 	return last
-}
-
-// backoff is exponential with full jitter: uniform in [0, min(cap, base·2^(n-1))].
-func backoff(base time.Duration, n int) time.Duration {
-	d := base << (n - 1)
-	if d <= 0 || d > maxBackoff {
-		d = maxBackoff
-	}
-	return rand.N(d + 1)
-}
-
-// sleep waits d unless ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

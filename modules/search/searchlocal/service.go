@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/money"
 	"github.com/bellhop/bellhop/platform/validation"
 )
@@ -145,7 +145,7 @@ func (s *Service) CreateHotel(ctx context.Context, req search.CreateHotelRequest
 		return search.Hotel{}, err
 	}
 	row := hotelRow{
-		ID: newID("htl"), Name: strings.TrimSpace(req.Name), Address: strings.TrimSpace(req.Address),
+		ID: ids.New("htl"), Name: strings.TrimSpace(req.Name), Address: strings.TrimSpace(req.Address),
 		TimeZone: req.TimeZone, Stars: req.Stars, Rating: roundRating(req.Rating),
 		Description: strings.TrimSpace(req.Description), Amenities: cleanList(req.Amenities),
 	}
@@ -209,7 +209,7 @@ func (s *Service) UpdateHotel(ctx context.Context, req search.UpdateHotelRequest
 		return tx.Model(&hotelRow{}).Where("id = ?", req.ID).Updates(changes).Error
 	})
 	if err != nil {
-		return search.Hotel{}, internalUnlessApp(err, "update hotel")
+		return search.Hotel{}, apperr.OrInternal(err, "update hotel")
 	}
 	s.index.refresh(ctx, cityID)
 	return s.loadHotel(ctx, s.db.DB, req.ID)
@@ -239,7 +239,7 @@ func (s *Service) DeleteHotel(ctx context.Context, req search.DeleteHotelRequest
 		return tx.Delete(&hotelRow{}, "id = ?", req.ID).Error
 	})
 	if err != nil {
-		return internalUnlessApp(err, "delete hotel")
+		return apperr.OrInternal(err, "delete hotel")
 	}
 	s.published()
 	s.index.refresh(ctx, cityID)
@@ -256,7 +256,7 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 		return search.RoomType{}, err
 	}
 	row := roomTypeRow{
-		ID: newID("rt"), HotelID: req.HotelID, Name: strings.TrimSpace(req.Name), MaxGuests: req.MaxGuests,
+		ID: ids.New("rt"), HotelID: req.HotelID, Name: strings.TrimSpace(req.Name), MaxGuests: req.MaxGuests,
 		RoomsTotal: req.RoomsTotal, BaseRate: req.BaseRate.Amount, Currency: req.BaseRate.Currency,
 	}
 	var cityID string
@@ -275,7 +275,7 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 		return recordChange(ctx, tx, search.ChangeCreated, row, cityID, nil)
 	})
 	if err != nil {
-		return search.RoomType{}, internalUnlessApp(err, "create room type")
+		return search.RoomType{}, apperr.OrInternal(err, "create room type")
 	}
 	s.published()
 	s.index.refresh(ctx, cityID)
@@ -308,7 +308,7 @@ func (s *Service) UpdateRoomType(ctx context.Context, req search.UpdateRoomTypeR
 		return err
 	})
 	if err != nil {
-		return search.RoomType{}, internalUnlessApp(err, "update room type")
+		return search.RoomType{}, apperr.OrInternal(err, "update room type")
 	}
 	s.index.refresh(ctx, cityID)
 	return s.loadRoomType(ctx, req.ID)
@@ -323,7 +323,7 @@ func (s *Service) DeleteRoomType(ctx context.Context, req search.DeleteRoomTypeR
 		return tx.Delete(&roomTypeRow{}, "id = ?", req.ID).Error
 	})
 	if err != nil {
-		return internalUnlessApp(err, "delete room type")
+		return apperr.OrInternal(err, "delete room type")
 	}
 	s.index.refresh(ctx, cityID)
 	return nil
@@ -357,7 +357,7 @@ func (s *Service) SetRates(ctx context.Context, req search.SetRatesRequest) (sea
 		}).Create(&rows).Error
 	})
 	if err != nil {
-		return search.RoomType{}, internalUnlessApp(err, "set rates")
+		return search.RoomType{}, apperr.OrInternal(err, "set rates")
 	}
 	s.index.refresh(ctx, cityID)
 	return s.loadRoomType(ctx, req.RoomTypeID)
@@ -376,7 +376,7 @@ func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) 
 		return res.Error
 	})
 	if err != nil {
-		return internalUnlessApp(err, "delete rate")
+		return apperr.OrInternal(err, "delete rate")
 	}
 	s.index.refresh(ctx, cityID)
 	return nil
@@ -578,17 +578,6 @@ func notFound(err error, nf *apperr.Error, what string) error {
 	}
 	return apperr.Internal(fmt.Errorf("load %s: %w", what, err))
 }
-
-// internalUnlessApp passes our errors through and wraps anything else as internal.
-func internalUnlessApp(err error, op string) error {
-	var ae *apperr.Error
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return apperr.Internal(fmt.Errorf("%s: %w", op, err))
-}
-
-func newID(prefix string) string { return prefix + "_" + strings.ToLower(ulid.Make().String()) }
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
 

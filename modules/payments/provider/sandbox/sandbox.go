@@ -37,13 +37,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/provider"
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/money"
 )
 
@@ -308,7 +308,7 @@ func (b *Bank) Charge(ctx context.Context, req provider.ChargeRequest) (provider
 	}
 	c, ok := cards[req.PaymentMethod]
 	row := Charge{
-		ID: newID("ch"), IdempotencyKey: req.IdempotencyKey, Amount: req.Amount.Amount, Currency: req.Amount.Currency,
+		ID: ids.New("ch"), IdempotencyKey: req.IdempotencyKey, Amount: req.Amount.Amount, Currency: req.Amount.Currency,
 		PaymentMethod: clip(req.PaymentMethod, 255), Description: clip(req.Description, 500), Status: provider.StatusSucceeded,
 		CardBrand: c.brand, CardLast4: c.last4, CardExpMonth: c.expMonth, CardExpYear: c.expYear,
 		CreatedAt: time.Now().UTC(),
@@ -424,7 +424,7 @@ func (b *Bank) Refund(ctx context.Context, key, chargeID string, amount money.Mo
 		if refunded+amount.Amount > ch.Amount {
 			return provider.Rejected(fmt.Errorf("sandbox: refund of %s exceeds what is left of charge %s", amount, chargeID))
 		}
-		out = Refund{ID: newID("re"), IdempotencyKey: key, ChargeID: chargeID, Amount: amount.Amount, Currency: amount.Currency, CreatedAt: time.Now().UTC()}
+		out = Refund{ID: ids.New("re"), IdempotencyKey: key, ChargeID: chargeID, Amount: amount.Amount, Currency: amount.Currency, CreatedAt: time.Now().UTC()}
 		return tx.Create(&out).Error
 	})
 	b.writing.Unlock()
@@ -468,8 +468,6 @@ func checkKey(key string) error {
 	}
 	return nil
 }
-
-func newID(prefix string) string { return prefix + "_" + strings.ToLower(ulid.Make().String()) }
 
 func clip(s string, n int) string {
 	if len(s) > n {

@@ -1,0 +1,46 @@
+// Package retry holds the waiting between attempts that every retrying
+// caller shares: exponential backoff with full jitter, and a sleep that ends
+// with its context.
+package retry
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// Backoff is the wait before attempt n+1 after n failures (n ≥ 1):
+// exponential with full jitter, uniform in [0, min(max, base·2^(n-1))].
+func Backoff(base, max time.Duration, n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	d := base << (n - 1)
+	if d <= 0 || d > max {
+		d = max
+	}
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
+}
+
+// Sleep waits d and reports true, or reports false at once when ctx is done
+// or when its deadline would pass before d has (no point waiting for an
+// attempt there is no time left to make).
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return false
+	}
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
