@@ -429,7 +429,7 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		if cfg.Auth.CSRFKey != "" {
 			csrfKey, _ = base64.StdEncoding.DecodeString(cfg.Auth.CSRFKey) // validated with the config
 		}
-		err := authhttp.Register(e, ath, authhttp.Options{
+		err := authhttp.Register(e.Group(""), ath, authhttp.Options{
 			Issuer: cfg.Auth.Issuer, PublicURL: cfg.Auth.PublicURL, CSRFKey: csrfKey, Log: log,
 			SignInRateLimit: httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.SignInRateLimit.RPS, Burst: cfg.Auth.SignInRateLimit.Burst},
 			TokenRateLimit:  httpserver.RateLimitConfig{Enabled: true, RPS: cfg.Auth.TokenRateLimit.RPS, Burst: cfg.Auth.TokenRateLimit.Burst},
@@ -448,7 +448,9 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		}
 	}
 	if srch != nil {
-		searchhttp.Register(e, srch)
+		if err := searchhttp.Register(e.Group(""), srch, searchhttp.Options{}); err != nil {
+			return services{}, fmt.Errorf("search routes: %w", err)
+		}
 	}
 
 	// Bookings calls search; payments calls bookings. Each edge is either an
