@@ -43,7 +43,7 @@ func New(d Deps) (*Module, error) {
 	}
 	log = log.With("module", search.Module)
 	m := &Module{
-		svc: &Service{db: d.DB, index: newIndex(d.DB), validate: validation.New(), published: func() {}},
+		svc: &Service{db: d.DB, store: store{d.DB}, index: newIndex(d.DB), validate: validation.New(), published: func() {}},
 		log: log,
 	}
 	if d.Bus != nil {
@@ -70,8 +70,8 @@ func New(d Deps) (*Module, error) {
 func (m *Module) Service() search.Service { return m.svc }
 
 // Run runs the module's background work until ctx is done: the relay that
-// publishes its outbox, and its event consumers (booking events will feed
-// the availability view through them).
+// publishes its outbox, and the consumer that keeps the availability view
+// up to date from booking events.
 func (m *Module) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	if m.relay != nil {
