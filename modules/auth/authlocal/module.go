@@ -122,7 +122,7 @@ func New(d Deps) (*Module, error) {
 	m := &Module{
 		svc: &Service{
 			db: d.DB, log: log, cfg: cfg, validate: validation.New(), hasher: hasher, keys: keys,
-			verifier: verifier, throttle: newThrottle(d.Throttle), now: utcNow, published: func() {},
+			verifier: verifier, throttle: newThrottle(d.Throttle), now: utcNow,
 		},
 		log: log,
 	}
@@ -134,8 +134,8 @@ func New(d Deps) (*Module, error) {
 			return nil, err
 		}
 		m.relay = relay
-		m.svc.published = relay.Notify
 	}
+	m.svc.store = store{outbox: events.NewOutbox(d.DB.DB, m.relay)}
 	return m, nil
 }
 

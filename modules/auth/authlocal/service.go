@@ -33,8 +33,7 @@ type Service struct {
 	verifier *authn.Verifier
 	throttle *throttle
 	now      func() time.Time
-	// published wakes the outbox relay after a commit that recorded events.
-	published func()
+	store    store
 }
 
 type config struct {

@@ -43,7 +43,7 @@ func New(d Deps) (*Module, error) {
 	}
 	log = log.With("module", search.Module)
 	m := &Module{
-		svc: &Service{db: d.DB, store: store{d.DB}, index: newIndex(d.DB), validate: validation.New(), published: func() {}},
+		svc: &Service{db: d.DB, index: newIndex(d.DB), validate: validation.New()},
 		log: log,
 	}
 	if d.Bus != nil {
@@ -54,7 +54,6 @@ func New(d Deps) (*Module, error) {
 			return nil, err
 		}
 		m.relay = relay
-		m.svc.published = relay.Notify
 		c, err := d.Bus.Subscribe(search.Module, "availability", availabilitySubjects, m.svc.applyBookingEvent, events.SubscribeOptions{
 			DB: d.DB.DB, Relay: relay, Committed: m.svc.bookingsCommitted, Log: log,
 		})
@@ -63,6 +62,7 @@ func New(d Deps) (*Module, error) {
 		}
 		m.consumers = append(m.consumers, c)
 	}
+	m.svc.store = store{db: d.DB, outbox: events.NewOutbox(d.DB.DB, m.relay)}
 	return m, nil
 }
 

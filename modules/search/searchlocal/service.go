@@ -25,8 +25,6 @@ type Service struct {
 	index    *index
 	validate *validation.Validator
 	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
-	// published wakes the outbox relay after a commit that recorded events.
-	published func()
 }
 
 // checkStaff lets catalog changes through only for callers with the
@@ -164,7 +162,6 @@ func (s *Service) DeleteHotel(ctx context.Context, req search.DeleteHotelRequest
 	if err != nil {
 		return apperr.OrInternal(err, "delete hotel")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return nil
 }
@@ -186,7 +183,6 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 	if err != nil {
 		return search.RoomType{}, apperr.OrInternal(err, "create room type")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return s.getRoomType(ctx, row.ID)
 }
@@ -213,7 +209,6 @@ func (s *Service) UpdateRoomType(ctx context.Context, req search.UpdateRoomTypeR
 	if err != nil {
 		return search.RoomType{}, apperr.OrInternal(err, "update room type")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return s.getRoomType(ctx, req.ID)
 }
@@ -227,7 +222,6 @@ func (s *Service) DeleteRoomType(ctx context.Context, req search.DeleteRoomTypeR
 	if err != nil {
 		return apperr.OrInternal(err, "delete room type")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return nil
 }
@@ -249,7 +243,6 @@ func (s *Service) SetRates(ctx context.Context, req search.SetRatesRequest) (sea
 	if err != nil {
 		return search.RoomType{}, apperr.OrInternal(err, "set rates")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return s.getRoomType(ctx, req.RoomTypeID)
 }
@@ -263,7 +256,6 @@ func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) 
 	if err != nil {
 		return apperr.OrInternal(err, "delete rate")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return nil
 }

@@ -95,9 +95,13 @@ var Migrations = append([]db.Migration{
 }, events.Migrations...)
 
 // store is the catalog's queries: the service's steps read and write the
-// database only through it. Errors are the module's (search.ErrHotelNotFound
-// and the like, wrapped) or the database's.
-type store struct{ db *db.DB }
+// database only through it, and every write goes through the outbox's
+// transaction (commit, then wake the relay). Errors are the module's
+// (search.ErrHotelNotFound and the like, wrapped) or the database's.
+type store struct {
+	db     *db.DB
+	outbox *events.Outbox
+}
 
 // cities lists cities by hotel count, optionally only those whose name
 // starts with prefix (a name key).
@@ -185,7 +189,7 @@ func upcomingRates(g *gorm.DB, zone string, ids ...string) (map[string][]search.
 
 // createHotel adds hotel, and its city if the city is new.
 func (st store) createHotel(ctx context.Context, city cityRow, hotel hotelRow) error {
-	return st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&city).Error; err != nil {
 			return err
 		}
@@ -202,7 +206,7 @@ type hotelChanges struct {
 
 // updateHotel applies changes to hotel id and returns its city.
 func (st store) updateHotel(ctx context.Context, id string, changes hotelChanges) (cityID string, err error) {
-	err = st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if cityID, err = cityOfHotel(tx, id); err != nil {
 			return err
 		}
@@ -220,7 +224,7 @@ func (st store) updateHotel(ctx context.Context, id string, changes hotelChanges
 // deleteHotel deletes hotel id with its room types, recording a deletion
 // event for each room type, and returns its city.
 func (st store) deleteHotel(ctx context.Context, id string) (cityID string, err error) {
-	err = st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if cityID, err = cityOfHotel(tx, id); err != nil {
 			return err
 		}
@@ -249,7 +253,7 @@ func cityOfHotel(tx *gorm.DB, id string) (string, error) {
 // createRoomType adds row to its hotel, recording its creation event, and
 // returns the hotel's city.
 func (st store) createRoomType(ctx context.Context, row roomTypeRow) (cityID string, err error) {
-	err = st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if cityID, err = cityOfHotel(tx, row.HotelID); err != nil {
 			return err
 		}
@@ -314,7 +318,7 @@ func (st store) deleteRate(ctx context.Context, id string, date civil.Date) (cit
 // returns the city its hotel is in.
 func (st store) changeRoomType(ctx context.Context, id, change string, dates []civil.Date, write func(tx *gorm.DB) error) (string, error) {
 	var cityID string
-	err := st.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		var found struct{ CityID string }
 		err := tx.Table("room_types AS rt").Select("h.city_id").
 			Joins("JOIN hotels h ON h.id = rt.hotel_id").Where("rt.id = ?", id).Take(&found).Error
