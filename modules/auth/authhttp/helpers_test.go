@@ -55,7 +55,7 @@ func serve(t *testing.T, opts authhttp.Options, deps authlocal.Deps) *env {
 	}
 	opts.Issuer = issuer
 	url := httpservertest.Serve(t, authhttp.Authenticate(v), func(e *echo.Echo) {
-		if err := authhttp.Register(e, m.Service(), opts); err != nil {
+		if err := authhttp.Register(e.Group(""), m.Service(), opts); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/httpserver"
 )
 
 // oauthCodes maps the module's OAuth errors to RFC 6749 §5.2 error codes.
@@ -144,7 +145,7 @@ func (h handlers) token(c echo.Context) error {
 		return h.renderOAuthError(c, err)
 	}
 	noStore(c)
-	return c.JSON(http.StatusOK, tok)
+	return httpserver.Respond(c, http.StatusOK, tok, nil)
 }
 
 // revoke is the revocation endpoint (RFC 7009): 200 whether or not the
@@ -177,5 +178,5 @@ func (h handlers) introspect(c echo.Context) error {
 		return h.renderOAuthError(c, err)
 	}
 	noStore(c)
-	return c.JSON(http.StatusOK, res)
+	return httpserver.Respond(c, http.StatusOK, res, nil)
 }

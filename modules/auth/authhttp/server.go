@@ -1,8 +1,5 @@
-// Package authhttp is the auth module's HTTP transport: Register mounts the
-// user, session and client-management APIs, the OAuth 2.0 authorization
-// server (token, authorize, revoke, introspect, metadata, JWKS) and the
-// sign-in pages on any process that has an auth.Service, and Client
-// implements auth.Service by calling those routes.
+// Package authhttp is the auth module's HTTP transport: Register mounts its
+// APIs, OAuth 2.0 endpoints and sign-in pages; Client implements auth.Service over them.
 package authhttp
 
 import (
@@ -67,14 +64,14 @@ type Options struct {
 	Log             *slog.Logger
 }
 
-// Register mounts the auth routes on e. Admin routes need the admin role and
+// Register mounts the auth routes on g. Admin routes need the admin role and
 // the internal authorization routes a service token with auth:authorize;
 // the service checks again, so the rules hold in-process too.
 //
 // The OAuth endpoints authenticate clients themselves (HTTP Basic or form
 // credentials): mount Authenticate, not the Verifier's middleware, as the
 // server's Deps.Authenticate so a Basic header reaches them.
-func Register(e *echo.Echo, svc auth.Service, opts Options) error {
+func Register(g *echo.Group, svc auth.Service, opts Options) error {
 	if opts.Issuer == "" {
 		return errors.New("authhttp: Options.Issuer is required")
 	}
@@ -98,39 +95,39 @@ func Register(e *echo.Echo, svc auth.Service, opts Options) error {
 	signIn := httpserver.RateLimit(opts.SignInRateLimit, reasonRateLimited)
 	token := httpserver.RateLimit(opts.TokenRateLimit, reasonRateLimited)
 	admin := authn.RequireRoles(authn.RoleAdmin)
-	user := authn.RequireScopes()
+	signedIn := authn.RequireScopes()
 
-	e.POST(pathUsers, h.register, signIn)
-	e.GET(pathMe, h.me, user)
-	e.PATCH(pathMe, h.updateMe, user)
-	e.POST(pathMyPassword, h.changePassword, user)
-	e.GET(pathUsers, h.listUsers, admin)
-	e.PUT(pathUsers+"/:id/roles", h.setRoles, admin)
+	g.POST(pathUsers, h.register, signIn)
+	g.GET(pathMe, h.me, signedIn)
+	g.PATCH(pathMe, h.updateMe, signedIn)
+	g.POST(pathMyPassword, h.changePassword, signedIn)
+	g.GET(pathUsers, h.listUsers, admin)
+	g.PUT(pathUsers+"/:id/roles", h.setRoles, admin)
 
-	e.POST(pathSessions, h.signIn, signIn)
-	e.DELETE(pathSessions, h.signOut)
+	g.POST(pathSessions, h.signIn, signIn)
+	g.DELETE(pathSessions, h.signOut)
 
-	e.POST(pathClients, h.createClient, admin)
-	e.GET(pathClients, h.listClients, admin)
-	e.GET(pathClients+"/:id", h.getClient, admin)
-	e.PATCH(pathClients+"/:id", h.updateClient, admin)
-	e.DELETE(pathClients+"/:id", h.deleteClient, admin)
+	g.POST(pathClients, h.createClient, admin)
+	g.GET(pathClients, h.listClients, admin)
+	g.GET(pathClients+"/:id", h.getClient, admin)
+	g.PATCH(pathClients+"/:id", h.updateClient, admin)
+	g.DELETE(pathClients+"/:id", h.deleteClient, admin)
 
-	e.POST(pathToken, h.token, token)
-	e.POST(pathRevoke, h.revoke, token)
-	e.POST(pathIntrospect, h.introspect, token)
-	e.GET(pathJWKS, h.jwks)
-	e.GET(pathMetadata, h.metadata)
-	e.GET(pathAuthorize, h.authorizePage)
-	e.POST(pathAuthorize, h.authorizeSubmit, signIn)
+	g.POST(pathToken, h.token, token)
+	g.POST(pathRevoke, h.revoke, token)
+	g.POST(pathIntrospect, h.introspect, token)
+	g.GET(pathJWKS, h.jwks)
+	g.GET(pathMetadata, h.metadata)
+	g.GET(pathAuthorize, h.authorizePage)
+	g.POST(pathAuthorize, h.authorizeSubmit, signIn)
 
 	// The gateway calling these limits its own sign-in page per IP; a limit
 	// here would key on the gateway's service identity and throttle every
 	// user at once. The per-email pacing in the service still applies.
-	internal := authn.RequireScopes(auth.ScopeAuthorize)
-	e.POST(pathAuthzCheck, h.checkAuthorization, internal)
-	e.POST(pathAuthz, h.authorize, internal)
-	e.POST(pathAuthzConsent, h.consent, internal)
+	authorizing := authn.RequireScopes(auth.ScopeAuthorize)
+	g.POST(pathAuthzCheck, h.checkAuthorization, authorizing)
+	g.POST(pathAuthz, h.authorize, authorizing)
+	g.POST(pathAuthzConsent, h.consent, authorizing)
 	return nil
 }
 
@@ -165,10 +162,7 @@ func (h handlers) register(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.Register(c.Request().Context(), req)
-	if err == nil {
-		c.Response().Header().Set(echo.HeaderLocation, pathMe)
-	}
-	return httpserver.Respond(c, http.StatusCreated, res, err)
+	return httpserver.RespondCreated(c, pathMe, res, err)
 }
 
 func (h handlers) me(c echo.Context) error {
@@ -236,11 +230,8 @@ func (h handlers) createClient(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.CreateClient(c.Request().Context(), req)
-	if err == nil {
-		c.Response().Header().Set(echo.HeaderLocation, pathClients+"/"+url.PathEscape(res.ID))
-	}
 	noStore(c)
-	return httpserver.Respond(c, http.StatusCreated, res, err)
+	return httpserver.RespondCreated(c, pathClients+"/"+url.PathEscape(res.ID), res, err)
 }
 
 func (h handlers) listClients(c echo.Context) error {
@@ -276,7 +267,7 @@ func (h handlers) jwks(c echo.Context) error {
 	// fetch again when they meet an unknown kid.
 	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=300")
 	c.Response().Header().Set(echo.HeaderContentType, "application/jwk-set+json")
-	return c.JSON(http.StatusOK, set)
+	return httpserver.Respond(c, http.StatusOK, set, nil)
 }
 
 // metadata is RFC 8414's authorization server metadata.
@@ -288,7 +279,7 @@ func (h handlers) metadata(c echo.Context) error {
 	}
 	clientAuth := []string{"client_secret_basic", "client_secret_post", "none"}
 	c.Response().Header().Set(echo.HeaderCacheControl, "public, max-age=3600")
-	return c.JSON(http.StatusOK, map[string]any{
+	return httpserver.Respond(c, http.StatusOK, map[string]any{
 		"issuer":                                           h.opts.Issuer,
 		"authorization_endpoint":                           base + pathAuthorize,
 		"token_endpoint":                                   base + pathToken,
@@ -306,7 +297,7 @@ func (h handlers) metadata(c echo.Context) error {
 		"authorization_response_iss_parameter_supported":   true,
 		"token_endpoint_auth_signing_alg_values_supported": []string{},
 		"service_documentation":                            base + "/api/docs",
-	})
+	}, nil)
 }
 
 // baseURL is PublicURL, or this request's scheme and host.

@@ -128,7 +128,8 @@ func New(d Deps) (*Module, error) {
 	return &Module{
 		svc: &Service{
 			db: d.DB, log: log, cfg: cfg, validate: validation.New(), hasher: hasher, keys: keys,
-			verifier: verifier, throttle: newThrottle(d.Throttle), now: utcNow, outbox: wired.Outbox(),
+			verifier: verifier, throttle: newThrottle(d.Throttle), now: utcNow,
+			store: store{outbox: wired.Outbox()},
 		},
 		log:    log,
 		events: wired,

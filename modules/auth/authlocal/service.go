@@ -19,7 +19,6 @@ import (
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
-	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/validation"
 )
 
@@ -34,8 +33,7 @@ type Service struct {
 	verifier *authn.Verifier
 	throttle *throttle
 	now      func() time.Time
-	// outbox is where writes that record events go: it commits, then wakes the relay.
-	outbox *events.Outbox
+	store    store
 }
 
 type config struct {

@@ -4,15 +4,15 @@ import (
 	"context"
 	"testing"
 
-	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/auth/authlocal"
 	"github.com/bellhop/bellhop/modules/auth/authtest"
 	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/authn/authntest"
 )
 
 // TestService runs the auth contract in-process, on a real SQLite file.
 func TestService(t *testing.T) {
-	authtest.RunContract(t, func(t *testing.T) authtest.Target {
+	authtest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) authtest.Target {
 		m := newModule(t, authlocal.Deps{})
 		v, err := authn.NewVerifier(m.KeySet(), issuer, audience)
 		if err != nil {
@@ -31,5 +31,3 @@ func TestService(t *testing.T) {
 		}
 	})
 }
-
-var _ = auth.Module

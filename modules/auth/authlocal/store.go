@@ -1,10 +1,12 @@
 package authlocal
 
 import (
+	"context"
 	"time"
 
 	"gorm.io/gorm"
 
+	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
 )
@@ -111,3 +113,27 @@ var Migrations = append([]db.Migration{
 		return tx.Migrator().CreateTable(&userRow{}, &clientRow{}, &refreshTokenRow{}, &grantRow{}, &signingKeyRow{})
 	}},
 }, events.Migrations...)
+
+// store is the auth module's writes that record events: each goes through
+// the outbox's transaction (commit, then wake the relay).
+type store struct{ outbox *events.Outbox }
+
+// createUser adds row and records its user.registered event in the same
+// transaction. An email already registered is auth.ErrEmailTaken.
+func (st store) createUser(ctx context.Context, row userRow) error {
+	return st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			if db.IsUniqueViolation(err) {
+				return auth.ErrEmailTaken
+			}
+			return err
+		}
+		evt, err := events.New(ctx, auth.Module, auth.EventUserRegistered, auth.UserRegistered{
+			UserID: row.ID, Email: row.Email, Name: row.Name, Roles: row.Roles, RegisteredAt: row.CreatedAt,
+		})
+		if err != nil {
+			return err
+		}
+		return events.Record(tx, evt)
+	})
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
-	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/ids"
 )
 
@@ -46,22 +45,7 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 		ID: ids.New("usr"), Email: strings.TrimSpace(req.Email), EmailKey: emailKey(req.Email),
 		Name: strings.TrimSpace(req.Name), PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now,
 	}
-	err = s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Create(&row).Error; err != nil {
-			if db.IsUniqueViolation(err) {
-				return auth.ErrEmailTaken
-			}
-			return err
-		}
-		evt, err := events.New(ctx, auth.Module, auth.EventUserRegistered, auth.UserRegistered{
-			UserID: row.ID, Email: row.Email, Name: row.Name, Roles: row.Roles, RegisteredAt: now,
-		})
-		if err != nil {
-			return err
-		}
-		return events.Record(tx, evt)
-	})
-	if err != nil {
+	if err := s.store.createUser(ctx, row); err != nil {
 		return auth.User{}, apperr.OrInternal(err, "create user")
 	}
 	return toUser(row), nil

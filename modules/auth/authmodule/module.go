@@ -37,7 +37,7 @@ func Module() host.Module {
 			if cfg.CSRFKey != "" {
 				csrfKey, _ = base64.StdEncoding.DecodeString(cfg.CSRFKey) // validated with the config
 			}
-			return authhttp.Register(e, svc, authhttp.Options{
+			return authhttp.Register(e.Group(""), svc, authhttp.Options{
 				Issuer: cfg.Issuer, PublicURL: cfg.PublicURL, CSRFKey: csrfKey, Log: env.Log,
 				SignInRateLimit: httpserver.RateLimitConfig{Enabled: true, RPS: cfg.SignInRateLimit.RPS, Burst: cfg.SignInRateLimit.Burst},
 				TokenRateLimit:  httpserver.RateLimitConfig{Enabled: true, RPS: cfg.TokenRateLimit.RPS, Burst: cfg.TokenRateLimit.Burst},

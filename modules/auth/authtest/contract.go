@@ -1,6 +1,5 @@
-// Package authtest holds the auth contract suite, run against every
-// implementation of auth.Service (in-process and over HTTP) with the same
-// assertions, errors.Is included.
+// Package authtest is the auth contract suite, run against every
+// auth.Service (in-process and over HTTP) with the same assertions.
 package authtest
 
 import (
@@ -18,6 +17,7 @@ import (
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
 	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/authn/authntest"
 )
 
 // Target is an implementation under test with the operator hooks the suite
@@ -33,8 +33,10 @@ type Target struct {
 	EnsureServiceClient func(ctx context.Context, id, secret string, scopes []string) error
 }
 
-// NewService builds a fresh, empty service under test.
-type NewService func(t *testing.T) Target
+// NewTarget builds a fresh, empty implementation under test. Auth signs its
+// own tokens, so the suite's iss (the same for every module's suite) goes
+// unused here.
+type NewTarget func(t *testing.T, iss *authntest.Issuer) Target
 
 // Password is a password that passes the rules, used for every account the
 // suite creates.
@@ -47,9 +49,9 @@ type suite struct {
 	admin context.Context
 }
 
-// RunContract runs the auth contract against the implementation newService builds.
-func RunContract(t *testing.T, newService NewService) {
-	target := newService(t)
+// RunContract runs the auth contract against the implementation newTarget builds.
+func RunContract(t *testing.T, newTarget NewTarget) {
+	target := newTarget(t, authntest.NewIssuer(t, "bellhop-contract", "bellhop"))
 	s := &suite{t: target, svc: target.Service}
 	ctx := context.Background()
 	if err := target.CreateAdmin(ctx, "root@bellhop.test", "Root", Password); err != nil {

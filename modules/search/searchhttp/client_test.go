@@ -2,42 +2,43 @@ package searchhttp_test
 
 import (
 	"context"
-	"errors"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
-	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
-	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/httpclient"
+	"github.com/bellhop/bellhop/platform/httpclient/httpclienttest"
 	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
 )
 
 // serve hosts svc's routes on a loopback port, verifying tokens from iss.
 func serve(t *testing.T, svc search.Service, iss *authntest.Issuer) string {
 	t.Helper()
-	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) { searchhttp.Register(e, svc) })
+	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) {
+		if err := searchhttp.Register(e.Group(""), svc, searchhttp.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestClient runs the search contract through searchhttp.Client talking to
 // searchhttp.Register(searchlocal) over loopback: same assertions as in-process.
 func TestClient(t *testing.T) {
-	searchtest.RunContract(t, func(t *testing.T, iss *authntest.Issuer) search.Service {
-		d := dbtest.Open(t, search.Module, searchlocal.Migrations)
-		url := serve(t, newModule(t, searchlocal.Deps{DB: d}).Service(), iss)
+	searchtest.RunContract(t, func(t *testing.T, iss *authntest.Issuer) searchtest.Target {
+		url := serve(t, searchfixture.NewModule(t, searchlocal.Deps{}).Service(), iss)
 		c, err := searchhttp.NewClient(url, httpclient.Options{Caller: "test", Timeout: 5 * time.Second, ServiceTokens: contextToken{}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c
+		return searchtest.Target{Service: c}
 	})
 }
 
@@ -54,22 +55,11 @@ func (contextToken) Token(ctx context.Context) (string, error) {
 
 // A search process that is not there is unavailable, quickly.
 func TestClient_Unavailable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	c, err := searchhttp.NewClient("http://"+addr, httpclient.Options{Caller: "test", Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err = c.GetHotel(context.Background(), search.GetHotelRequest{ID: "htl_1"})
-	if !errors.Is(err, apperr.UnavailableAny) {
-		t.Fatalf("err = %v, want unavailable", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %s", d)
-	}
+	t.Parallel()
+	httpclienttest.CheckUnreachable(t, searchhttp.NewClient, map[string]func(context.Context, *searchhttp.Client) error{
+		"GetHotel": func(ctx context.Context, c *searchhttp.Client) error {
+			_, err := c.GetHotel(ctx, search.GetHotelRequest{ID: "htl_1"})
+			return err
+		},
+	})
 }

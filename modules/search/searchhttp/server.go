@@ -1,6 +1,5 @@
 // Package searchhttp is the search module's HTTP transport: Register mounts
-// its routes on any process that has a search.Service, and Client implements
-// search.Service by calling those routes, so callers cannot tell the two apart.
+// its routes, and Client implements search.Service by calling them.
 package searchhttp
 
 import (
@@ -22,27 +21,32 @@ const (
 	pathQuote     = "/internal/v1/search/quote"
 )
 
-// Register mounts the search routes on e. Catalog changes need a token with
+// Options configure the routes; search has no settings of its own yet.
+type Options struct{}
+
+// Register mounts the search routes on g. Catalog changes need a token with
 // the catalog:write scope and the quote route a service token with
 // search:quote; the service checks again, so the rules hold in-process too.
-func Register(e *echo.Echo, svc search.Service) {
+func Register(g *echo.Group, svc search.Service, _ Options) error {
 	h := handlers{svc: svc}
-	write := authn.RequireScopes(search.ScopeCatalogWrite)
+	catalogWrite := authn.RequireScopes(search.ScopeCatalogWrite)
+	quoting := authn.RequireScopes(search.ScopeQuote)
 
-	e.GET(pathCities, h.listCities)
-	e.GET(pathHotels, h.searchHotels)
-	e.GET(pathHotels+"/:id", h.getHotel)
+	g.GET(pathCities, h.listCities)
+	g.GET(pathHotels, h.searchHotels)
+	g.GET(pathHotels+"/:id", h.getHotel)
 
-	e.POST(pathHotels, h.createHotel, write)
-	e.PATCH(pathHotels+"/:id", h.updateHotel, write)
-	e.DELETE(pathHotels+"/:id", h.deleteHotel, write)
-	e.POST(pathHotels+"/:id/room-types", h.createRoomType, write)
-	e.PATCH(pathRoomTypes+"/:id", h.updateRoomType, write)
-	e.DELETE(pathRoomTypes+"/:id", h.deleteRoomType, write)
-	e.PUT(pathRoomTypes+"/:id/rates", h.setRates, write)
-	e.DELETE(pathRoomTypes+"/:id/rates/:date", h.deleteRate, write)
+	g.POST(pathHotels, h.createHotel, catalogWrite)
+	g.PATCH(pathHotels+"/:id", h.updateHotel, catalogWrite)
+	g.DELETE(pathHotels+"/:id", h.deleteHotel, catalogWrite)
+	g.POST(pathHotels+"/:id/room-types", h.createRoomType, catalogWrite)
+	g.PATCH(pathRoomTypes+"/:id", h.updateRoomType, catalogWrite)
+	g.DELETE(pathRoomTypes+"/:id", h.deleteRoomType, catalogWrite)
+	g.PUT(pathRoomTypes+"/:id/rates", h.setRates, catalogWrite)
+	g.DELETE(pathRoomTypes+"/:id/rates/:date", h.deleteRate, catalogWrite)
 
-	e.POST(pathQuote, h.quote, authn.RequireScopes(search.ScopeQuote))
+	g.POST(pathQuote, h.quote, quoting)
+	return nil
 }
 
 type handlers struct{ svc search.Service }
@@ -76,10 +80,7 @@ func (h handlers) createHotel(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.CreateHotel(c.Request().Context(), req)
-	if err == nil {
-		c.Response().Header().Set(echo.HeaderLocation, pathHotels+"/"+res.ID)
-	}
-	return httpserver.Respond(c, http.StatusCreated, res, err)
+	return httpserver.RespondCreated(c, pathHotels+"/"+res.ID, res, err)
 }
 
 func (h handlers) updateHotel(c echo.Context) error {
@@ -104,10 +105,7 @@ func (h handlers) createRoomType(c echo.Context) error {
 	}
 	req.HotelID = c.Param("id")
 	res, err := h.svc.CreateRoomType(c.Request().Context(), req)
-	if err == nil {
-		c.Response().Header().Set(echo.HeaderLocation, pathRoomTypes+"/"+res.ID)
-	}
-	return httpserver.Respond(c, http.StatusCreated, res, err)
+	return httpserver.RespondCreated(c, pathRoomTypes+"/"+res.ID, res, err)
 }
 
 func (h handlers) updateRoomType(c echo.Context) error {

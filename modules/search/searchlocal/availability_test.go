@@ -9,6 +9,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -24,7 +25,7 @@ import (
 // release that overtakes its hold wins.
 func TestModule_AvailabilityFollowsBookings(t *testing.T) {
 	bus := eventstest.Bus(t)
-	m := newModule(t, searchlocal.Deps{DB: dbtest.Open(t, search.Module, searchlocal.Migrations), Bus: bus})
+	m := searchfixture.NewModule(t, searchlocal.Deps{DB: dbtest.Open(t, search.Module, searchlocal.Migrations), Bus: bus})
 	eventstest.Run(t, m)
 	svc := m.Service()
 	staff := authn.WithPrincipal(context.Background(), searchtest.Staff)

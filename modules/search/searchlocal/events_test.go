@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -46,7 +47,7 @@ func outbox(t *testing.T, d *db.DB) []search.RoomTypeChanged {
 // transaction: a change that fails records nothing.
 func TestService_RecordsRoomTypeChanged(t *testing.T) {
 	d := dbtest.Open(t, search.Module, searchlocal.Migrations)
-	svc := newModule(t, searchlocal.Deps{DB: d}).Service()
+	svc := searchfixture.NewModule(t, searchlocal.Deps{DB: d}).Service()
 	ctx := authn.WithPrincipal(context.Background(), searchtest.Staff)
 
 	h, err := svc.CreateHotel(ctx, search.CreateHotelRequest{Name: "Outbox Inn", City: "Evora", Country: "PT",

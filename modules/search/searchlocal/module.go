@@ -53,7 +53,7 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc.outbox = wired.Outbox()
+	svc.store = store{db: d.DB, outbox: wired.Outbox()}
 	return &Module{svc: svc, log: log, events: wired}, nil
 }
 

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
-	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/db/pgtest"
 )
 
@@ -26,28 +26,13 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // PostgreSQL database.
 func openPostgres(t *testing.T) *db.DB {
 	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, db.Options{Module: search.Module, DSN: pgtest.Start(t).NewDatabase(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	if d.Dialect != db.Postgres {
-		t.Fatalf("dialect = %q, want %q", d.Dialect, db.Postgres)
-	}
-	// Twice: migrating is safe on every start.
-	for range 2 {
-		if err := d.Migrate(ctx, searchlocal.Migrations); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-	}
-	return d
+	return pgtest.Open(t, search.Module, searchlocal.Migrations)
 }
 
 // TestService_Postgres runs the search contract in-process on PostgreSQL.
 func TestService_Postgres(t *testing.T) {
-	searchtest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) search.Service {
-		return newModule(t, searchlocal.Deps{DB: openPostgres(t)}).Service()
+	searchtest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) searchtest.Target {
+		return searchtest.Target{Service: searchfixture.NewModule(t, searchlocal.Deps{DB: openPostgres(t)}).Service()}
 	})
 }
 
@@ -56,7 +41,7 @@ func TestService_Postgres(t *testing.T) {
 // catalog: the same cities, hotels, prices and order, to the byte of JSON.
 func TestSeed_Postgres(t *testing.T) {
 	ctx := context.Background()
-	pg := newModule(t, searchlocal.Deps{DB: openPostgres(t)})
+	pg := searchfixture.NewModule(t, searchlocal.Deps{DB: openPostgres(t)})
 	start := time.Now()
 	st, err := pg.Seed(ctx)
 	if err != nil {
@@ -78,7 +63,7 @@ func TestSeed_Postgres(t *testing.T) {
 		t.Fatalf("search Lisbon: %d hotels, cursor %q, city %+v", len(res.Hotels), res.NextCursor, res.City)
 	}
 	// The same catalog in SQLite, to compare answers with.
-	sq := newModule(t, searchlocal.Deps{DB: dbtest.Open(t, search.Module, searchlocal.Migrations)})
+	sq := searchfixture.NewModule(t, searchlocal.Deps{})
 	if _, err := sq.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
@@ -14,7 +15,7 @@ import (
 func TestModule_Seed(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t, search.Module, searchlocal.Migrations)
-	m := newModule(t, searchlocal.Deps{DB: d})
+	m := searchfixture.NewModule(t, searchlocal.Deps{DB: d})
 	start := time.Now()
 	st, err := m.Seed(ctx)
 	if err != nil {
@@ -31,7 +32,7 @@ func TestModule_Seed(t *testing.T) {
 
 	// Same ids and names on every run: a second, fresh database gets the same catalog.
 	d2 := dbtest.Open(t, search.Module, searchlocal.Migrations)
-	m2 := newModule(t, searchlocal.Deps{DB: d2})
+	m2 := searchfixture.NewModule(t, searchlocal.Deps{DB: d2})
 	if _, err := m2.Seed(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -2,22 +2,17 @@ package searchlocal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
-
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
-	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/money"
 	"github.com/bellhop/bellhop/platform/validation"
@@ -25,12 +20,11 @@ import (
 
 // Service is the in-process search.Service.
 type Service struct {
-	db       *db.DB
+	db       *db.DB // for the index, the availability view and the seed
+	store    catalogStore
 	index    *index
 	validate *validation.Validator
 	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
-	// outbox is where writes that record events go: it commits, then wakes the relay.
-	outbox *events.Outbox
 }
 
 // checkStaff lets catalog changes through only for callers with the
@@ -57,6 +51,24 @@ func (s *Service) zone(name string) *time.Location {
 
 var _ search.Service = (*Service)(nil)
 
+// catalogStore is what the service's steps need from the database (store
+// implements it). Writes that record events return the city they touched,
+// whose index entry the service then refreshes.
+type catalogStore interface {
+	cities(ctx context.Context, prefix string, limit int) ([]search.City, error)
+	hotel(ctx context.Context, id string) (search.Hotel, error)
+	roomType(ctx context.Context, id string) (search.RoomType, error)
+	roomForQuote(ctx context.Context, id string, in, out civil.Date) (quotedRoom, error)
+	createHotel(ctx context.Context, city cityRow, hotel hotelRow) error
+	updateHotel(ctx context.Context, id string, changes hotelChanges) (cityID string, err error)
+	deleteHotel(ctx context.Context, id string) (cityID string, err error)
+	createRoomType(ctx context.Context, row roomTypeRow) (cityID string, err error)
+	updateRoomType(ctx context.Context, id string, changes map[string]any) (cityID string, err error)
+	deleteRoomType(ctx context.Context, id string) (cityID string, err error)
+	setRates(ctx context.Context, id string, rates []search.Rate) (cityID string, err error)
+	deleteRate(ctx context.Context, id string, date civil.Date) (cityID string, err error)
+}
+
 // ListCities implements search.Service.
 func (s *Service) ListCities(ctx context.Context, req search.ListCitiesRequest) (search.CityList, error) {
 	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
@@ -65,27 +77,11 @@ func (s *Service) ListCities(ctx context.Context, req search.ListCitiesRequest) 
 	if req.Limit == 0 {
 		req.Limit = 10
 	}
-	type row struct {
-		ID, Name, Country, TimeZone string
-		Hotels                      int
+	cities, err := s.store.cities(ctx, nameKey(req.Prefix), req.Limit)
+	if err != nil {
+		return search.CityList{}, apperr.OrInternal(err, "list cities")
 	}
-	var rows []row
-	q := s.db.WithContext(ctx).Table("cities AS c").
-		Select("c.id, c.name, c.country, c.time_zone, COUNT(h.id) AS hotels").
-		Joins("LEFT JOIN hotels h ON h.city_id = c.id").
-		Group("c.id, c.name, c.country, c.time_zone").
-		Order("hotels DESC, c.name, c.id").Limit(req.Limit)
-	if p := nameKey(req.Prefix); p != "" {
-		q = q.Where("c.name_key LIKE ? ESCAPE '\\'", escapeLike(p)+"%")
-	}
-	if err := q.Scan(&rows).Error; err != nil {
-		return search.CityList{}, apperr.Internal(fmt.Errorf("list cities: %w", err))
-	}
-	out := search.CityList{Cities: make([]search.City, len(rows))}
-	for i, r := range rows {
-		out.Cities[i] = search.City{ID: r.ID, Name: r.Name, Country: r.Country, TimeZone: r.TimeZone, HotelCount: r.Hotels}
-	}
-	return out, nil
+	return search.CityList{Cities: cities}, nil
 }
 
 // GetHotel implements search.Service.
@@ -93,50 +89,8 @@ func (s *Service) GetHotel(ctx context.Context, req search.GetHotelRequest) (sea
 	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
 		return search.Hotel{}, err
 	}
-	return s.loadHotel(ctx, s.db.DB, req.ID)
-}
-
-func (s *Service) loadHotel(ctx context.Context, g *gorm.DB, id string) (search.Hotel, error) {
-	g = g.WithContext(ctx)
-	var h hotelRow
-	if err := g.Preload("City").Where("id = ?", id).Take(&h).Error; err != nil {
-		return search.Hotel{}, notFound(err, search.ErrHotelNotFound, "hotel "+id)
-	}
-	var rooms []roomTypeRow
-	if err := g.Where("hotel_id = ?", id).Order("name, id").Find(&rooms).Error; err != nil {
-		return search.Hotel{}, apperr.Internal(fmt.Errorf("load room types of %s: %w", id, err))
-	}
-	out := toHotel(h)
-	out.RoomTypes = make([]search.RoomType, len(rooms))
-	rates, err := s.upcomingRates(g, h.TimeZone, roomIDs(rooms)...)
-	if err != nil {
-		return search.Hotel{}, err
-	}
-	for i, r := range rooms {
-		out.RoomTypes[i] = toRoomType(r, rates[r.ID])
-	}
-	return out, nil
-}
-
-// upcomingRates returns the overrides from today (in the hotel's zone) on.
-func (s *Service) upcomingRates(g *gorm.DB, zone string, ids ...string) (map[string][]search.Rate, error) {
-	out := map[string][]search.Rate{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	today, err := civil.TodayIn(zone)
-	if err != nil {
-		today = civil.Of(time.Now().UTC())
-	}
-	var rows []rateRow
-	if err := g.Where("room_type_id IN ? AND date >= ?", ids, today.String()).Order("date").Find(&rows).Error; err != nil {
-		return nil, apperr.Internal(fmt.Errorf("load rates: %w", err))
-	}
-	for _, r := range rows {
-		d, _ := civil.Parse(r.Date)
-		out[r.RoomTypeID] = append(out[r.RoomTypeID], search.Rate{Date: d, Amount: r.Amount})
-	}
-	return out, nil
+	h, err := s.store.hotel(ctx, req.ID)
+	return h, apperr.OrInternal(err, "get hotel")
 }
 
 // CreateHotel implements search.Service.
@@ -154,17 +108,11 @@ func (s *Service) CreateHotel(ctx context.Context, req search.CreateHotelRequest
 		Country: req.Country, TimeZone: req.TimeZone,
 	}
 	row.CityID = city.ID
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&city).Error; err != nil {
-			return err
-		}
-		return tx.Omit(clause.Associations).Create(&row).Error
-	})
-	if err != nil {
+	if err := s.store.createHotel(ctx, city, row); err != nil {
 		return search.Hotel{}, apperr.Internal(fmt.Errorf("create hotel: %w", err))
 	}
 	s.index.refresh(ctx, row.CityID)
-	return s.loadHotel(ctx, s.db.DB, row.ID)
+	return s.getHotel(ctx, row.ID)
 }
 
 // UpdateHotel implements search.Service.
@@ -192,27 +140,17 @@ func (s *Service) UpdateHotel(ctx context.Context, req search.UpdateHotelRequest
 	if req.Description != nil {
 		set("description", strings.TrimSpace(*req.Description))
 	}
-	var cityID string
-	err := s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		var h hotelRow
-		if err := tx.Select("id", "city_id").Where("id = ?", req.ID).Take(&h).Error; err != nil {
-			return notFound(err, search.ErrHotelNotFound, "hotel "+req.ID)
-		}
-		cityID = h.CityID
-		q := tx.Model(&hotelRow{}).Where("id = ?", req.ID)
-		if req.Amenities != nil {
-			// The JSON serializer runs on struct fields, so amenities go through one.
-			if err := q.Select("amenities").Updates(&hotelRow{Amenities: cleanList(*req.Amenities)}).Error; err != nil {
-				return err
-			}
-		}
-		return tx.Model(&hotelRow{}).Where("id = ?", req.ID).Updates(changes).Error
-	})
+	var amenities *[]string
+	if req.Amenities != nil {
+		cleaned := cleanList(*req.Amenities)
+		amenities = &cleaned
+	}
+	cityID, err := s.store.updateHotel(ctx, req.ID, hotelChanges{Columns: changes, Amenities: amenities})
 	if err != nil {
 		return search.Hotel{}, apperr.OrInternal(err, "update hotel")
 	}
 	s.index.refresh(ctx, cityID)
-	return s.loadHotel(ctx, s.db.DB, req.ID)
+	return s.getHotel(ctx, req.ID)
 }
 
 // DeleteHotel implements search.Service.
@@ -220,24 +158,7 @@ func (s *Service) DeleteHotel(ctx context.Context, req search.DeleteHotelRequest
 	if err := s.checkStaff(ctx, req); err != nil {
 		return err
 	}
-	var cityID string
-	err := s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		var h hotelRow
-		if err := tx.Select("id", "city_id").Where("id = ?", req.ID).Take(&h).Error; err != nil {
-			return notFound(err, search.ErrHotelNotFound, "hotel "+req.ID)
-		}
-		cityID = h.CityID
-		var rooms []roomTypeRow
-		if err := tx.Where("hotel_id = ?", req.ID).Find(&rooms).Error; err != nil {
-			return err
-		}
-		for _, rt := range rooms {
-			if err := recordChange(ctx, tx, search.ChangeDeleted, rt, cityID, nil); err != nil {
-				return err
-			}
-		}
-		return tx.Delete(&hotelRow{}, "id = ?", req.ID).Error
-	})
+	cityID, err := s.store.deleteHotel(ctx, req.ID)
 	if err != nil {
 		return apperr.OrInternal(err, "delete hotel")
 	}
@@ -258,26 +179,12 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 		ID: ids.New("rt"), HotelID: req.HotelID, Name: strings.TrimSpace(req.Name), MaxGuests: req.MaxGuests,
 		RoomsTotal: req.RoomsTotal, BaseRate: req.BaseRate.Amount, Currency: req.BaseRate.Currency,
 	}
-	var cityID string
-	err = s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		var h hotelRow
-		if err := tx.Select("id", "city_id").Where("id = ?", req.HotelID).Take(&h).Error; err != nil {
-			return notFound(err, search.ErrHotelNotFound, "hotel "+req.HotelID)
-		}
-		cityID = h.CityID
-		if err := tx.Omit(clause.Associations).Create(&row).Error; err != nil {
-			if db.IsUniqueViolation(err) {
-				return search.ErrRoomTypeExists
-			}
-			return err
-		}
-		return recordChange(ctx, tx, search.ChangeCreated, row, cityID, nil)
-	})
+	cityID, err := s.store.createRoomType(ctx, row)
 	if err != nil {
 		return search.RoomType{}, apperr.OrInternal(err, "create room type")
 	}
 	s.index.refresh(ctx, cityID)
-	return s.loadRoomType(ctx, row.ID)
+	return s.getRoomType(ctx, row.ID)
 }
 
 // UpdateRoomType implements search.Service.
@@ -298,18 +205,12 @@ func (s *Service) UpdateRoomType(ctx context.Context, req search.UpdateRoomTypeR
 	if req.BaseRate != nil {
 		changes["base_rate"] = *req.BaseRate
 	}
-	cityID, err := s.writeRoomType(ctx, req.ID, search.ChangeUpdated, nil, func(tx *gorm.DB) error {
-		err := tx.Model(&roomTypeRow{}).Where("id = ?", req.ID).Updates(changes).Error
-		if db.IsUniqueViolation(err) {
-			return search.ErrRoomTypeExists
-		}
-		return err
-	})
+	cityID, err := s.store.updateRoomType(ctx, req.ID, changes)
 	if err != nil {
 		return search.RoomType{}, apperr.OrInternal(err, "update room type")
 	}
 	s.index.refresh(ctx, cityID)
-	return s.loadRoomType(ctx, req.ID)
+	return s.getRoomType(ctx, req.ID)
 }
 
 // DeleteRoomType implements search.Service.
@@ -317,9 +218,7 @@ func (s *Service) DeleteRoomType(ctx context.Context, req search.DeleteRoomTypeR
 	if err := s.checkStaff(ctx, req); err != nil {
 		return err
 	}
-	cityID, err := s.writeRoomType(ctx, req.ID, search.ChangeDeleted, nil, func(tx *gorm.DB) error {
-		return tx.Delete(&roomTypeRow{}, "id = ?", req.ID).Error
-	})
+	cityID, err := s.store.deleteRoomType(ctx, req.ID)
 	if err != nil {
 		return apperr.OrInternal(err, "delete room type")
 	}
@@ -340,25 +239,12 @@ func (s *Service) SetRates(ctx context.Context, req search.SetRatesRequest) (sea
 		}
 		seen[r.Date] = true
 	}
-	rows := make([]rateRow, len(req.Rates))
-	for i, r := range req.Rates {
-		rows[i] = rateRow{RoomTypeID: req.RoomTypeID, Date: r.Date.String(), Amount: r.Amount}
-	}
-	dates := make([]civil.Date, len(req.Rates))
-	for i, r := range req.Rates {
-		dates[i] = r.Date
-	}
-	cityID, err := s.writeRoomType(ctx, req.RoomTypeID, search.ChangeRatesChanged, dates, func(tx *gorm.DB) error {
-		return tx.Omit(clause.Associations).Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "room_type_id"}, {Name: "date"}},
-			DoUpdates: clause.AssignmentColumns([]string{"amount"}),
-		}).Create(&rows).Error
-	})
+	cityID, err := s.store.setRates(ctx, req.RoomTypeID, req.Rates)
 	if err != nil {
 		return search.RoomType{}, apperr.OrInternal(err, "set rates")
 	}
 	s.index.refresh(ctx, cityID)
-	return s.loadRoomType(ctx, req.RoomTypeID)
+	return s.getRoomType(ctx, req.RoomTypeID)
 }
 
 // DeleteRate implements search.Service.
@@ -366,13 +252,7 @@ func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) 
 	if err := s.checkStaff(ctx, req); err != nil {
 		return err
 	}
-	cityID, err := s.writeRoomType(ctx, req.RoomTypeID, search.ChangeRatesChanged, []civil.Date{req.Date}, func(tx *gorm.DB) error {
-		res := tx.Delete(&rateRow{}, "room_type_id = ? AND date = ?", req.RoomTypeID, req.Date.String())
-		if res.Error == nil && res.RowsAffected == 0 {
-			return search.ErrRateNotFound
-		}
-		return res.Error
-	})
+	cityID, err := s.store.deleteRate(ctx, req.RoomTypeID, req.Date)
 	if err != nil {
 		return apperr.OrInternal(err, "delete rate")
 	}
@@ -380,60 +260,16 @@ func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) 
 	return nil
 }
 
-// writeRoomType runs write in a transaction after checking the room type
-// exists, records the change as an event in the same transaction, and
-// returns the city its hotel is in.
-func (s *Service) writeRoomType(ctx context.Context, id, change string, dates []civil.Date, write func(tx *gorm.DB) error) (string, error) {
-	var cityID string
-	err := s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		var found struct{ CityID string }
-		err := tx.Table("room_types AS rt").Select("h.city_id").
-			Joins("JOIN hotels h ON h.id = rt.hotel_id").Where("rt.id = ?", id).Take(&found).Error
-		if err != nil {
-			return notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
-		}
-		cityID = found.CityID
-		var before roomTypeRow
-		if err := tx.Where("id = ?", id).Take(&before).Error; err != nil {
-			return err
-		}
-		if err := write(tx); err != nil {
-			return err
-		}
-		after := before
-		if change != search.ChangeDeleted {
-			if err := tx.Where("id = ?", id).Take(&after).Error; err != nil {
-				return err
-			}
-		}
-		return recordChange(ctx, tx, change, after, cityID, dates)
-	})
-	return cityID, err
+// getHotel reads hotel id back after a write.
+func (s *Service) getHotel(ctx context.Context, id string) (search.Hotel, error) {
+	h, err := s.store.hotel(ctx, id)
+	return h, apperr.OrInternal(err, "get hotel")
 }
 
-// recordChange writes a RoomTypeChanged event into the outbox, in tx.
-func recordChange(ctx context.Context, tx *gorm.DB, change string, rt roomTypeRow, cityID string, dates []civil.Date) error {
-	evt, err := events.New(ctx, search.Module, search.EventRoomTypeChanged, search.RoomTypeChanged{
-		Change: change, RoomTypeID: rt.ID, HotelID: rt.HotelID, CityID: cityID, Name: rt.Name,
-		MaxGuests: rt.MaxGuests, RoomsTotal: rt.RoomsTotal, BaseRate: money.New(rt.BaseRate, rt.Currency), RateDates: dates,
-	})
-	if err != nil {
-		return err
-	}
-	return events.Record(tx, evt)
-}
-
-func (s *Service) loadRoomType(ctx context.Context, id string) (search.RoomType, error) {
-	g := s.db.WithContext(ctx)
-	var r roomTypeRow
-	if err := g.Preload("Hotel").Where("id = ?", id).Take(&r).Error; err != nil {
-		return search.RoomType{}, notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
-	}
-	rates, err := s.upcomingRates(g, r.Hotel.TimeZone, r.ID)
-	if err != nil {
-		return search.RoomType{}, err
-	}
-	return toRoomType(r, rates[r.ID]), nil
+// getRoomType reads room type id back after a write.
+func (s *Service) getRoomType(ctx context.Context, id string) (search.RoomType, error) {
+	rt, err := s.store.roomType(ctx, id)
+	return rt, apperr.OrInternal(err, "get room type")
 }
 
 // Quote implements search.Service.
@@ -449,10 +285,9 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 	if c, h, r, ok := s.index.roomType(req.RoomTypeID); ok {
 		return s.quoteFromIndex(req, c, h, r)
 	}
-	g := s.db.WithContext(ctx)
-	var r roomTypeRow
-	if err := g.Preload("Hotel.City").Where("id = ?", req.RoomTypeID).Take(&r).Error; err != nil {
-		return search.Quote{}, notFound(err, search.ErrRoomTypeNotFound, "room type "+req.RoomTypeID)
+	r, err := s.store.roomForQuote(ctx, req.RoomTypeID, req.CheckIn, req.CheckOut)
+	if err != nil {
+		return search.Quote{}, apperr.OrInternal(err, "quote")
 	}
 	if err := search.CheckStay(req.CheckIn, req.CheckOut, s.zone(r.Hotel.TimeZone)); err != nil {
 		return search.Quote{}, err
@@ -460,15 +295,6 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 	if req.Guests > r.MaxGuests {
 		return search.Quote{}, search.ErrTooManyGuests.WithFields(apperr.FieldError{
 			Field: "guests", Reason: "too_many_guests", Detail: fmt.Sprintf("must be at most %d for this room type", r.MaxGuests)})
-	}
-	var rates []rateRow
-	if err := g.Where("room_type_id = ? AND date >= ? AND date < ?", r.ID, req.CheckIn.String(), req.CheckOut.String()).
-		Find(&rates).Error; err != nil {
-		return search.Quote{}, apperr.Internal(fmt.Errorf("load rates: %w", err))
-	}
-	override := make(map[string]int64, len(rates))
-	for _, rr := range rates {
-		override[rr.Date] = rr.Amount
 	}
 	q := search.Quote{
 		RoomTypeID: r.ID, RoomTypeName: r.Name, HotelID: r.HotelID, HotelName: r.Hotel.Name,
@@ -478,7 +304,7 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 	}
 	for _, night := range civil.Nights(req.CheckIn, req.CheckOut) {
 		price := r.BaseRate
-		if o, ok := override[night.String()]; ok {
+		if o, ok := r.overrides[night.String()]; ok {
 			price = o
 		}
 		q.Nights = append(q.Nights, search.NightPrice{Date: night, Price: money.New(price, r.Currency)})
@@ -564,14 +390,6 @@ func withMoneyErrors(err error, field string, m money.Money) error {
 		return search.ErrInvalidRequest.WithFields(fields...)
 	}
 	return apperr.As(err).WithFields(fields...)
-}
-
-// notFound turns gorm's not-found into the module's error; other errors are internal.
-func notFound(err error, nf *apperr.Error, what string) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nf
-	}
-	return apperr.Internal(fmt.Errorf("load %s: %w", what, err))
 }
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)

@@ -1,12 +1,20 @@
 package searchlocal
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/money"
 )
 
 // The search module's tables. Dates are "YYYY-MM-DD" text: they sort and
@@ -85,3 +93,300 @@ var Migrations = append([]db.Migration{
 		return tx.Migrator().CreateTable(&bookingSeenRow{})
 	}},
 }, events.Migrations...)
+
+// store is the catalog's queries: the service's steps read and write the
+// database only through it, and every write goes through the outbox's
+// transaction (commit, then wake the relay). Errors are the module's
+// (search.ErrHotelNotFound and the like, wrapped) or the database's.
+type store struct {
+	db     *db.DB
+	outbox *events.Outbox
+}
+
+// cities lists cities by hotel count, optionally only those whose name
+// starts with prefix (a name key).
+func (st store) cities(ctx context.Context, prefix string, limit int) ([]search.City, error) {
+	type row struct {
+		ID, Name, Country, TimeZone string
+		Hotels                      int
+	}
+	var rows []row
+	q := st.db.WithContext(ctx).Table("cities AS c").
+		Select("c.id, c.name, c.country, c.time_zone, COUNT(h.id) AS hotels").
+		Joins("LEFT JOIN hotels h ON h.city_id = c.id").
+		Group("c.id, c.name, c.country, c.time_zone").
+		Order("hotels DESC, c.name, c.id").Limit(limit)
+	if prefix != "" {
+		q = q.Where("c.name_key LIKE ? ESCAPE '\\'", escapeLike(prefix)+"%")
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list cities: %w", err)
+	}
+	out := make([]search.City, len(rows))
+	for i, r := range rows {
+		out[i] = search.City{ID: r.ID, Name: r.Name, Country: r.Country, TimeZone: r.TimeZone, HotelCount: r.Hotels}
+	}
+	return out, nil
+}
+
+// hotel is hotel id with its room types and their upcoming rate overrides.
+func (st store) hotel(ctx context.Context, id string) (search.Hotel, error) {
+	g := st.db.WithContext(ctx)
+	var h hotelRow
+	if err := g.Preload("City").Where("id = ?", id).Take(&h).Error; err != nil {
+		return search.Hotel{}, notFound(err, search.ErrHotelNotFound, "hotel "+id)
+	}
+	var rooms []roomTypeRow
+	if err := g.Where("hotel_id = ?", id).Order("name, id").Find(&rooms).Error; err != nil {
+		return search.Hotel{}, fmt.Errorf("load room types of %s: %w", id, err)
+	}
+	out := toHotel(h)
+	out.RoomTypes = make([]search.RoomType, len(rooms))
+	rates, err := upcomingRates(g, h.TimeZone, roomIDs(rooms)...)
+	if err != nil {
+		return search.Hotel{}, err
+	}
+	for i, r := range rooms {
+		out.RoomTypes[i] = toRoomType(r, rates[r.ID])
+	}
+	return out, nil
+}
+
+// roomType is room type id with its upcoming rate overrides.
+func (st store) roomType(ctx context.Context, id string) (search.RoomType, error) {
+	g := st.db.WithContext(ctx)
+	var r roomTypeRow
+	if err := g.Preload("Hotel").Where("id = ?", id).Take(&r).Error; err != nil {
+		return search.RoomType{}, notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
+	}
+	rates, err := upcomingRates(g, r.Hotel.TimeZone, r.ID)
+	if err != nil {
+		return search.RoomType{}, err
+	}
+	return toRoomType(r, rates[r.ID]), nil
+}
+
+// upcomingRates returns the overrides from today (in the hotel's zone) on.
+func upcomingRates(g *gorm.DB, zone string, ids ...string) (map[string][]search.Rate, error) {
+	out := map[string][]search.Rate{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	today, err := civil.TodayIn(zone)
+	if err != nil {
+		today = civil.Of(time.Now().UTC())
+	}
+	var rows []rateRow
+	if err := g.Where("room_type_id IN ? AND date >= ?", ids, today.String()).Order("date").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load rates: %w", err)
+	}
+	for _, r := range rows {
+		d, _ := civil.Parse(r.Date)
+		out[r.RoomTypeID] = append(out[r.RoomTypeID], search.Rate{Date: d, Amount: r.Amount})
+	}
+	return out, nil
+}
+
+// createHotel adds hotel, and its city if the city is new.
+func (st store) createHotel(ctx context.Context, city cityRow, hotel hotelRow) error {
+	return st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&city).Error; err != nil {
+			return err
+		}
+		return tx.Omit(clause.Associations).Create(&hotel).Error
+	})
+}
+
+// hotelChanges are the columns of a hotel to update; Amenities (nil: keep)
+// goes apart because only a struct field runs its JSON serializer.
+type hotelChanges struct {
+	Columns   map[string]any
+	Amenities *[]string
+}
+
+// updateHotel applies changes to hotel id and returns its city.
+func (st store) updateHotel(ctx context.Context, id string, changes hotelChanges) (cityID string, err error) {
+	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		if cityID, err = cityOfHotel(tx, id); err != nil {
+			return err
+		}
+		if changes.Amenities != nil {
+			err := tx.Model(&hotelRow{}).Where("id = ?", id).Select("amenities").Updates(&hotelRow{Amenities: *changes.Amenities}).Error
+			if err != nil {
+				return err
+			}
+		}
+		return tx.Model(&hotelRow{}).Where("id = ?", id).Updates(changes.Columns).Error
+	})
+	return cityID, err
+}
+
+// deleteHotel deletes hotel id with its room types, recording a deletion
+// event for each room type, and returns its city.
+func (st store) deleteHotel(ctx context.Context, id string) (cityID string, err error) {
+	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		if cityID, err = cityOfHotel(tx, id); err != nil {
+			return err
+		}
+		var rooms []roomTypeRow
+		if err := tx.Where("hotel_id = ?", id).Find(&rooms).Error; err != nil {
+			return err
+		}
+		for _, rt := range rooms {
+			if err := recordChange(ctx, tx, search.ChangeDeleted, rt, cityID, nil); err != nil {
+				return err
+			}
+		}
+		return tx.Delete(&hotelRow{}, "id = ?", id).Error
+	})
+	return cityID, err
+}
+
+func cityOfHotel(tx *gorm.DB, id string) (string, error) {
+	var h hotelRow
+	if err := tx.Select("id", "city_id").Where("id = ?", id).Take(&h).Error; err != nil {
+		return "", notFound(err, search.ErrHotelNotFound, "hotel "+id)
+	}
+	return h.CityID, nil
+}
+
+// createRoomType adds row to its hotel, recording its creation event, and
+// returns the hotel's city.
+func (st store) createRoomType(ctx context.Context, row roomTypeRow) (cityID string, err error) {
+	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		if cityID, err = cityOfHotel(tx, row.HotelID); err != nil {
+			return err
+		}
+		if err := tx.Omit(clause.Associations).Create(&row).Error; err != nil {
+			if db.IsUniqueViolation(err) {
+				return search.ErrRoomTypeExists
+			}
+			return err
+		}
+		return recordChange(ctx, tx, search.ChangeCreated, row, cityID, nil)
+	})
+	return cityID, err
+}
+
+// updateRoomType applies changes (columns) to room type id.
+func (st store) updateRoomType(ctx context.Context, id string, changes map[string]any) (cityID string, err error) {
+	return st.changeRoomType(ctx, id, search.ChangeUpdated, nil, func(tx *gorm.DB) error {
+		err := tx.Model(&roomTypeRow{}).Where("id = ?", id).Updates(changes).Error
+		if db.IsUniqueViolation(err) {
+			return search.ErrRoomTypeExists
+		}
+		return err
+	})
+}
+
+// deleteRoomType deletes room type id with its rates.
+func (st store) deleteRoomType(ctx context.Context, id string) (cityID string, err error) {
+	return st.changeRoomType(ctx, id, search.ChangeDeleted, nil, func(tx *gorm.DB) error {
+		return tx.Delete(&roomTypeRow{}, "id = ?", id).Error
+	})
+}
+
+// setRates sets (adds or replaces) the rate overrides of room type id.
+func (st store) setRates(ctx context.Context, id string, rates []search.Rate) (cityID string, err error) {
+	rows := make([]rateRow, len(rates))
+	dates := make([]civil.Date, len(rates))
+	for i, r := range rates {
+		rows[i] = rateRow{RoomTypeID: id, Date: r.Date.String(), Amount: r.Amount}
+		dates[i] = r.Date
+	}
+	return st.changeRoomType(ctx, id, search.ChangeRatesChanged, dates, func(tx *gorm.DB) error {
+		return tx.Omit(clause.Associations).Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "room_type_id"}, {Name: "date"}},
+			DoUpdates: clause.AssignmentColumns([]string{"amount"}),
+		}).Create(&rows).Error
+	})
+}
+
+// deleteRate deletes the override of room type id on date.
+func (st store) deleteRate(ctx context.Context, id string, date civil.Date) (cityID string, err error) {
+	return st.changeRoomType(ctx, id, search.ChangeRatesChanged, []civil.Date{date}, func(tx *gorm.DB) error {
+		res := tx.Delete(&rateRow{}, "room_type_id = ? AND date = ?", id, date.String())
+		if res.Error == nil && res.RowsAffected == 0 {
+			return search.ErrRateNotFound
+		}
+		return res.Error
+	})
+}
+
+// changeRoomType runs write in a transaction after checking the room type
+// exists, records the change as an event in the same transaction, and
+// returns the city its hotel is in.
+func (st store) changeRoomType(ctx context.Context, id, change string, dates []civil.Date, write func(tx *gorm.DB) error) (string, error) {
+	var cityID string
+	err := st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		var found struct{ CityID string }
+		err := tx.Table("room_types AS rt").Select("h.city_id").
+			Joins("JOIN hotels h ON h.id = rt.hotel_id").Where("rt.id = ?", id).Take(&found).Error
+		if err != nil {
+			return notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
+		}
+		cityID = found.CityID
+		var before roomTypeRow
+		if err := tx.Where("id = ?", id).Take(&before).Error; err != nil {
+			return err
+		}
+		if err := write(tx); err != nil {
+			return err
+		}
+		after := before
+		if change != search.ChangeDeleted {
+			if err := tx.Where("id = ?", id).Take(&after).Error; err != nil {
+				return err
+			}
+		}
+		return recordChange(ctx, tx, change, after, cityID, dates)
+	})
+	return cityID, err
+}
+
+// recordChange writes a RoomTypeChanged event into the outbox, in tx.
+func recordChange(ctx context.Context, tx *gorm.DB, change string, rt roomTypeRow, cityID string, dates []civil.Date) error {
+	evt, err := events.New(ctx, search.Module, search.EventRoomTypeChanged, search.RoomTypeChanged{
+		Change: change, RoomTypeID: rt.ID, HotelID: rt.HotelID, CityID: cityID, Name: rt.Name,
+		MaxGuests: rt.MaxGuests, RoomsTotal: rt.RoomsTotal, BaseRate: money.New(rt.BaseRate, rt.Currency), RateDates: dates,
+	})
+	if err != nil {
+		return err
+	}
+	return events.Record(tx, evt)
+}
+
+// quotedRoom is a room type with its hotel and city and the rate overrides
+// of the nights quoted (by "YYYY-MM-DD").
+type quotedRoom struct {
+	roomTypeRow
+	overrides map[string]int64
+}
+
+// roomForQuote reads room type id and its overrides for the nights from in
+// to out (exclusive).
+func (st store) roomForQuote(ctx context.Context, id string, in, out civil.Date) (quotedRoom, error) {
+	g := st.db.WithContext(ctx)
+	var r roomTypeRow
+	if err := g.Preload("Hotel.City").Where("id = ?", id).Take(&r).Error; err != nil {
+		return quotedRoom{}, notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
+	}
+	var rates []rateRow
+	if err := g.Where("room_type_id = ? AND date >= ? AND date < ?", r.ID, in.String(), out.String()).Find(&rates).Error; err != nil {
+		return quotedRoom{}, fmt.Errorf("load rates: %w", err)
+	}
+	q := quotedRoom{roomTypeRow: r, overrides: make(map[string]int64, len(rates))}
+	for _, rr := range rates {
+		q.overrides[rr.Date] = rr.Amount
+	}
+	return q, nil
+}
+
+// notFound turns gorm's not-found into the module's error nf, wrapped;
+// other errors say what failed to load.
+func notFound(err error, nf *apperr.Error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%s: %w", what, nf)
+	}
+	return fmt.Errorf("load %s: %w", what, err)
+}

@@ -35,8 +35,7 @@ func Module() host.Module {
 		},
 		Instrument: Instrument,
 		Routes: func(e *echo.Echo, svc search.Service, _ host.Env) error {
-			searchhttp.Register(e, svc)
-			return nil
+			return searchhttp.Register(e.Group(""), svc, searchhttp.Options{})
 		},
 		OpenAPI: searchhttp.OpenAPI(),
 	}.Module()

@@ -1,6 +1,5 @@
-// Package searchtest holds the search contract suite, run against every
-// implementation of search.Service (in-process and over HTTP) with the same
-// assertions, and a Fake for other modules' tests.
+// Package searchtest is the search contract suite, run against every
+// search.Service, and a Fake of search for other modules' tests.
 package searchtest
 
 import (
@@ -26,9 +25,14 @@ const (
 	Audience   = "bellhop"
 )
 
-// NewService builds a fresh, empty service under test. Callers' tokens are
-// signed by iss.
-type NewService func(t *testing.T, iss *authntest.Issuer) search.Service
+// Target is an implementation under test.
+type Target struct {
+	Service search.Service
+}
+
+// NewTarget builds a fresh, empty implementation under test. Callers'
+// tokens are signed by iss.
+type NewTarget func(t *testing.T, iss *authntest.Issuer) Target
 
 // The principals the suite calls as.
 var (
@@ -45,12 +49,12 @@ type suite struct {
 	lisbonZone         string
 }
 
-// RunContract runs the search contract against the implementation newService builds.
-func RunContract(t *testing.T, newService NewService) {
+// RunContract runs the search contract against the implementation newTarget builds.
+func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
 	ctx := context.Background()
 	s := &suite{
-		svc:        newService(t, iss),
+		svc:        newTarget(t, iss).Service,
 		anon:       ctx,
 		staff:      iss.Context(t, ctx, Staff),
 		guest:      iss.Context(t, ctx, Guest),

@@ -19,8 +19,8 @@ import (
 
 // TestFake holds the Fake to the same contract as the real module.
 func TestFake(t *testing.T) {
-	searchtest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) search.Service {
-		return searchtest.NewFake()
+	searchtest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) searchtest.Target {
+		return searchtest.Target{Service: searchtest.NewFake()}
 	})
 }
 
