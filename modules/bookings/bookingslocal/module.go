@@ -68,8 +68,8 @@ func New(d Deps) (*Module, error) {
 	}
 	log = log.With("module", bookings.Module)
 	svc := &Service{
-		db: d.DB, search: d.Search, validate: validation.New(), log: log,
-		clock: d.Now, holdTTL: d.HoldTTL, policy: d.Policy, published: func() {},
+		store: newStore(d.DB.DB, nil), search: d.Search, validate: validation.New(), log: log,
+		clock: d.Now, holdTTL: d.HoldTTL, policy: d.Policy,
 	}
 	if svc.clock == nil {
 		svc.clock = time.Now
@@ -92,7 +92,7 @@ func New(d Deps) (*Module, error) {
 			return nil, err
 		}
 		m.relay = relay
-		svc.published = relay.Notify
+		svc.store = newStore(d.DB.DB, relay.Transaction)
 		c, err := d.Bus.Subscribe(bookings.Module, "payments", paymentSubjects, svc.applyPaymentEvent, events.SubscribeOptions{
 			DB: d.DB.DB, Relay: relay, Log: log,
 		})
