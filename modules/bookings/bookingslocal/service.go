@@ -118,7 +118,9 @@ func mayRead(caller authn.Principal) error {
 }
 
 // sees reports whether the caller may see the booking (others' are not found).
-func sees(caller authn.Principal, r bookingRow) bool { return readsAll(caller) || r.GuestID == caller.Subject }
+func sees(caller authn.Principal, r bookingRow) bool {
+	return readsAll(caller) || r.GuestID == caller.Subject
+}
 
 // Hold implements bookings.Service: quote first (no transaction is open
 // while search is called), then, in one short transaction, take a room on

@@ -125,8 +125,8 @@ func New(d Deps) (*Module, error) {
 	}
 	m := &Module{
 		svc: &Service{
-			db: d.DB, log: log, validate: validation.New(), bookings: d.Bookings, prov: prov,
-			now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, cfg: cfg, published: func() {},
+			store: newStore(d.DB.DB, nil), log: log, validate: validation.New(), bookings: d.Bookings, prov: prov,
+			clock: now, cfg: cfg,
 		},
 		log:   log,
 		every: cfg.reconcileEvery,
@@ -140,7 +140,7 @@ func New(d Deps) (*Module, error) {
 			return nil, err
 		}
 		m.relay = relay
-		m.svc.published = relay.Notify
+		m.svc.store = newStore(d.DB.DB, relay.Transaction)
 		c, err := d.Bus.Subscribe(payments.Module, "refunds", refundSubjects, m.svc.applyBookingEvent, events.SubscribeOptions{
 			DB: d.DB.DB, Relay: relay, Log: log,
 			Committed: func(context.Context, []events.Event) { m.wakeRefunds() },
