@@ -47,9 +47,9 @@ type Target struct {
 	Pay func(t *testing.T, b bookings.Booking) string
 }
 
-// NewService builds a fresh, empty service under test, with the default
+// NewTarget builds a fresh, empty service under test, with the default
 // cancellation policy and hold time. Callers' tokens are signed by iss.
-type NewService func(t *testing.T, iss *authntest.Issuer) Target
+type NewTarget func(t *testing.T, iss *authntest.Issuer) Target
 
 // The principals the suite calls as.
 var (
@@ -75,10 +75,10 @@ type suite struct {
 	seq                             atomic.Int64
 }
 
-// RunContract runs the bookings contract against the implementation newService builds.
-func RunContract(t *testing.T, newService NewService) {
+// RunContract runs the bookings contract against the implementation newTarget builds.
+func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
-	target := newService(t, iss)
+	target := newTarget(t, iss)
 	ctx := context.Background()
 	loc, err := time.LoadLocation("Europe/Lisbon")
 	if err != nil {

@@ -3,8 +3,7 @@ package paymentshttp_test
 import (
 	"testing"
 
-	"github.com/bellhop/bellhop/modules/bookings"
-	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments/paymentshttp"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/payments/provider"
@@ -15,8 +14,9 @@ import (
 // to paymentshttp.Register(paymentslocal) over loopback: same assertions as
 // in-process.
 func TestClient(t *testing.T) {
-	paymentstest.RunContract(t, func(t *testing.T, iss *authntest.Issuer, bk bookings.Service) payments.Service {
+	paymentstest.RunContract(t, func(t *testing.T, iss *authntest.Issuer) paymentstest.Target {
+		bk := bookingstest.NewFake()
 		m, _ := local(t, bk, provider.Policy{})
-		return client(t, serve(t, m.Service(), iss, paymentshttp.Options{}))
+		return paymentstest.Target{Service: client(t, serve(t, m.Service(), iss, paymentshttp.Options{})), Bookings: bk}
 	})
 }
