@@ -130,9 +130,9 @@ var Migrations = append([]db.Migration{
 // clipped to its column's size here.
 type gormStore struct {
 	db *gorm.DB
-	// transact runs a writing transaction (BEGIN IMMEDIATE on SQLite, see
-	// platform/db) and, once it commits, wakes the outbox relay.
-	transact func(ctx context.Context, fn func(tx *gorm.DB) error) error
+	// outbox runs the writing transactions (BEGIN IMMEDIATE on SQLite, see
+	// platform/db) and, once one commits, wakes the relay.
+	outbox *events.Outbox
 }
 
 var (
@@ -140,19 +140,13 @@ var (
 	_ storeTx = (*gormStore)(nil)
 )
 
-// newStore is the store on d; its writing transactions commit through
-// transact (nil: plain transactions, for a module without an event relay).
-func newStore(d *gorm.DB, transact func(ctx context.Context, fn func(tx *gorm.DB) error) error) *gormStore {
-	if transact == nil {
-		transact = func(ctx context.Context, fn func(tx *gorm.DB) error) error {
-			return d.WithContext(ctx).Transaction(fn)
-		}
-	}
-	return &gormStore{db: d, transact: transact}
+// newStore is the store on d, writing through outbox (on d too).
+func newStore(d *gorm.DB, outbox *events.Outbox) *gormStore {
+	return &gormStore{db: d, outbox: outbox}
 }
 
 func (s *gormStore) write(ctx context.Context, fn func(tx storeTx) error) error {
-	return s.transact(ctx, func(tx *gorm.DB) error { return fn(&gormStore{db: tx}) })
+	return s.outbox.Transaction(ctx, func(tx *gorm.DB) error { return fn(&gormStore{db: tx}) })
 }
 
 // inTx is the store bound to tx, a transaction someone else opened (the
