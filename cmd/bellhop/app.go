@@ -487,7 +487,9 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		}
 	}
 	if bkg != nil {
-		bookingshttp.Register(e, bkg)
+		if err := bookingshttp.Register(e.Group(""), bkg, bookingshttp.Options{}); err != nil {
+			return services{}, fmt.Errorf("bookings routes: %w", err)
+		}
 	}
 
 	var pay payments.Service
@@ -534,9 +536,12 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		}
 	}
 	if pay != nil {
-		paymentshttp.Register(e, pay, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{
+		err := paymentshttp.Register(e.Group(""), pay, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{
 			Enabled: true, RPS: cfg.Payments.RateLimit.RPS, Burst: cfg.Payments.RateLimit.Burst,
 		}})
+		if err != nil {
+			return services{}, fmt.Errorf("payments routes: %w", err)
+		}
 	}
 	svcs.auth, svcs.search, svcs.bookings, svcs.payments = ath, srch, bkg, pay
 	return svcs, nil
