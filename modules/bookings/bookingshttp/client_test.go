@@ -11,6 +11,7 @@ import (
 	"github.com/bellhop/bellhop/modules/bookings/bookingshttp"
 	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
 	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
@@ -32,7 +33,7 @@ func serve(t *testing.T, svc bookings.Service, iss *authntest.Issuer) string {
 
 // newLocal builds bookingslocal on a real SQLite file and event bus, quoting
 // from a search Fake, running, with a payments stand-in on the bus.
-func newLocal(t *testing.T) (*bookingslocal.Module, *searchtest.Fake, *bookingstest.Payments) {
+func newLocal(t *testing.T) (*bookingslocal.Module, *searchtest.Fake, *paymentstest.Events) {
 	t.Helper()
 	catalog := searchtest.NewFake()
 	bus := eventstest.Bus(t)
@@ -41,7 +42,7 @@ func newLocal(t *testing.T) (*bookingslocal.Module, *searchtest.Fake, *bookingst
 		t.Fatal(err)
 	}
 	eventstest.Run(t, m)
-	return m, catalog, bookingstest.NewPayments(t, bus)
+	return m, catalog, paymentstest.NewEvents(t, bus)
 }
 
 func newClient(t *testing.T, url string) *bookingshttp.Client {

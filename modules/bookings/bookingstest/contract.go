@@ -1,8 +1,5 @@
-// Package bookingstest holds the bookings contract suite, run against every
-// implementation of bookings.Service (in-process and over HTTP) with the same
-// assertions, errors.Is included; a Fake for other modules' tests (payments
-// reading the booking it charges); and Payments, a stand-in for the payments
-// module that publishes payment events on a real bus.
+// Package bookingstest is the bookings test kit: the contract suite every
+// bookings.Service passes, and stand-ins (Fake, Events) for other modules' tests.
 package bookingstest
 
 import (

@@ -1,6 +1,5 @@
-// Package paymentstest holds the payments contract suite, run against every
-// implementation of payments.Service (in-process and over HTTP) with the
-// same assertions.
+// Package paymentstest is the payments test kit: the contract suite every
+// payments.Service passes, and Events, a stand-in for other modules' tests.
 package paymentstest
 
 import (
