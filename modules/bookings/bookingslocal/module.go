@@ -96,7 +96,7 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc.store = newStore(d.DB.DB, wired.Outbox())
+	svc.store = &gormStore{db: d.DB.DB, outbox: wired.Outbox()}
 	m.events = wired
 	return m, nil
 }

@@ -78,23 +78,11 @@ var Migrations = append([]db.Migration{
 	}},
 }, events.Migrations...)
 
-// gormStore is the store on the module's GORM database. The same type
-// serves reads outside a transaction and, bound to one, a storeTx.
+// gormStore is the store on the module's GORM database; bound to a
+// transaction, it is a storeTx.
 type gormStore struct {
-	db *gorm.DB
-	// outbox runs the writing transactions (BEGIN IMMEDIATE on SQLite, see
-	// platform/db) and, once one commits, wakes the relay.
-	outbox *events.Outbox
-}
-
-var (
-	_ store   = (*gormStore)(nil)
-	_ storeTx = (*gormStore)(nil)
-)
-
-// newStore is the store on d, writing through outbox (on d too).
-func newStore(d *gorm.DB, outbox *events.Outbox) *gormStore {
-	return &gormStore{db: d, outbox: outbox}
+	db     *gorm.DB
+	outbox *events.Outbox // runs writing transactions on db, then wakes the relay
 }
 
 func (s *gormStore) write(ctx context.Context, fn func(tx storeTx) error) error {
@@ -138,25 +126,9 @@ type listFilter struct {
 }
 
 func (s *gormStore) list(ctx context.Context, f listFilter) ([]bookingRow, error) {
-	q := s.db.WithContext(ctx).Model(&bookingRow{})
-	if f.GuestID != "" {
-		q = q.Where("guest_id = ?", f.GuestID)
-	}
-	if f.HotelID != "" {
-		q = q.Where("hotel_id = ?", f.HotelID)
-	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
-	if f.From != "" {
-		q = q.Where("check_in >= ?", f.From)
-	}
-	if f.To != "" {
-		q = q.Where("check_in < ?", f.To)
-	}
-	if f.AfterID != "" {
-		q = q.Where("id < ?", f.AfterID)
-	}
+	q := db.Filter(s.db.WithContext(ctx).Model(&bookingRow{}),
+		db.IfSet("guest_id = ?", f.GuestID), db.IfSet("hotel_id = ?", f.HotelID), db.IfSet("status = ?", f.Status),
+		db.IfSet("check_in >= ?", f.From), db.IfSet("check_in < ?", f.To), db.IfSet("id < ?", f.AfterID))
 	var rows []bookingRow
 	if err := q.Order("id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, apperr.Internal(fmt.Errorf("list bookings: %w", err))

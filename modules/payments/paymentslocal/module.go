@@ -144,7 +144,7 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.svc.store = newStore(d.DB.DB, wired.Outbox())
+	m.svc.store = &gormStore{db: d.DB.DB, outbox: wired.Outbox()}
 	m.events = wired
 	return m, nil
 }

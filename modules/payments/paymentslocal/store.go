@@ -125,24 +125,11 @@ var Migrations = append([]db.Migration{
 	}},
 }, events.Migrations...)
 
-// gormStore is the store on the module's GORM database. The same type
-// serves reads outside a transaction and, bound to one, a storeTx. Text is
-// clipped to its column's size here.
+// gormStore is the store on the module's GORM database; bound to a
+// transaction, it is a storeTx. Text is clipped to its column's size here.
 type gormStore struct {
-	db *gorm.DB
-	// outbox runs the writing transactions (BEGIN IMMEDIATE on SQLite, see
-	// platform/db) and, once one commits, wakes the relay.
-	outbox *events.Outbox
-}
-
-var (
-	_ store   = (*gormStore)(nil)
-	_ storeTx = (*gormStore)(nil)
-)
-
-// newStore is the store on d, writing through outbox (on d too).
-func newStore(d *gorm.DB, outbox *events.Outbox) *gormStore {
-	return &gormStore{db: d, outbox: outbox}
+	db     *gorm.DB
+	outbox *events.Outbox // runs writing transactions on db, then wakes the relay
 }
 
 func (s *gormStore) write(ctx context.Context, fn func(tx storeTx) error) error {
@@ -187,19 +174,9 @@ type listFilter struct {
 }
 
 func (s *gormStore) list(ctx context.Context, f listFilter) ([]paymentRow, error) {
-	q := s.db.WithContext(ctx).Model(&paymentRow{})
-	if f.AfterID != "" {
-		q = q.Where("id < ?", f.AfterID)
-	}
-	if f.GuestID != "" {
-		q = q.Where("guest_id = ?", f.GuestID)
-	}
-	if f.BookingID != "" {
-		q = q.Where("booking_id = ?", f.BookingID)
-	}
-	if f.Status != "" {
-		q = q.Where("status = ?", f.Status)
-	}
+	q := db.Filter(s.db.WithContext(ctx).Model(&paymentRow{}),
+		db.IfSet("id < ?", f.AfterID), db.IfSet("guest_id = ?", f.GuestID),
+		db.IfSet("booking_id = ?", f.BookingID), db.IfSet("status = ?", f.Status))
 	var rows []paymentRow
 	if err := q.Order("id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
 		return nil, apperr.Internal(fmt.Errorf("list payments: %w", err))
