@@ -1,5 +1,7 @@
-// Package bookingslocal is the in-process bookings module: holds and the rooms
-// they take, the saga's side of payment events, and the expiry of unpaid holds.
+// Package bookingslocal is the in-process bookings module: reservations and
+// the rooms taken per room type and night in its own database, the booking
+// saga's consumer of payment events, the job that expires unpaid holds and
+// the module's lifecycle. cmd/bellhop builds it with New and hosts it.
 package bookingslocal
 
 import (

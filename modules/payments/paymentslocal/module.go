@@ -1,5 +1,9 @@
-// Package paymentslocal is the in-process payments module: charges through a
-// guarded provider, the reconciler, and refunds of rejected and cancelled bookings.
+// Package paymentslocal is the in-process payments module: payments,
+// refunds and idempotency keys in its own database, charging through a
+// payment provider (the sandbox bank or Stripe) with timeouts, retries under
+// the same idempotency key and a circuit breaker, a reconciler that settles
+// payments whose outcome is unknown, and refunds of rejected and cancelled
+// bookings. cmd/bellhop builds it with New and hosts it.
 package paymentslocal
 
 import (
