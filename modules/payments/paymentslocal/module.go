@@ -4,6 +4,10 @@
 // the same idempotency key and a circuit breaker, a reconciler that settles
 // payments whose outcome is unknown, and refunds of rejected and cancelled
 // bookings. cmd/bellhop builds it with New and hosts it.
+//
+// No transaction is ever open across a call to the provider or to bookings:
+// a payment is read (and the booking asked for) first, the provider called,
+// and the outcome written with a guard that re-checks the payment's state.
 package paymentslocal
 
 import (

@@ -24,10 +24,6 @@ import (
 )
 
 // Service is the in-process payments.Service.
-//
-// No transaction is ever open across a call to the provider or to bookings:
-// a payment is read (and the booking asked for) first, the provider called,
-// and the outcome written with a guard that re-checks the payment's state.
 type Service struct {
 	store    store
 	log      *slog.Logger
