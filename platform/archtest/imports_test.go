@@ -98,6 +98,7 @@ func TestViolations(t *testing.T) {
 		r + "/modules/bookings":               {ImportPath: r + "/modules/bookings"},
 		r + "/modules/bookings/bookingslocal": {ImportPath: r + "/modules/bookings/bookingslocal", Imports: []string{r + "/modules/search/searchlocal"}, XTestImports: []string{r + "/modules/search/searchtest", r + "/modules/search/searchhttp"}},
 		r + "/cmd/bellhop":                    {ImportPath: r + "/cmd/bellhop", Imports: []string{r + "/modules/search/searchlocal"}},
+		r + "/modules/bookings/bookingstest":  {ImportPath: r + "/modules/bookings/bookingstest", Imports: []string{r + "/modules/search/searchtest"}},
 	}
 	got := violations(r, pkgs)
 	want := []string{
@@ -147,7 +148,10 @@ func violations(root string, pkgs map[string]*pkg) []string {
 					bad("%s: a contract package must not import another module (%s)", path, imp)
 				case inModules && sub == "" && !impIsModule && !stdOnly[imp]:
 					bad("%s: a contract package may import only the standard library and stdlib-only platform packages, not %s", path, imp)
-				case impIsModule && impSub != "" && !inCmd && impMod != mod && !(test && strings.HasSuffix(impSub, "test")):
+				// A test, or a module's test kit (a suite whose Target carries
+				// a neighbour's fake), may use another module's test kit.
+				case impIsModule && impSub != "" && !inCmd && impMod != mod &&
+					!((test || strings.HasSuffix(sub, "test")) && strings.HasSuffix(impSub, "test")):
 					bad("%s: only cmd/bellhop may import another module's %s (use its contract package)", path, imp)
 				case impIsModule && impSub != "" && !inCmd && !inModules && !(test && strings.HasSuffix(impSub, "test")):
 					bad("%s: only cmd/bellhop may import %s", path, imp)
