@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/bellhop/bellhop/cmd/internal/loadgen"
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
@@ -51,7 +52,7 @@ others calling it over HTTP (--remote), by configuration alone.`,
 	root.PersistentFlags().String("config", "", "configuration file (YAML); defaults are built in (see configs/bellhop.yaml)")
 	root.PersistentFlags().String("data-dir", "", "directory for the module databases (default ./data)")
 	root.PersistentFlags().String("log-level", "", "debug, info, warn or error")
-	root.AddCommand(newServeCmd(), newSeedCmd(), newMigrateCmd(), newUsersCmd(), newClientsCmd(), newKeysCmd(), newLoadCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newSeedCmd(), newMigrateCmd(), newUsersCmd(), newClientsCmd(), newKeysCmd(), loadgen.NewCommand(), newVersionCmd())
 	return root
 }
 
