@@ -75,6 +75,11 @@ and, when the invariants were checked, invariants_ok, violations, confirmed,
 confirmed_per_s and confirm_latency (p50_ms, p90_ms, p99_ms, max_ms,
 measured, skipped). With --check-only only the invariants' fields are there.
 
+Setup and the check wait out a busy target: a 429 is asked again after its
+Retry-After, a 503 up to four times, for at most a minute of waiting per
+request (a line on stderr tells each wait); the load's own requests are not
+retried (their errors are figures of the run).
+
 The target's per-caller rate limits throttle a run from one host (setup signs
 in every guest; each guest pays often). Raise them on the target for a run:
   BELLHOP_SERVER_RATE_LIMIT_ENABLED=false
@@ -105,7 +110,7 @@ type payJob struct{ bookingID, token string }
 
 func runLoad(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) error {
 	if o.checkOnly {
-		return runCheckOnly(ctx, o, stdin, stdout)
+		return runCheckOnly(ctx, o, stdin, stdout, stderr)
 	}
 	mix, ok := loadMixes[o.mix]
 	if !ok {
@@ -125,7 +130,7 @@ func runLoad(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	base := strings.TrimRight(o.target, "/")
-	c := newAPIClient(base, o)
+	c := newAPIClient(base, o, stderr)
 	var adminToken string
 	if o.adminEmail != "" {
 		var err error
@@ -248,7 +253,7 @@ func runLoad(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.
 }
 
 // runCheckOnly is --check-only: no setup, no load, only the invariants.
-func runCheckOnly(ctx context.Context, o options, stdin io.Reader, stdout io.Writer) error {
+func runCheckOnly(ctx context.Context, o options, stdin io.Reader, stdout, stderr io.Writer) error {
 	if o.adminEmail == "" || !o.adminPassword {
 		return errors.New("--check-only needs the admin account: --admin-email, with the password on stdin (--admin-password-stdin)")
 	}
@@ -257,7 +262,7 @@ func runCheckOnly(ctx context.Context, o options, stdin io.Reader, stdout io.Wri
 		return err
 	}
 	base := strings.TrimRight(o.target, "/")
-	c := newAPIClient(base, o)
+	c := newAPIClient(base, o, stderr)
 	token, err := signInLoad(ctx, c, o.adminEmail, password)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)

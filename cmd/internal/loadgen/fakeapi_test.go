@@ -3,8 +3,10 @@ package loadgen
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,11 +53,26 @@ type fakeAPI struct {
 	// unavailable: the first passes of the bookings list that answer 503,
 	// as a target still working off a run does.
 	unavailable int
+
+	// With limitEvery > 0, every limitEvery-th request (any route) is
+	// answered 429 http.rate_limited with Retry-After: retryAfter seconds,
+	// as the server's per-caller limit does; so is every request sent
+	// before that wait has passed (counted in tooSoon).
+	limitEvery, retryAfter int
+	requests, limited      int
+	tooSoon                int
+	limitedUntil           time.Time
+
+	// Guests registered (POST /api/v1/users) for setupLoad.
+	registered map[string]bool
 }
 
 func newFakeAPI(t *testing.T, data func(n int) fakeData) (*fakeAPI, *httptest.Server) {
-	f := &fakeAPI{t: t, data: data, hotelGets: map[string]int{}}
+	f := &fakeAPI{t: t, data: data, hotelGets: map[string]int{}, registered: map[string]bool{}}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/cities", f.listCities)
+	mux.HandleFunc("GET /api/v1/hotels", f.searchHotels)
+	mux.HandleFunc("POST /api/v1/users", f.register)
 	mux.HandleFunc("POST /api/v1/sessions", f.signIn)
 	mux.HandleFunc("GET /api/v1/bookings", f.listBookings)
 	mux.HandleFunc("GET /api/v1/payments", f.listPayments)
@@ -67,9 +84,90 @@ func newFakeAPI(t *testing.T, data func(n int) fakeData) (*fakeAPI, *httptest.Se
 		t.Errorf("fake API: unexpected %s %s", r.Method, r.URL)
 		problem(w, http.StatusNotFound, "not_found")
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(f.rateLimit(mux))
 	t.Cleanup(srv.Close)
 	return f, srv
+}
+
+// rateLimit answers 429 with Retry-After as configured by limitEvery.
+func (f *fakeAPI) rateLimit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.requests++
+		now := time.Now()
+		limit := false
+		switch {
+		case f.limitEvery > 0 && now.Before(f.limitedUntil):
+			f.tooSoon++
+			limit = true
+		case f.limitEvery > 0 && f.requests%f.limitEvery == 0:
+			f.limitedUntil = now.Add(time.Duration(f.retryAfter) * time.Second)
+			limit = true
+		}
+		if limit {
+			f.limited++
+		}
+		f.mu.Unlock()
+		if limit {
+			w.Header().Set("Retry-After", strconv.Itoa(f.retryAfter))
+			problem(w, http.StatusTooManyRequests, "http.rate_limited")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// listCities serves the cities of the current data's hotels.
+func (f *fakeAPI) listCities(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cur = f.data(f.passes)
+	count := map[string]int{}
+	for _, h := range f.cur.hotels {
+		count[h.City]++
+	}
+	var list search.CityList
+	for _, name := range slices.Sorted(maps.Keys(count)) {
+		list.Cities = append(list.Cities, search.City{ID: "city-" + name, Name: name, HotelCount: count[name]})
+	}
+	writeJSON(w, list)
+}
+
+// searchHotels serves every hotel of the city, each room type free.
+func (f *fakeAPI) searchHotels(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var res search.SearchResult
+	for _, id := range slices.Sorted(maps.Keys(f.cur.hotels)) {
+		h := f.cur.hotels[id]
+		if h.City != r.URL.Query().Get("city") {
+			continue
+		}
+		hr := search.HotelResult{ID: h.ID, Name: h.Name}
+		for _, rt := range h.RoomTypes {
+			hr.RoomTypes = append(hr.RoomTypes, search.RoomOffer{ID: rt.ID, Name: rt.Name, MaxGuests: rt.MaxGuests, RoomsFree: rt.RoomsTotal})
+		}
+		res.Hotels = append(res.Hotels, hr)
+	}
+	writeJSON(w, res)
+}
+
+func (f *fakeAPI) register(w http.ResponseWriter, r *http.Request) {
+	var body struct{ Email, Name, Password string }
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Password != loadPassword {
+		problem(w, http.StatusBadRequest, "malformed")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.registered[body.Email] {
+		problem(w, http.StatusConflict, "auth.email_taken")
+		return
+	}
+	f.registered[body.Email] = true
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(map[string]string{"email": body.Email})
 }
 
 func problem(w http.ResponseWriter, status int, reason string) {
@@ -91,7 +189,12 @@ func (f *fakeAPI) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.signIns++
+	guest := f.registered[body.Email] && body.Password == loadPassword
 	f.mu.Unlock()
+	if guest {
+		writeJSON(w, auth.Tokens{AccessToken: "guest-token-" + body.Email, TokenType: "Bearer", ExpiresIn: 900})
+		return
+	}
 	if body.Email != fakeAdminEmail || body.Password != fakeAdminPassword {
 		problem(w, http.StatusUnauthorized, "invalid_credentials")
 		return

@@ -17,7 +17,7 @@ import (
 
 func TestLoadCheckInvariants_CleanDataHasNoViolation(t *testing.T) {
 	f, srv := newFakeAPI(t, fixed(cleanData()))
-	c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1})
+	c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1}, nil)
 
 	rep, err := checkInvariants(context.Background(), c, fakeAdminToken, fakeRun)
 	if err != nil {
@@ -112,7 +112,7 @@ func TestLoadCheckInvariants_EachViolation(t *testing.T) {
 			d := cleanData()
 			tc.spoil(&d)
 			_, srv := newFakeAPI(t, fixed(d))
-			c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1})
+			c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1}, nil)
 			rep, err := checkInvariants(context.Background(), c, fakeAdminToken, fakeRun)
 			if err != nil {
 				t.Fatal(err)
@@ -131,7 +131,7 @@ func TestLoadCheckInvariants_EachViolation(t *testing.T) {
 
 func TestLoadCheckInvariants_FailedListIsAnError(t *testing.T) {
 	f, srv := newFakeAPI(t, fixed(cleanData()))
-	c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1})
+	c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1}, nil)
 	_, err := checkInvariants(context.Background(), c, "not-the-admin", fakeRun)
 	if err == nil || !strings.Contains(err.Error(), "401 unauthenticated") {
 		t.Errorf("err = %v, want the 401 of the bookings list", err)
