@@ -371,13 +371,18 @@ func checkTableOwnership(t *sourceTree) []string {
 	return violations
 }
 
-// checkDatabaseOwnership reports module code that opens a database (the
-// composition root opens each module's own and hands it in) or names
-// another module's: its SQLite file, its DSN in the configuration, or its
-// name in db.Options. Test code is exempt: it opens throwaway databases
-// (platform/db/dbtest), also for stand-ins of other modules.
+// checkDatabaseOwnership reports module code that opens a database other
+// than through platform/db (gorm.Open, sql.Open: any DSN at all), that
+// opens one through db.Open without naming it in a db.Options literal (whose
+// database, then?), or that names another module's database: its name in
+// db.Options, its SQLite file, its DSN or DB in the configuration. The host
+// opens each module's database and hands it in; a module may open a store
+// of its own besides (payments' sandbox bank). Test code is exempt: it opens
+// throwaway databases (platform/db/dbtest), also for stand-ins of other
+// modules.
 func checkDatabaseOwnership(t *sourceTree) []string {
-	openers := map[string]bool{t.root + "/platform/db": true, "gorm.io/gorm": true, "database/sql": true}
+	platformDB := t.root + "/platform/db"
+	rawOpeners := map[string]bool{"gorm.io/gorm": true, "database/sql": true}
 	var violations []string
 	for _, f := range t.files {
 		if !t.isModule(f.owner) || f.test {
@@ -404,21 +409,27 @@ func checkDatabaseOwnership(t *sourceTree) []string {
 		ast.Inspect(f.file, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CallExpr:
-				if sel, ok := n.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "Open" {
-					if id, ok := sel.X.(*ast.Ident); ok && openers[f.imports[id.Name]] {
-						bad(n, "opens a database (%s.Open): the composition root opens each module's own database and hands it in", id.Name)
-					}
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok || sel.Sel.Name != "Open" {
+					return true
+				}
+				id, ok := sel.X.(*ast.Ident)
+				switch {
+				case !ok:
+				case rawOpeners[f.imports[id.Name]]:
+					bad(n, "opens a database with %s.Open: the host opens each module's database and hands it in (a store of its own goes through db.Open)", id.Name)
+				case f.imports[id.Name] == platformDB && (len(n.Args) < 2 || !isDBOptions(f, n.Args[1], platformDB)):
+					bad(n, "opens a database with db.Open without a db.Options literal naming it")
 				}
 			case *ast.CompositeLit:
-				if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "Options" {
-					if id, ok := sel.X.(*ast.Ident); ok && f.imports[id.Name] == t.root+"/platform/db" {
-						for _, el := range n.Elts {
-							if kv, ok := el.(*ast.KeyValueExpr); ok {
-								if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Module" {
-									if m := otherModule(kv.Value); m != "" {
-										bad(n, "names the database of module %s (db.Options.Module)", m)
-									}
-								}
+				if !isDBOptions(f, n, platformDB) {
+					return true
+				}
+				for _, el := range n.Elts {
+					if kv, ok := el.(*ast.KeyValueExpr); ok {
+						if k, ok := kv.Key.(*ast.Ident); ok && k.Name == "Module" {
+							if m := otherModule(kv.Value); m != "" {
+								bad(n, "names the database of module %s (db.Options.Module)", m)
 							}
 						}
 					}
@@ -444,6 +455,23 @@ func checkDatabaseOwnership(t *sourceTree) []string {
 	}
 	slices.Sort(violations)
 	return violations
+}
+
+// isDBOptions tells whether e is a db.Options{...} literal (or its address).
+func isDBOptions(f *sourceFile, e ast.Expr, platformDB string) bool {
+	if u, ok := e.(*ast.UnaryExpr); ok && u.Op == token.AND {
+		e = u.X
+	}
+	cl, ok := e.(*ast.CompositeLit)
+	if !ok {
+		return false
+	}
+	sel, ok := cl.Type.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "Options" {
+		return false
+	}
+	id, ok := sel.X.(*ast.Ident)
+	return ok && f.imports[id.Name] == platformDB
 }
 
 // reStructTagValue finds the values of a struct tag (`json:"x" yaml:"y"`).

@@ -97,6 +97,7 @@ func own(tx *gorm.DB) {
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"example.com/b/modules/alpha"
@@ -124,6 +125,12 @@ func reads(tx *gorm.DB, cfg map[string]struct{ DSN string }) error {
 	_ = cfg["alpha"].DSN
 	_ = "data/alpha.db"
 	return fmt.Errorf("update from widgets failed") // prose
+}
+
+func opens(ctx context.Context, o db.Options) {
+	_, _ = db.Open(ctx, db.Options{Module: "beta-cache"}) // a store of its own
+	_, _ = db.Open(ctx, o)
+	_, _ = sql.Open("sqlite", "data/anything.db")
 }
 `)},
 	"modules/beta/betatest/fake.go": {Data: []byte(`package betatest
@@ -199,19 +206,20 @@ func TestDataOwnershipViolations(t *testing.T) {
 		want  []string
 	}{
 		{"tables", checkTableOwnership, []string{
-			"modules/beta/betalocal/store.go:19: table widgets is declared by alpha and by beta",
-			`modules/beta/betalocal/store.go:22: beta uses table widgets of module alpha (Table("widgets AS w"))`,
-			"modules/beta/betalocal/store.go:23: beta uses table gadget_rows of module alpha (JOIN gadget_rows)",
-			"modules/beta/betalocal/store.go:24: beta uses table sprockets of module alpha (into sprockets)",
-			"modules/beta/betalocal/store.go:26: beta uses table widgets of module alpha (its model type alphalocal.Widget)",
+			"modules/beta/betalocal/store.go:20: table widgets is declared by alpha and by beta",
+			`modules/beta/betalocal/store.go:23: beta uses table widgets of module alpha (Table("widgets AS w"))`,
+			"modules/beta/betalocal/store.go:24: beta uses table gadget_rows of module alpha (JOIN gadget_rows)",
+			"modules/beta/betalocal/store.go:25: beta uses table sprockets of module alpha (into sprockets)",
+			"modules/beta/betalocal/store.go:27: beta uses table widgets of module alpha (its model type alphalocal.Widget)",
 			"modules/beta/betalocal/store_test.go:3: beta uses table widgets of module alpha (UPDATE widgets)",
 			"cmd/app/main.go:3: cmd uses table widgets of module alpha (FROM widgets)",
 		}},
 		{"databases", checkDatabaseOwnership, []string{
-			"modules/beta/betalocal/store.go:28: beta opens a database (db.Open)",
-			"modules/beta/betalocal/store.go:28: beta names the database of module alpha (db.Options.Module)",
-			"modules/beta/betalocal/store.go:29: beta reads the DSN of module alpha",
-			`modules/beta/betalocal/store.go:30: beta names the database file of module alpha ("data/alpha.db")`,
+			"modules/beta/betalocal/store.go:29: beta names the database of module alpha (db.Options.Module)",
+			"modules/beta/betalocal/store.go:30: beta reads the DSN of module alpha",
+			`modules/beta/betalocal/store.go:31: beta names the database file of module alpha ("data/alpha.db")`,
+			"modules/beta/betalocal/store.go:37: beta opens a database with db.Open without a db.Options literal naming it",
+			"modules/beta/betalocal/store.go:38: beta opens a database with sql.Open",
 		}},
 		{"platform", checkPlatformNamesNoModule, []string{
 			"platform/thing/thing.go:3: platform imports module beta (example.com/b/modules/beta)",
