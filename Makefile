@@ -15,16 +15,32 @@ all: lint test
 build:
 	$(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/bellhop
 
-## run: build, seed the demo catalog (only if missing), serve on 127.0.0.1:8080
-run: build
-	$(BIN) seed --data-dir $(DATA_DIR)
-	BELLHOP_LOG_FORMAT=$${BELLHOP_LOG_FORMAT:-text} $(BIN) serve --data-dir $(DATA_DIR)
+## run: build, seed the demo data (only if missing), serve on 127.0.0.1:8080
+# It says what it does before the compile (silent otherwise for minutes), and
+# once /readyz answers prints the URL, the demo accounts and what to try next.
+# The demo passwords exist only in seed's output (a hash is stored), so they
+# are shown on the run that seeds them.
+run:
+	@echo "make run: building $(BIN) (the first build compiles every dependency and takes about two minutes; later builds take seconds)"
+	@$(MAKE) --no-print-directory build
+	@seeded=$$($(BIN) seed --data-dir $(DATA_DIR)) || exit 1; echo "$$seeded"; \
+	accounts=$$(echo "$$seeded" | sed -n 's|^demo \([a-z]*\) created: \([^ ]*\) / \([^ ]*\).*|  demo \1: \2  password \3|p'); \
+	[ -n "$$accounts" ] || accounts="  demo admin: admin@bellhop.demo, demo guest: guest@bellhop.demo (their passwords were shown when $(DATA_DIR) was seeded; rm -rf $(DATA_DIR) to seed afresh, or $(BIN) users create-admin)"; \
+	url=http://$${BELLHOP_SERVER_ADDR:-127.0.0.1:8080}; \
+	( ready=; for i in $$(seq 300); do \
+	    if command -v curl >/dev/null; then curl -fs -o /dev/null "$$url/readyz" && { ready=1; break; }; \
+	    elif command -v wget >/dev/null; then wget -q -O /dev/null "$$url/readyz" && { ready=1; break; }; \
+	    else sleep 2; ready=1; break; fi; \
+	    sleep 0.2; \
+	  done; \
+	  [ -z "$$ready" ] || printf '\nBellhop is ready: %s  (API description: %s/api/docs)\n%s\nNext, in another terminal:\n  curl -s "%s/api/v1/cities?prefix=li"\nthen README.md, "Try it". Ctrl-C stops the server.\n\n' "$$url" "$$url" "$$accounts" "$$url" ) & \
+	BELLHOP_LOG_FORMAT=$${BELLHOP_LOG_FORMAT:-text} exec $(BIN) serve --data-dir $(DATA_DIR)
 
 ## test: every test, with the race detector (end-to-end tests build and run the binary)
 test:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-## lint: gofmt, go vet, staticcheck and the import rules of ARCHITECTURE.md
+## lint: gofmt, go vet, staticcheck and platform/archtest (import rules and data ownership, README's module map)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...

@@ -49,8 +49,8 @@ func main() {
 	flag.IntVar(&o.threads, "threads", 1, "wrk threads (-t)")
 	flag.IntVar(&o.rounds, "rounds", 2, "rounds of load, each a /healthz run then a search run")
 	flag.IntVar(&o.starts, "starts", 5, "cold starts to time (the median is reported)")
-	fire := flag.Bool("fire", false, "instead: bellhop load against a monolith and a split deployment (see fire.go; -fire-* flags)")
-	fo := fireFlags(flag.CommandLine)
+	deploymentMode := flag.Bool("fire", false, "instead: bellhop load against a monolith and a split deployment (see deployment_load.go; -fire-* flags)")
+	fo := deploymentLoadFlags(flag.CommandLine)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./cmd/bellhop-bench [flags]\n\n"+
 			"Builds bellhop, seeds a temp data dir, times cold starts, reads idle RSS and runs wrk\n"+
@@ -60,8 +60,8 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if *fire {
-		os.Exit(runFireMain(fo))
+	if *deploymentMode {
+		os.Exit(runDeploymentLoadMain(fo))
 	}
 	if o.duration < time.Second || o.connections < 1 || o.threads < 1 || o.rounds < 1 || o.starts < 1 {
 		fmt.Fprintln(os.Stderr, "bellhop-bench: -duration must be at least 1s and the counts at least 1")

@@ -1,5 +1,7 @@
-// Package archtest checks the import rules of ARCHITECTURE.md on the whole
-// repository, so a module cannot quietly reach past another's contract.
+// Package archtest checks the architecture on the whole repository: the
+// import rules of README's module map (a module cannot quietly reach past
+// another's contract) and data ownership (each table used only by its
+// module, no module opening another's database, platform/ naming no module).
 package archtest
 
 import (
@@ -24,7 +26,8 @@ type pkg struct {
 	Deps         []string
 }
 
-func loadPackages(t *testing.T) (string, map[string]*pkg) {
+// repoRoot is the directory of the repository's go.mod.
+func repoRoot(t *testing.T) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -32,7 +35,7 @@ func loadPackages(t *testing.T) (string, map[string]*pkg) {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
@@ -40,6 +43,11 @@ func loadPackages(t *testing.T) (string, map[string]*pkg) {
 		}
 		dir = parent
 	}
+}
+
+func loadPackages(t *testing.T) (string, map[string]*pkg) {
+	t.Helper()
+	dir := repoRoot(t)
 	cmd := exec.Command("go", "list", "-json", "./...")
 	cmd.Dir = dir
 	var stderr bytes.Buffer

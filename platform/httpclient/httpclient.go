@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -490,7 +489,7 @@ func (c *Client) statusError(res *response) *apperr.Error {
 		}
 	}
 	if e.RetryAfter == 0 {
-		if ra := parseRetryAfter(res.header.Get("Retry-After")); ra > 0 {
+		if ra := retry.ParseAfter(res.header.Get("Retry-After")); ra > 0 {
 			e = e.WithRetryAfter(ra)
 		}
 	}
@@ -516,25 +515,6 @@ func retryAfterOf(err error) time.Duration {
 	var e *apperr.Error
 	if errors.As(err, &e) {
 		return e.RetryAfter
-	}
-	return 0
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date (RFC 9110 §10.2.3).
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		if s < 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
 	}
 	return 0
 }

@@ -2,6 +2,7 @@ package retry_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -47,4 +48,25 @@ func TestSleep(t *testing.T) {
 			t.Fatal("Sleep past the deadline waited or reported true")
 		}
 	})
+}
+
+func TestParseAfter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in       string
+		min, max time.Duration
+	}{
+		{"", 0, 0},
+		{"3", 3 * time.Second, 3 * time.Second},
+		{" 120 ", 2 * time.Minute, 2 * time.Minute},
+		{"0", 0, 0},
+		{"-5", 0, 0},
+		{"soon", 0, 0},
+		{time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), 59 * time.Minute, time.Hour},
+		{time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 0, 0},
+	} {
+		if got := retry.ParseAfter(tc.in); got < tc.min || got > tc.max {
+			t.Errorf("ParseAfter(%q) = %s, want within [%s, %s]", tc.in, got, tc.min, tc.max)
+		}
+	}
 }

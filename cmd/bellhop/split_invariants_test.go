@@ -36,7 +36,7 @@ import (
 // one of them with one idempotency key, through the gateway: 50 identical
 // answers, one charge at the bank; the booking is confirmed by the payment
 // event and search (in the gateway) counts the rooms from the booking events.
-func TestFire_SplitMode_BookingInvariants(t *testing.T) {
+func TestSplitMode_BookingInvariants(t *testing.T) {
 	began := time.Now()
 	natsURL := startNATS(t)
 	gwDir, adminPassword := seedWithUsers(t)
@@ -45,11 +45,11 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 
 	// The gateway must name the bookings and payments processes at start, and
 	// they must name it: give them their addresses first.
-	bkAddr, pmAddr := fireFreeAddr(t), fireFreeAddr(t)
+	bkAddr, pmAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
 	bookingsSecret := "bookings-service-secret-of-at-least-32-characters"
 	paymentsSecret := "payments-service-secret-of-at-least-32-characters"
 	gwConfig := filepath.Join(t.TempDir(), "gateway.yaml")
-	fireWriteFile(t, gwConfig, fmt.Sprintf(`auth:
+	writeTestFile(t, gwConfig, fmt.Sprintf(`auth:
   service_clients:
     - id: bookings
       secret: %s
@@ -103,8 +103,8 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 		t.Fatalf("create room type: %d %+v", res.StatusCode, rt)
 	}
 	in, out := stay()
-	fireWaitFor(t, "search to offer the 3 new rooms", 10*time.Second, func() (bool, string) {
-		free, found := fireFreeRooms(t, gw.URL, city, in, out, rt.ID)
+	pollUntil(t, "search to offer the 3 new rooms", 10*time.Second, func() (bool, string) {
+		free, found := offeredRooms(t, gw.URL, city, in, out, rt.ID)
 		return found && free == 3, fmt.Sprintf("found %v, free %d", found, free)
 	})
 
@@ -125,12 +125,12 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 	// the even ones through the gateway, the odd ones at the bookings process.
 	const nHolds = 200
 	holdBody := fmt.Sprintf(`{"room_type_id":%q,"check_in":%q,"check_out":%q,"guests":2}`, rt.ID, in, out)
-	answers := fireConcurrently(nHolds, func(i int) fireRequest {
+	answers := sendAllAtOnce(nHolds, func(i int) burstRequest {
 		base := gw.URL
 		if i%2 == 1 {
 			base = bk.URL
 		}
-		return fireRequest{Method: "POST", URL: base + "/api/v1/bookings", Token: guests[i%nGuests], Body: holdBody,
+		return burstRequest{Method: "POST", URL: base + "/api/v1/bookings", Token: guests[i%nGuests], Body: holdBody,
 			Header: map[string]string{"Idempotency-Key": fmt.Sprintf("fire-hold-%03d", i)}}
 	})
 	holdsTook := time.Since(ready)
@@ -191,8 +191,8 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 		t.Fatalf("bookings of the hotel: %d, %d bookings (want 3)", res.StatusCode, len(list.Bookings))
 	}
 	// Pending holds take their rooms in search (booking.held, bookings → gateway).
-	fireWaitFor(t, "search to count the 3 pending holds", 10*time.Second, func() (bool, string) {
-		free, found := fireFreeRooms(t, gw.URL, city, in, out, rt.ID)
+	pollUntil(t, "search to count the 3 pending holds", 10*time.Second, func() (bool, string) {
+		free, found := offeredRooms(t, gw.URL, city, in, out, rt.ID)
 		return !found && free == 0, fmt.Sprintf("found %v, free %d", found, free)
 	})
 
@@ -201,8 +201,8 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 	paid := won[0]
 	const nPays = 50
 	payBody := fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, paid.booking.ID)
-	payAnswers := fireConcurrently(nPays, func(int) fireRequest {
-		return fireRequest{Method: "POST", URL: gw.URL + "/api/v1/payments", Token: paid.guest, Body: payBody,
+	payAnswers := sendAllAtOnce(nPays, func(int) burstRequest {
+		return burstRequest{Method: "POST", URL: gw.URL + "/api/v1/payments", Token: paid.guest, Body: payBody,
 			Header: map[string]string{"Idempotency-Key": "fire-pay-" + paid.booking.ID}}
 	})
 	// Every answer the same (a replay answers with the first request's
@@ -238,7 +238,7 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 	}
 
 	// payment.succeeded (payments → bookings) confirms the booking.
-	fireWaitFor(t, "the booking to be confirmed", 15*time.Second, func() (bool, string) {
+	pollUntil(t, "the booking to be confirmed", 15*time.Second, func() (bool, string) {
 		var b bookings.Booking
 		res := call(t, "GET", gw.URL+"/api/v1/bookings/"+paid.booking.ID, paid.guest, nil, &b)
 		return res.StatusCode == 200 && b.Status == bookings.StatusConfirmed && b.PaymentID == pay.ID,
@@ -246,7 +246,7 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 	})
 	// Confirmed keeps its room; cancelling an unpaid hold gives one back
 	// (booking.cancelled, bookings → gateway).
-	if free, found := fireFreeRooms(t, gw.URL, city, in, out, rt.ID); found || free != 0 {
+	if free, found := offeredRooms(t, gw.URL, city, in, out, rt.ID); found || free != 0 {
 		t.Fatalf("after the confirmation search shows %d free (found %v), want none", free, found)
 	}
 	var cancelled bookings.Booking
@@ -254,14 +254,14 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 		cancelled.Status != bookings.StatusCancelled {
 		t.Fatalf("cancel an unpaid hold: %d %+v", res.StatusCode, cancelled)
 	}
-	fireWaitFor(t, "search to free the cancelled hold's room", 10*time.Second, func() (bool, string) {
-		free, found := fireFreeRooms(t, gw.URL, city, in, out, rt.ID)
+	pollUntil(t, "search to free the cancelled hold's room", 10*time.Second, func() (bool, string) {
+		free, found := offeredRooms(t, gw.URL, city, in, out, rt.ID)
 		return found && free == 1, fmt.Sprintf("found %v, free %d", found, free)
 	})
 
 	// One charge in the payments process's bank, read once it has stopped.
 	pm.stop(t)
-	charges := fireBankCharges(t, pmDir)
+	charges := bankCharges(t, pmDir)
 	if len(charges) != 1 || charges[0].IdempotencyKey != pay.ID || charges[0].Status != payments.StatusSucceeded ||
 		charges[0].Amount != paid.booking.Total.Amount || charges[0].Currency != paid.booking.Total.Currency {
 		t.Fatalf("bank ledger: %+v, want one succeeded charge of %v for %s", charges, paid.booking.Total, pay.ID)
@@ -274,7 +274,7 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 	checked := time.Now()
 	// A clean stop of the other two. (After a burst, net/http's Shutdown
 	// waits up to 5 s for connections a client dialled but never used.)
-	fireClient.CloseIdleConnections()
+	burstClient.CloseIdleConnections()
 	gw.stop(t)
 	bk.stop(t)
 	t.Logf("wall time %s: NATS + seed %s, 3 processes up %s, catalog + guests %s, holds %s, payments + checks %s, stops %s",
@@ -283,31 +283,31 @@ func TestFire_SplitMode_BookingInvariants(t *testing.T) {
 		time.Since(checked).Round(time.Millisecond))
 }
 
-// fireRequest is one request fireConcurrently sends.
-type fireRequest struct {
+// burstRequest is one request sendAllAtOnce sends.
+type burstRequest struct {
 	Method, URL, Token, Body string
 	Header                   map[string]string
 }
 
-// fireAnswer is what came back: a status and body, or a transport error.
-type fireAnswer struct {
+// burstAnswer is what came back: a status and body, or a transport error.
+type burstAnswer struct {
 	Status      int
 	ContentType string
 	Body        []byte
 	Err         error
 }
 
-// fireClient has a connection for every concurrent request, and a timeout
+// burstClient has a connection for every concurrent request, and a timeout
 // well above any the servers set (their answers must come first).
-var fireClient = &http.Client{
+var burstClient = &http.Client{
 	Timeout:   30 * time.Second,
 	Transport: &http.Transport{MaxIdleConnsPerHost: 256, Proxy: nil, DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext},
 }
 
-// fireConcurrently builds n requests, starts a goroutine for each, releases
+// sendAllAtOnce builds n requests, starts a goroutine for each, releases
 // them all at once and returns the answers in order.
-func fireConcurrently(n int, build func(i int) fireRequest) []fireAnswer {
-	answers := make([]fireAnswer, n)
+func sendAllAtOnce(n int, build func(i int) burstRequest) []burstAnswer {
+	answers := make([]burstAnswer, n)
 	reqs := make([]*http.Request, n)
 	for i := range n {
 		r := build(i)
@@ -335,7 +335,7 @@ func fireConcurrently(n int, build func(i int) fireRequest) []fireAnswer {
 		}
 		wg.Go(func() {
 			<-release
-			res, err := fireClient.Do(req)
+			res, err := burstClient.Do(req)
 			if err != nil {
 				answers[i].Err = err
 				return
@@ -350,9 +350,9 @@ func fireConcurrently(n int, build func(i int) fireRequest) []fireAnswer {
 	return answers
 }
 
-// fireFreeRooms is what search says is free of the room type for the stay,
+// offeredRooms is what search says is free of the room type for the stay,
 // and whether it offers the room type at all (a sold-out one is not listed).
-func fireFreeRooms(t *testing.T, base, city, in, out, roomType string) (free int, found bool) {
+func offeredRooms(t *testing.T, base, city, in, out, roomType string) (free int, found bool) {
 	t.Helper()
 	var page search.SearchResult
 	if res := call(t, "GET", base+"/api/v1/hotels?"+query("city", city, "check_in", in, "check_out", out, "guests", "2", "limit", "100"), "", nil, &page); res.StatusCode != 200 {
@@ -368,8 +368,8 @@ func fireFreeRooms(t *testing.T, base, city, in, out, roomType string) (free int
 	return 0, false
 }
 
-// fireWaitFor polls ok until it holds or within has passed.
-func fireWaitFor(t *testing.T, what string, within time.Duration, ok func() (bool, string)) {
+// pollUntil polls ok until it holds or within has passed.
+func pollUntil(t *testing.T, what string, within time.Duration, ok func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -384,9 +384,9 @@ func fireWaitFor(t *testing.T, what string, within time.Duration, ok func() (boo
 	}
 }
 
-// fireBankCharges reads the sandbox bank's ledger in a payments data dir
+// bankCharges reads the sandbox bank's ledger in a payments data dir
 // (with the process that owns it stopped).
-func fireBankCharges(t *testing.T, dataDir string) []sandbox.Charge {
+func bankCharges(t *testing.T, dataDir string) []sandbox.Charge {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -406,9 +406,9 @@ func fireBankCharges(t *testing.T, dataDir string) []sandbox.Charge {
 	return charges
 }
 
-// fireFreeAddr is a loopback address free right now, for a process another
+// freeLoopbackAddr is a loopback address free right now, for a process another
 // one must name before it starts.
-func fireFreeAddr(t *testing.T) string {
+func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -418,7 +418,7 @@ func fireFreeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func fireWriteFile(t *testing.T, name, content string) {
+func writeTestFile(t *testing.T, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
 		t.Fatal(err)

@@ -361,7 +361,7 @@ func (s *stores) bookingCounts(t *testing.T) map[string]int {
 // consumers caught up, every paid booking is confirmed or refunded, no
 // confirmed booking lacks its payment, no event is lost or applied twice,
 // no room is oversold.
-func TestFire_CrashMidLoad(t *testing.T) {
+func TestInvariants_CrashMidLoad(t *testing.T) {
 	dir, adminPassword := seedWithUsers(t)
 	// A bank slow enough that payments are in flight when the process dies;
 	// those it leaves processing are asked about 2 s later (stale_after), and
@@ -411,7 +411,7 @@ func TestFire_CrashMidLoad(t *testing.T) {
 // reconciler. Then the bank goes down: the breaker opens and payments are
 // refused with 503 problem+json in under a second; when the bank is back,
 // payments succeed again.
-func TestFire_FlakyBankThenBankDown(t *testing.T) {
+func TestInvariants_FlakyBankThenBankDown(t *testing.T) {
 	dir, adminPassword := seedWithUsers(t)
 	env := append(loadEnv,
 		"BELLHOP_PAYMENTS_SANDBOX_LATENCY=200ms", "BELLHOP_PAYMENTS_SANDBOX_LATENCY_MAX=1s", "BELLHOP_PAYMENTS_SANDBOX_FAILURE_RATE=0.3",
@@ -565,7 +565,7 @@ func rawSend(t *testing.T, method, u, token, body string, header map[string]stri
 // server takes no new connection, answers every request it accepted, and
 // exits 0. Started again on the same data, every booking paid for is
 // confirmed and the databases agree.
-func TestFire_SIGTERMUnderLoad(t *testing.T) {
+func TestInvariants_SIGTERMUnderLoad(t *testing.T) {
 	dir, adminPassword := seedWithUsers(t)
 	env := append(loadEnv, "BELLHOP_PAYMENTS_SANDBOX_LATENCY=300ms")
 	p := start(t, env, "--data-dir", dir)

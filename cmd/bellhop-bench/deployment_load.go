@@ -5,7 +5,7 @@
 //	split     a nats-server with JetStream; a gateway with auth and search
 //	          (bookings and payments remote); bookings and payments each in a
 //	          process of its own with a service identity (as
-//	          cmd/bellhop/fire_split_test.go sets them up)
+//	          cmd/bellhop/split_invariants_test.go sets them up)
 //
 // Each deployment gets a fresh copy of one seeded data dir and one set of
 // processes for all its runs: first the booking mix at each -fire-rates rate
@@ -41,8 +41,8 @@ import (
 	"time"
 )
 
-// fireOptions are the -fire-* flags.
-type fireOptions struct {
+// deploymentLoadOptions are the -fire-* flags.
+type deploymentLoadOptions struct {
 	duration   time.Duration
 	rates      string
 	users      int
@@ -55,8 +55,8 @@ type fireOptions struct {
 	pause      time.Duration
 }
 
-func fireFlags(fs *flag.FlagSet) *fireOptions {
-	o := &fireOptions{}
+func deploymentLoadFlags(fs *flag.FlagSet) *deploymentLoadOptions {
+	o := &deploymentLoadOptions{}
 	fs.DurationVar(&o.duration, "fire-duration", 10*time.Second, "-fire: length of each bellhop load run (--duration)")
 	fs.StringVar(&o.rates, "fire-rates", "125,250,330,420", "-fire: booking-mix rates, comma-separated; empty skips the booking mix (--rate counts holds and searches, pays come on top)")
 	fs.IntVar(&o.users, "fire-users", 20, "-fire: guests each load run registers (--users)")
@@ -70,22 +70,22 @@ func fireFlags(fs *flag.FlagSet) *fireOptions {
 	return o
 }
 
-// fireAdmin is the demo admin `bellhop seed` creates; its password is read
+// seedAdminEmail is the demo admin `bellhop seed` creates; its password is read
 // from seed's output.
-const fireAdmin = "admin@bellhop.demo"
+const seedAdminEmail = "admin@bellhop.demo"
 
 var reSeedAdmin = regexp.MustCompile(`demo admin created: admin@bellhop\.demo / (\S+)`)
 
-// fireServerEnv lifts the per-caller limits meant for real users (one host
+// loadServerEnv lifts the per-caller limits meant for real users (one host
 // registers, signs in and pays for every guest: see bellhop load --help), on
 // top of launchServe's environment (access log and server rate limit off).
-var fireServerEnv = []string{
+var loadServerEnv = []string{
 	"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=1000", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=1000",
 	"BELLHOP_PAYMENTS_RATE_LIMIT_RPS=1000", "BELLHOP_PAYMENTS_RATE_LIMIT_BURST=1000",
 }
 
-// runFireMain runs -fire and returns the exit code (usage errors: 2).
-func runFireMain(o *fireOptions) int {
+// runDeploymentLoadMain runs -fire and returns the exit code (usage errors: 2).
+func runDeploymentLoadMain(o *deploymentLoadOptions) int {
 	rates, topos, err := o.check()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bellhop-bench:", err)
@@ -93,14 +93,14 @@ func runFireMain(o *fireOptions) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := runFire(ctx, o, rates, topos); err != nil {
+	if err := runDeploymentLoad(ctx, o, rates, topos); err != nil {
 		fmt.Fprintln(os.Stderr, "bellhop-bench:", err)
 		return 1
 	}
 	return 0
 }
 
-func (o *fireOptions) check() (rates []int, topos []string, err error) {
+func (o *deploymentLoadOptions) check() (rates []int, topos []string, err error) {
 	for f := range strings.SplitSeq(o.rates, ",") {
 		if f = strings.TrimSpace(f); f == "" {
 			continue
@@ -135,9 +135,9 @@ func (o *fireOptions) check() (rates []int, topos []string, err error) {
 	return rates, topos, nil
 }
 
-// fire is one -fire run: the binaries, the seeded data dir and the options.
-type fire struct {
-	o             *fireOptions
+// deploymentLoad is one -fire run: the binaries, the seeded data dir and the options.
+type deploymentLoad struct {
+	o             *deploymentLoadOptions
 	rates         []int
 	tmp           string
 	bin, natsBin  string
@@ -145,7 +145,7 @@ type fire struct {
 	adminPassword string
 }
 
-func runFire(ctx context.Context, o *fireOptions, rates []int, topos []string) error {
+func runDeploymentLoad(ctx context.Context, o *deploymentLoadOptions, rates []int, topos []string) error {
 	began := time.Now()
 	root, err := moduleRoot(ctx)
 	if err != nil {
@@ -156,7 +156,7 @@ func runFire(ctx context.Context, o *fireOptions, rates []int, topos []string) e
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	f := &fire{o: o, rates: rates, tmp: tmp, bin: filepath.Join(tmp, "bellhop"), seedDir: filepath.Join(tmp, "seed")}
+	f := &deploymentLoad{o: o, rates: rates, tmp: tmp, bin: filepath.Join(tmp, "bellhop"), seedDir: filepath.Join(tmp, "seed")}
 
 	if err := buildBellhop(ctx, root, f.bin); err != nil {
 		return err
@@ -186,11 +186,11 @@ func runFire(ctx context.Context, o *fireOptions, rates []int, topos []string) e
 	logf("seeded a data dir in %s: %s (the admin's password is read from seed's output); each deployment runs on a fresh copy of it",
 		time.Since(t).Round(10*time.Millisecond), strings.SplitN(out, "\n", 2)[0])
 	logf("server env: BELLHOP_LOG_FORMAT=json BELLHOP_LOG_ACCESS_LOG=false BELLHOP_SERVER_RATE_LIMIT_ENABLED=false %s "+
-		"(other BELLHOP_* variables are cleared)", strings.Join(fireServerEnv, " "))
+		"(other BELLHOP_* variables are cleared)", strings.Join(loadServerEnv, " "))
 
-	rep := fireReport{
+	rep := deploymentLoadReport{
 		date: time.Now().UTC().Format("2006-01-02"), nproc: runtime.NumCPU(), cpu: cpuModel(), goVersion: goVersion(ctx, root),
-		command: fireCommand(), o: o, rates: rates,
+		command: commandLine(), o: o, rates: rates,
 	}
 	var errs []error
 	for _, name := range topos {
@@ -215,8 +215,8 @@ func runFire(ctx context.Context, o *fireOptions, rates []int, topos []string) e
 	return errors.Join(errs...)
 }
 
-// fireCommand is how this run was started, for the report.
-func fireCommand() string {
+// commandLine is how this run was started, for the report.
+func commandLine() string {
 	args := []string{"go", "run", "./cmd/bellhop-bench"}
 	for _, a := range os.Args[1:] {
 		if strings.ContainsAny(a, " \t'\"") {
@@ -255,37 +255,37 @@ func (d *deployment) died() error {
 	return nil
 }
 
-// fireDeployment is what was measured of one deployment.
-type fireDeployment struct {
+// deploymentFigures is what was measured of one deployment.
+type deploymentFigures struct {
 	name    string
 	about   string
-	booking []fireBookingRun
-	hotel   []fireHotelStep
-	procs   []fireProc
+	booking []bookingMixRun
+	hotel   []hotelMixStep
+	procs   []procFigures
 	err     error
 }
 
-type fireBookingRun struct {
+type bookingMixRun struct {
 	rate int
 	res  *loadResult
 	err  error
 }
 
-type fireHotelStep struct {
+type hotelMixStep struct {
 	rate int
 	res  *loadResult // nil when bellhop load failed
 	why  string      // why the rate failed; "" when it passed
 }
 
-// fireProc is what the report says of a process after the runs.
-type fireProc struct {
+// procFigures is what the report says of a process after the runs.
+type procFigures struct {
 	name     string
 	peakKB   int64
 	warnings []string // "N× LEVEL msg" and the first record
 }
 
 // measure starts a deployment, runs every load run on it and stops it.
-func (f *fire) measure(ctx context.Context, name string) (res fireDeployment) {
+func (f *deploymentLoad) measure(ctx context.Context, name string) (res deploymentFigures) {
 	res.name = name
 	logf("%s: starting", strings.ToUpper(name))
 	t := time.Now()
@@ -301,7 +301,7 @@ func (f *fire) measure(ctx context.Context, name string) (res fireDeployment) {
 	}
 	defer func() {
 		for _, p := range d.procs {
-			fp := fireProc{name: p.name}
+			fp := procFigures{name: p.name}
 			fp.peakKB, _ = p.rss("VmHWM")
 			keys, n, first := p.warnings.snapshot()
 			for _, k := range keys {
@@ -334,7 +334,7 @@ func (f *fire) measure(ctx context.Context, name string) (res fireDeployment) {
 
 	// 1. The booking mix, with the invariants checked after each run.
 	for _, rate := range f.rates {
-		r := fireBookingRun{rate: rate}
+		r := bookingMixRun{rate: rate}
 		r.res, r.err = f.load(ctx, d.target, true, "--mix", "booking", "--rate", strconv.Itoa(rate), "--users", strconv.Itoa(f.o.users),
 			"--duration", f.o.duration.String(), "--settle", f.o.settle.String())
 		res.booking = append(res.booking, r)
@@ -356,7 +356,7 @@ func (f *fire) measure(ctx context.Context, name string) (res fireDeployment) {
 			"exceeds %s, errors exceed 0.1%% or throughput falls under 95%% of the rate", f.o.hotelStart, f.o.hotelStep, ms(f.o.hotelP99))
 	}
 	for rate := f.o.hotelStart; f.o.hotelStart > 0 && rate <= f.o.hotelMax; rate += f.o.hotelStep {
-		s := fireHotelStep{rate: rate}
+		s := hotelMixStep{rate: rate}
 		var err error
 		s.res, err = f.load(ctx, d.target, false, "--mix", "hotel", "--rate", strconv.Itoa(rate), "--users", strconv.Itoa(f.o.users),
 			"--duration", f.o.duration.String())
@@ -384,7 +384,7 @@ func (f *fire) measure(ctx context.Context, name string) (res fireDeployment) {
 	return res
 }
 
-func (f *fire) pause(ctx context.Context) {
+func (f *deploymentLoad) pause(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(f.o.pause):
@@ -392,13 +392,13 @@ func (f *fire) pause(ctx context.Context) {
 }
 
 // startMonolith runs one `bellhop serve` on a fresh copy of the seeded data dir.
-func (f *fire) startMonolith(ctx context.Context) (*deployment, error) {
+func (f *deploymentLoad) startMonolith(ctx context.Context) (*deployment, error) {
 	d := &deployment{name: "monolith"}
 	dir := filepath.Join(f.tmp, "monolith")
 	if err := copyDir(f.seedDir, dir); err != nil {
 		return d, err
 	}
-	s, err := launchServe(ctx, "monolith", f.bin, fireServerEnv, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	s, err := launchServe(ctx, "monolith", f.bin, loadServerEnv, "--addr", "127.0.0.1:0", "--data-dir", dir)
 	if err != nil {
 		return d, err
 	}
@@ -410,10 +410,10 @@ func (f *fire) startMonolith(ctx context.Context) (*deployment, error) {
 	return d, nil
 }
 
-// startSplit runs the split deployment of cmd/bellhop/fire_split_test.go:
+// startSplit runs the split deployment of cmd/bellhop/split_invariants_test.go:
 // nats-server, a gateway (auth + search) on a fresh copy of the seeded data
 // dir, bookings and payments on empty data dirs of their own.
-func (f *fire) startSplit(ctx context.Context) (*deployment, error) {
+func (f *deploymentLoad) startSplit(ctx context.Context) (*deployment, error) {
 	d := &deployment{name: "split"}
 	base := filepath.Join(f.tmp, "split")
 	natsDir, gwDir, bkDir, pmDir := filepath.Join(base, "nats"), filepath.Join(base, "gateway"), filepath.Join(base, "bookings"), filepath.Join(base, "payments")
@@ -454,7 +454,7 @@ func (f *fire) startSplit(ctx context.Context) (*deployment, error) {
 `, bkSecret, pmSecret), 0o600); err != nil {
 		return d, err
 	}
-	common := slices.Concat(fireServerEnv, []string{"BELLHOP_EVENTS_NATS_URL=" + nats.url})
+	common := slices.Concat(loadServerEnv, []string{"BELLHOP_EVENTS_NATS_URL=" + nats.url})
 
 	gw, err := launchServe(ctx, "gateway", f.bin, common, "--addr", "127.0.0.1:0", "--data-dir", gwDir, "--config", gwConfig,
 		"--remote", "bookings=http://"+bkAddr, "--remote", "payments=http://"+pmAddr)
@@ -610,10 +610,10 @@ type loadKind struct {
 // admin for the invariants when admin), bounded by the run's length, the
 // settle time and three minutes for setup and the check. A run whose
 // invariants break still answers its figures (bellhop load exits non-zero).
-func (f *fire) load(ctx context.Context, target string, admin bool, args ...string) (*loadResult, error) {
+func (f *deploymentLoad) load(ctx context.Context, target string, admin bool, args ...string) (*loadResult, error) {
 	args = append([]string{"load", "--target", target, "--json"}, args...)
 	if admin {
-		args = append(args, "--admin-email", fireAdmin, "--admin-password-stdin")
+		args = append(args, "--admin-email", seedAdminEmail, "--admin-password-stdin")
 	}
 	limit := f.o.duration + f.o.settle + 3*time.Minute
 	ctx, cancel := context.WithTimeout(ctx, limit)
@@ -776,17 +776,17 @@ func orDash(d time.Duration) string {
 	return ms(d)
 }
 
-// fireReport is everything -fire measured, printed as Markdown at the end.
-type fireReport struct {
+// deploymentLoadReport is everything -fire measured, printed as Markdown at the end.
+type deploymentLoadReport struct {
 	date, cpu, goVersion, command string
 	nproc                         int
 	wall                          time.Duration
-	o                             *fireOptions
+	o                             *deploymentLoadOptions
 	rates                         []int
-	deps                          []fireDeployment
+	deps                          []deploymentFigures
 }
 
-func (r *fireReport) dep(name string) *fireDeployment {
+func (r *deploymentLoadReport) dep(name string) *deploymentFigures {
 	for i := range r.deps {
 		if r.deps[i].name == name {
 			return &r.deps[i]
@@ -797,7 +797,7 @@ func (r *fireReport) dep(name string) *fireDeployment {
 
 // bestHotel is the highest hotel-mix step that passed and the first that
 // failed (nil when none did).
-func (d *fireDeployment) bestHotel() (best, failed *fireHotelStep) {
+func (d *deploymentFigures) bestHotel() (best, failed *hotelMixStep) {
 	for i := range d.hotel {
 		if d.hotel[i].why == "" {
 			best = &d.hotel[i]
@@ -808,7 +808,7 @@ func (d *fireDeployment) bestHotel() (best, failed *fireHotelStep) {
 	return best, failed
 }
 
-func (d *fireDeployment) bookingAt(rate int) *loadResult {
+func (d *deploymentFigures) bookingAt(rate int) *loadResult {
 	for _, b := range d.booking {
 		if b.rate == rate {
 			return b.res
@@ -817,7 +817,7 @@ func (d *fireDeployment) bookingAt(rate int) *loadResult {
 	return nil
 }
 
-func (r *fireReport) print(w io.Writer) {
+func (r *deploymentLoadReport) print(w io.Writer) {
 	cpu := ""
 	if r.cpu != "" {
 		cpu = ", " + r.cpu
@@ -839,14 +839,14 @@ func (r *fireReport) print(w io.Writer) {
 			"--admin-email %s --admin-password-stdin --settle %s`; R counts holds and searches, the pays come on top. "+
 			"Confirmed/s: bookings of the run confirmed, per second from the first request to the last payment answered; "+
 			"payment → confirmed: the payment's and the booking's updated_at.\n\n",
-			o.users, o.duration, fireAdmin, o.settle)
+			o.users, o.duration, seedAdminEmail, o.settle)
 		fmt.Fprintln(w, "| rate | deployment | confirmed/s | hold p99 | pay p99 | payment → confirmed p50 / p99 | errors | invariants |")
 		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 		for _, rate := range r.rates {
 			for _, d := range r.deps {
 				res := d.bookingAt(rate)
 				if res == nil {
-					if d.err == nil || slices.ContainsFunc(d.booking, func(b fireBookingRun) bool { return b.rate == rate }) {
+					if d.err == nil || slices.ContainsFunc(d.booking, func(b bookingMixRun) bool { return b.rate == rate }) {
 						fmt.Fprintf(w, "| %s/s | %s | failed: see the log above | | | | | |\n", thousands(float64(rate)), d.name)
 					}
 					continue

@@ -1,4 +1,4 @@
-package main
+package loadgen
 
 import (
 	"bytes"
@@ -6,264 +6,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
-	"github.com/bellhop/bellhop/modules/search"
-	"github.com/bellhop/bellhop/platform/apperr"
-	"github.com/bellhop/bellhop/platform/civil"
-	"github.com/bellhop/bellhop/platform/money"
 )
-
-const (
-	fakeAdminEmail    = "admin@fake.example"
-	fakeAdminPassword = "fake admin passphrase"
-	fakeAdminToken    = "fake-admin-token"
-	fakeRun           = "0badcafe"
-	fakePageSize      = 2 // every list is served in several pages
-)
-
-// fakeData is what the fake API serves: the real JSON types of the modules.
-type fakeData struct {
-	hotels   map[string]search.Hotel
-	bookings []bookings.Booking
-	payments []payments.Payment
-}
-
-// fakeAPI fakes the endpoints checkInvariants and the admin sign-in read.
-// data is called for each pass over the bookings list (n counts from 1), so
-// a test can change the data between checks.
-type fakeAPI struct {
-	t    *testing.T
-	data func(n int) fakeData
-
-	mu                             sync.Mutex
-	cur                            fakeData // the data of the current pass
-	passes                         int      // first pages of the bookings list served
-	bookingPages, paymentPages     int
-	hotelGets                      map[string]int
-	signIns, unauthorized, unknown int
-	// unavailable: the first passes of the bookings list that answer 503,
-	// as a target still working off a run does.
-	unavailable int
-}
-
-func newFakeAPI(t *testing.T, data func(n int) fakeData) (*fakeAPI, *httptest.Server) {
-	f := &fakeAPI{t: t, data: data, hotelGets: map[string]int{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/v1/sessions", f.signIn)
-	mux.HandleFunc("GET /api/v1/bookings", f.listBookings)
-	mux.HandleFunc("GET /api/v1/payments", f.listPayments)
-	mux.HandleFunc("GET /api/v1/hotels/{id}", f.getHotel)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.unknown++
-		f.mu.Unlock()
-		t.Errorf("fake API: unexpected %s %s", r.Method, r.URL)
-		problem(w, http.StatusNotFound, "not_found")
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return f, srv
-}
-
-func problem(w http.ResponseWriter, status int, reason string) {
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(apperr.Problem{Title: http.StatusText(status), Status: status, Reason: reason})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (f *fakeAPI) signIn(w http.ResponseWriter, r *http.Request) {
-	var body struct{ Email, Password string }
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		problem(w, http.StatusBadRequest, "malformed")
-		return
-	}
-	f.mu.Lock()
-	f.signIns++
-	f.mu.Unlock()
-	if body.Email != fakeAdminEmail || body.Password != fakeAdminPassword {
-		problem(w, http.StatusUnauthorized, "invalid_credentials")
-		return
-	}
-	writeJSON(w, auth.Tokens{AccessToken: fakeAdminToken, TokenType: "Bearer", ExpiresIn: 900, RefreshToken: "fake-refresh"})
-}
-
-func (f *fakeAPI) admin(w http.ResponseWriter, r *http.Request) bool {
-	if r.Header.Get("Authorization") != "Bearer "+fakeAdminToken {
-		f.unauthorized++
-		problem(w, http.StatusUnauthorized, "unauthenticated")
-		return false
-	}
-	return true
-}
-
-// page serves items[offset:offset+fakePageSize] for the request's cursor
-// (an offset the fake handed out); ok is false when the cursor is not one.
-func page[T any](r *http.Request, items []T) (out []T, next string, ok bool) {
-	if r.URL.Query().Get("limit") != "100" {
-		return nil, "", false
-	}
-	off := 0
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		n, err := strconv.Atoi(strings.TrimPrefix(c, "after-"))
-		if err != nil || !strings.HasPrefix(c, "after-") || n <= 0 || n > len(items) {
-			return nil, "", false
-		}
-		off = n
-	}
-	end := min(off+fakePageSize, len(items))
-	if end < len(items) {
-		next = fmt.Sprintf("after-%d", end)
-	}
-	return items[off:end], next, true
-}
-
-func (f *fakeAPI) listBookings(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.admin(w, r) {
-		return
-	}
-	if r.URL.Query().Get("cursor") == "" { // a new check begins
-		f.passes++
-		f.cur = f.data(f.passes)
-		if f.passes <= f.unavailable {
-			problem(w, http.StatusServiceUnavailable, "bookings.unavailable")
-			return
-		}
-	}
-	f.bookingPages++
-	items, next, ok := page(r, f.cur.bookings)
-	if !ok {
-		f.t.Errorf("fake API: bad bookings page request %s", r.URL)
-		problem(w, http.StatusBadRequest, "bad_cursor")
-		return
-	}
-	writeJSON(w, bookings.BookingList{Bookings: items, NextCursor: next})
-}
-
-func (f *fakeAPI) listPayments(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.admin(w, r) {
-		return
-	}
-	f.paymentPages++
-	items, next, ok := page(r, f.cur.payments)
-	if !ok {
-		f.t.Errorf("fake API: bad payments page request %s", r.URL)
-		problem(w, http.StatusBadRequest, "bad_cursor")
-		return
-	}
-	writeJSON(w, payments.PaymentList{Payments: items, NextCursor: next})
-}
-
-func (f *fakeAPI) getHotel(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	id := r.PathValue("id")
-	f.hotelGets[id]++
-	h, ok := f.cur.hotels[id]
-	if !ok {
-		problem(w, http.StatusNotFound, "hotel_not_found")
-		return
-	}
-	writeJSON(w, h)
-}
-
-var (
-	night1 = civil.MustParse("2030-01-10")
-	night2 = civil.MustParse("2030-01-11")
-	// paidAt is when the clean data's payments succeeded.
-	paidAt = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-)
-
-func runGuest(i int) string { return fmt.Sprintf("load-%d-%s@load.example", i, fakeRun) }
-
-func fakeBooking(id, status, email, roomType string, nights ...civil.Date) bookings.Booking {
-	hotel := "hotel-1"
-	if roomType == "rt-other" {
-		hotel = "hotel-2"
-	}
-	b := bookings.Booking{ID: id, Status: status, GuestID: "guest-" + email, GuestEmail: email, HotelID: hotel,
-		RoomTypeID: roomType, Guests: 1, Total: money.New(int64(10000*len(nights)), "EUR"),
-		CreatedAt: paidAt.Add(-time.Minute), UpdatedAt: paidAt.Add(-time.Minute)}
-	if len(nights) > 0 {
-		b.CheckIn, b.CheckOut = nights[0], nights[len(nights)-1].AddDays(1)
-	}
-	for _, n := range nights {
-		b.Nights = append(b.Nights, bookings.NightPrice{Date: n, Price: money.New(10000, "EUR")})
-	}
-	return b
-}
-
-func fakePayment(id, bookingID, status string, at time.Time) payments.Payment {
-	return payments.Payment{ID: id, BookingID: bookingID, GuestID: "guest", Amount: money.New(10000, "EUR"),
-		Status: status, Provider: "sandbox", CreatedAt: at.Add(-time.Second), UpdatedAt: at}
-}
-
-// confirm makes b confirmed by payment p, after latency.
-func confirm(b bookings.Booking, p payments.Payment, latency time.Duration) bookings.Booking {
-	b.Status, b.PaymentID, b.UpdatedAt = bookings.StatusConfirmed, p.ID, p.UpdatedAt.Add(latency)
-	return b
-}
-
-// cleanData breaks no invariant: rt-small (2 rooms) is exactly full on
-// night1; cancelled, expired and rejected bookings hold no room; refunded and
-// failed payments are not "succeeded". Two of the confirmed bookings are the
-// run's, confirmed 40 and 70 ms after their payments succeeded.
-func cleanData() fakeData {
-	pConf1 := fakePayment("pay-conf-1", "bk-conf-1", payments.StatusSucceeded, paidAt)
-	pConf2 := fakePayment("pay-conf-2", "bk-conf-2", payments.StatusSucceeded, paidAt)
-	pConf3 := fakePayment("pay-conf-3", "bk-conf-3", payments.StatusSucceeded, paidAt.Add(time.Second))
-	pRefunded := fakePayment("pay-refunded", "bk-cancelled", payments.StatusRefunded, paidAt)
-	pFailed := fakePayment("pay-failed", "bk-rejected", payments.StatusFailed, paidAt)
-	rejected := fakeBooking("bk-rejected", bookings.StatusRejected, runGuest(2), "rt-small", night1)
-	rejected.PaymentID = pFailed.ID
-	return fakeData{
-		hotels: map[string]search.Hotel{
-			"hotel-1": {ID: "hotel-1", Name: "One", City: "Lisbon", RoomTypes: []search.RoomType{
-				{ID: "rt-small", HotelID: "hotel-1", Name: "Small", MaxGuests: 2, RoomsTotal: 2, BaseRate: money.New(10000, "EUR")},
-				{ID: "rt-big", HotelID: "hotel-1", Name: "Big", MaxGuests: 4, RoomsTotal: 10, BaseRate: money.New(20000, "EUR")},
-			}},
-			"hotel-2": {ID: "hotel-2", Name: "Two", City: "Porto", RoomTypes: []search.RoomType{
-				{ID: "rt-other", HotelID: "hotel-2", Name: "Other", MaxGuests: 2, RoomsTotal: 5, BaseRate: money.New(9000, "EUR")},
-			}},
-		},
-		bookings: []bookings.Booking{
-			confirm(fakeBooking("bk-conf-1", "", runGuest(0), "rt-small", night1, night2), pConf1, 40*time.Millisecond),
-			fakeBooking("bk-pending", bookings.StatusPending, runGuest(1), "rt-small", night1),
-			fakeBooking("bk-cancelled", bookings.StatusCancelled, runGuest(1), "rt-small", night1),
-			fakeBooking("bk-expired", bookings.StatusExpired, runGuest(3), "rt-small", night1, night2),
-			rejected,
-			// Someone else's booking: counted in --check-only, not in the run.
-			confirm(fakeBooking("bk-conf-2", "", "someone@example.com", "rt-other", night1), pConf2, 5*time.Millisecond),
-			confirm(fakeBooking("bk-conf-3", "", runGuest(4), "rt-big", night1, night2), pConf3, 70*time.Millisecond),
-		},
-		payments: []payments.Payment{pConf1, pRefunded, pFailed, pConf2, pConf3},
-	}
-}
-
-func fixed(d fakeData) func(int) fakeData { return func(int) fakeData { return d } }
 
 func TestLoadCheckInvariants_CleanDataHasNoViolation(t *testing.T) {
 	f, srv := newFakeAPI(t, fixed(cleanData()))
-	c := newLoadClient(srv.URL, loadOptions{timeout: 5 * time.Second, payWorkers: 1})
+	c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1}, nil)
 
 	rep, err := checkInvariants(context.Background(), c, fakeAdminToken, fakeRun)
 	if err != nil {
@@ -358,7 +112,7 @@ func TestLoadCheckInvariants_EachViolation(t *testing.T) {
 			d := cleanData()
 			tc.spoil(&d)
 			_, srv := newFakeAPI(t, fixed(d))
-			c := newLoadClient(srv.URL, loadOptions{timeout: 5 * time.Second, payWorkers: 1})
+			c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1}, nil)
 			rep, err := checkInvariants(context.Background(), c, fakeAdminToken, fakeRun)
 			if err != nil {
 				t.Fatal(err)
@@ -377,7 +131,7 @@ func TestLoadCheckInvariants_EachViolation(t *testing.T) {
 
 func TestLoadCheckInvariants_FailedListIsAnError(t *testing.T) {
 	f, srv := newFakeAPI(t, fixed(cleanData()))
-	c := newLoadClient(srv.URL, loadOptions{timeout: 5 * time.Second, payWorkers: 1})
+	c := newAPIClient(srv.URL, options{timeout: 5 * time.Second, payWorkers: 1}, nil)
 	_, err := checkInvariants(context.Background(), c, "not-the-admin", fakeRun)
 	if err == nil || !strings.Contains(err.Error(), "401 unauthenticated") {
 		t.Errorf("err = %v, want the 401 of the bookings list", err)
@@ -387,8 +141,8 @@ func TestLoadCheckInvariants_FailedListIsAnError(t *testing.T) {
 	}
 }
 
-func checkOnlyOptions(target string) loadOptions {
-	return loadOptions{target: target, checkOnly: true, adminEmail: fakeAdminEmail, adminPassword: true,
+func checkOnlyOptions(target string) options {
+	return options{target: target, checkOnly: true, adminEmail: fakeAdminEmail, adminPassword: true,
 		timeout: 5 * time.Second, payWorkers: 4}
 }
 
@@ -529,13 +283,13 @@ func TestLoadCheckOnly_NeedsTheAdmin(t *testing.T) {
 	f, srv := newFakeAPI(t, fixed(cleanData()))
 	for _, tc := range []struct {
 		name   string
-		change func(*loadOptions)
+		change func(*options)
 		stdin  string
 		want   string
 	}{
-		{"no admin email", func(o *loadOptions) { o.adminEmail = "" }, fakeAdminPassword + "\n", "--check-only needs the admin account: --admin-email"},
-		{"no password on stdin", func(o *loadOptions) { o.adminPassword = false }, "", "--admin-password-stdin"},
-		{"empty stdin", func(*loadOptions) {}, "", "read the admin password from stdin"},
+		{"no admin email", func(o *options) { o.adminEmail = "" }, fakeAdminPassword + "\n", "--check-only needs the admin account: --admin-email"},
+		{"no password on stdin", func(o *options) { o.adminPassword = false }, "", "--admin-password-stdin"},
+		{"empty stdin", func(*options) {}, "", "read the admin password from stdin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := checkOnlyOptions(srv.URL)
@@ -647,91 +401,5 @@ func TestLoadConfirmLatencies(t *testing.T) {
 	printInvariants(&out, invariantReport{latMissing: 2}, &loadRun{id: fakeRun})
 	if !strings.Contains(out.String(), "no confirmed booking measured") || !strings.Contains(out.String(), "per second: 0.0") {
 		t.Errorf("printed invariants with nothing measured:\n%s", &out)
-	}
-}
-
-func TestLoadSummaryJSON(t *testing.T) {
-	s := newLoadStats()
-	for i := 1; i <= 100; i++ {
-		s.record(kindHold, http.StatusCreated, time.Duration(i)*time.Millisecond, nil, "")
-	}
-	s.record(kindHold, http.StatusConflict, 500*time.Millisecond, []byte(`{"reason":"sold_out"}`), "")
-	s.record(kindSearch, http.StatusOK, 2*time.Millisecond, nil, "")
-	s.paid = 90
-	o := loadOptions{mix: "booking", rate: 50, duration: 2 * time.Second}
-	sum := summarizeLoad(o, s, 2*time.Second, 4*time.Second)
-
-	var out bytes.Buffer
-	printLoadSummary(&out, sum)
-	for _, w := range []string{
-		"bellhop load: mix booking, rate 50/s for 2s\n",
-		"requests 102 in 4s (attack 2s), throughput 25.5/s, errors 1, payments succeeded 90 (22.5/s)\n",
-		"hold          101       1       51ms       91ms      100ms      500ms\n",
-		"      1  hold     409 sold_out\n",
-	} {
-		if !strings.Contains(out.String(), w) {
-			t.Errorf("summary lacks %q:\n%s", w, &out)
-		}
-	}
-
-	var buf bytes.Buffer
-	if err := writeLoadJSON(&buf, loadJSON{loadRunJSON: sum.json(), loadCheckJSON: invariantReport{confirmed: 80}.json(&loadRun{id: "x", elapsed: 4 * time.Second})}); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Count(buf.String(), "\n") != 1 || !strings.HasSuffix(buf.String(), "}\n") {
-		t.Errorf("not one line: %q", &buf)
-	}
-	var got struct {
-		Mix               string    `json:"mix"`
-		Rate              int       `json:"rate"`
-		DurationS         float64   `json:"duration_s"`
-		Requests          int       `json:"requests"`
-		Errors            int       `json:"errors"`
-		ThroughputRPS     float64   `json:"throughput_rps"`
-		PaymentsSucceeded int       `json:"payments_succeeded"`
-		InvariantsOK      *bool     `json:"invariants_ok"`
-		Violations        *[]string `json:"violations"`
-		Confirmed         int       `json:"confirmed"`
-		ConfirmedPerS     float64   `json:"confirmed_per_s"`
-		ConfirmLatency    *struct {
-			P50ms float64 `json:"p50_ms"`
-			P99ms float64 `json:"p99_ms"`
-		} `json:"confirm_latency"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
-	var kinds struct {
-		Kinds map[string]map[string]float64 `json:"kinds"`
-	}
-	if err := json.Unmarshal(buf.Bytes(), &kinds); err != nil {
-		t.Fatal(err)
-	}
-	if got.Mix != "booking" || got.Rate != 50 || got.DurationS != 2 || got.Requests != 102 || got.Errors != 1 ||
-		got.ThroughputRPS != 25.5 || got.PaymentsSucceeded != 90 {
-		t.Errorf("run fields: %+v", got)
-	}
-	hold := kinds.Kinds["hold"]
-	if want := map[string]float64{"requests": 101, "errors": 1, "p50_ms": 51, "p90_ms": 91, "p99_ms": 100, "max_ms": 500}; !maps.Equal(hold, want) {
-		t.Errorf("kinds.hold = %v, want %v", hold, want)
-	}
-	if s := kinds.Kinds["search"]; s["requests"] != 1 || s["errors"] != 0 || s["p99_ms"] != 2 {
-		t.Errorf("kinds.search = %v", s)
-	}
-	if got.InvariantsOK == nil || !*got.InvariantsOK || got.Violations == nil || len(*got.Violations) != 0 ||
-		got.Confirmed != 80 || got.ConfirmedPerS != 20 || got.ConfirmLatency == nil {
-		t.Errorf("check fields: %s", &buf)
-	}
-}
-
-func TestTransportReason(t *testing.T) {
-	for in, want := range map[string]string{
-		`Post "http://127.0.0.1:39193/api/v1/bookings": dial tcp 127.0.0.1:39193: connect: connection refused`: "dial tcp 127.0.0.1:39193: connect: connection refused",
-		`Get "http://127.0.0.1:1/api/v1/hotels?city=Porto": EOF`:                                               "EOF",
-		"payment unknown": "payment unknown",
-	} {
-		if got := transportReason(in); got != want {
-			t.Errorf("transportReason(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
