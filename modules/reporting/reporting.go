@@ -135,7 +135,7 @@ type ReportRequest struct {
 	HotelID     string     `query:"hotel_id" json:"hotel_id,omitempty" validate:"max=64"`
 	RoomTypeID  string     `query:"room_type_id" json:"room_type_id,omitempty" validate:"max=64"`
 	CityID      string     `query:"city_id" json:"city_id,omitempty" validate:"max=80"`
-	GroupBy     string     `query:"group_by" json:"group_by,omitempty" validate:"omitempty,oneof=hotel room_type city"`    // "": hotel
+	GroupBy     string     `query:"group_by" json:"group_by,omitempty" validate:"omitempty,oneof=hotel room_type city"`   // "": hotel
 	Granularity string     `query:"granularity" json:"granularity,omitempty" validate:"omitempty,oneof=night week month"` // "": night (occupancy), month (revenue)
 }
 

@@ -332,14 +332,14 @@ func (a *applier) onConfirmed(tx *gorm.DB, evt events.Event, e bookingEvent, row
 	if err := json.Unmarshal(doc.Model, &m); err != nil {
 		return err
 	}
-	return tx.Create(&ledgerRow{BookingID: row.ID, DocumentID: doc.ID, HotelID: row.HotelID, RoomTypeID: row.RoomTypeID,
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ledgerRow{Key: "receipt:" + row.ID, BookingID: row.ID, DocumentID: doc.ID, HotelID: row.HotelID, RoomTypeID: row.RoomTypeID,
 		CityID: row.CityID, Date: row.ConfirmedDate, Currency: m.Currency, Bookings: 1,
 		Gross: m.Total, Tax: m.TaxAmount + m.TourismTax}).Error
 }
 
 func (a *applier) onCancelled(tx *gorm.DB, evt events.Event, e bookingEvent, row bookingRow, live bool) error {
 	b := e.Booking
-	ledger := ledgerRow{BookingID: row.ID, HotelID: row.HotelID, RoomTypeID: row.RoomTypeID, CityID: row.CityID,
+	ledger := ledgerRow{Key: "cancel:" + row.ID, BookingID: row.ID, HotelID: row.HotelID, RoomTypeID: row.RoomTypeID, CityID: row.CityID,
 		Date: row.CancelledDate, Currency: row.Currency, Fee: b.CancellationFee.Amount}
 	if b.Refund.Amount > 0 {
 		key := fmt.Sprintf("credit:%s:%s", reporting.ReasonCancellation, row.ID)
@@ -375,7 +375,7 @@ func (a *applier) onCancelled(tx *gorm.DB, evt events.Event, e bookingEvent, row
 			ledger.Tax = m.TaxAmount + m.TourismTax // negative: tax given back
 		}
 	}
-	return tx.Create(&ledger).Error
+	return tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&ledger).Error
 }
 
 // onRefundInFull issues the credit note of a payment refunded in full

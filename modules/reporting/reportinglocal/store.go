@@ -117,7 +117,10 @@ func (paymentRow) TableName() string { return "reporting_payments" }
 
 // ledgerRow is money that moved for a booking, on a date in the hotel's time zone.
 type ledgerRow struct {
-	ID         int64  `gorm:"primaryKey;autoIncrement"`
+	ID int64 `gorm:"primaryKey;autoIncrement"`
+	// Key makes the entry once per booking and kind ("receipt:<booking>",
+	// "cancel:<booking>"), whatever copies of an event arrive.
+	Key        string `gorm:"size:200;not null;uniqueIndex:ux_reporting_ledger_key"`
 	BookingID  string `gorm:"size:64;not null;index"`
 	DocumentID string `gorm:"size:64;not null"`
 	HotelID    string `gorm:"size:64;not null"`
