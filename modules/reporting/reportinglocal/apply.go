@@ -321,7 +321,7 @@ func (a *applier) onConfirmed(tx *gorm.DB, evt events.Event, e bookingEvent, row
 			return nil
 		}
 		m := a.receiptModel(e.Booking, paymentFor(tx, e), evt.Time)
-		if doc, err = a.issue(tx, receiptKey(row.ID), a.cfg.ReceiptPrefix, m, row.ID, row.GuestID, evt.Time); err != nil {
+		if doc, err = a.issue(tx, receiptKey(row.ID), a.cfg.ReceiptPrefix, &m, row.ID, row.GuestID, evt.Time); err != nil {
 			return err
 		}
 		if err := a.mail.document(tx, doc, m); err != nil {
@@ -358,7 +358,7 @@ func (a *applier) onCancelled(tx *gorm.DB, evt events.Event, e bookingEvent, row
 				}
 			}
 			m := a.creditNoteModel(b, receipt, reporting.ReasonCancellation, b.Refund.Amount, paymentFor(tx, e), evt.Time)
-			if doc, err = a.issue(tx, key, a.cfg.CreditNotePrefix, m, row.ID, row.GuestID, evt.Time); err != nil {
+			if doc, err = a.issue(tx, key, a.cfg.CreditNotePrefix, &m, row.ID, row.GuestID, evt.Time); err != nil {
 				return err
 			}
 			if err := a.mail.document(tx, doc, m); err != nil {
@@ -392,7 +392,7 @@ func (a *applier) onRefundInFull(tx *gorm.DB, evt events.Event, e bookingEvent, 
 		amount = pay.Amount.Amount
 	}
 	m := a.creditNoteModel(e.Booking, nil, reason, amount, pay, evt.Time)
-	if doc, err = a.issue(tx, key, a.cfg.CreditNotePrefix, m, e.Booking.ID, e.Booking.GuestID, evt.Time); err != nil {
+	if doc, err = a.issue(tx, key, a.cfg.CreditNotePrefix, &m, e.Booking.ID, e.Booking.GuestID, evt.Time); err != nil {
 		return err
 	}
 	return a.mail.document(tx, doc, m)

@@ -47,16 +47,16 @@ func findDocument(tx *gorm.DB, key string) (*documentRow, error) {
 	return &d, nil
 }
 
-// issue numbers, renders and stores a document in tx. prefix names the
+// issue numbers (setting m.Number), renders and stores a document in tx. prefix names the
 // series; the number's year is the issue date's.
-func (a *applier) issue(tx *gorm.DB, key, prefix string, m docModel, bookingID, guestID string, issuedAt time.Time) (*documentRow, error) {
+func (a *applier) issue(tx *gorm.DB, key, prefix string, m *docModel, bookingID, guestID string, issuedAt time.Time) (*documentRow, error) {
 	series := fmt.Sprintf("%s-%04d", prefix, m.IssueDate.Year)
 	seq, err := nextNumber(tx, series)
 	if err != nil {
 		return nil, err
 	}
 	m.Number = fmt.Sprintf("%s-%06d", series, seq)
-	pdf, err := renderDocument(m, issuedAt)
+	pdf, err := renderDocument(*m, issuedAt)
 	if err != nil {
 		return nil, err
 	}
