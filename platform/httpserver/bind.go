@@ -364,20 +364,3 @@ func setQueryScalar(f reflect.Value, s string) string {
 	}
 	return ""
 }
-
-// Respond finishes a handler that called a Service: err (rendered by the
-// error handler) if there is one, else body as JSON with status.
-func Respond(c echo.Context, status int, body any, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.JSON(status, body)
-}
-
-// RespondEmpty is Respond for operations that answer nothing: 204 No Content.
-func RespondEmpty(c echo.Context, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
-}

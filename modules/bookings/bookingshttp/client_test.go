@@ -2,8 +2,6 @@ package bookingshttp_test
 
 import (
 	"context"
-	"errors"
-	"net"
 	"testing"
 	"time"
 
@@ -13,24 +11,29 @@ import (
 	"github.com/bellhop/bellhop/modules/bookings/bookingshttp"
 	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
 	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
-	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/events/eventstest"
 	"github.com/bellhop/bellhop/platform/httpclient"
+	"github.com/bellhop/bellhop/platform/httpclient/httpclienttest"
 	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
 )
 
 // serve hosts svc's routes on a loopback port, verifying tokens from iss.
 func serve(t *testing.T, svc bookings.Service, iss *authntest.Issuer) string {
 	t.Helper()
-	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) { bookingshttp.Register(e, svc) })
+	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) {
+		if err := bookingshttp.Register(e.Group(""), svc, bookingshttp.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // newLocal builds bookingslocal on a real SQLite file and event bus, quoting
 // from a search Fake, running, with a payments stand-in on the bus.
-func newLocal(t *testing.T) (*bookingslocal.Module, *searchtest.Fake, *bookingstest.Payments) {
+func newLocal(t *testing.T) (*bookingslocal.Module, *searchtest.Fake, *paymentstest.Events) {
 	t.Helper()
 	catalog := searchtest.NewFake()
 	bus := eventstest.Bus(t)
@@ -39,7 +42,7 @@ func newLocal(t *testing.T) (*bookingslocal.Module, *searchtest.Fake, *bookingst
 		t.Fatal(err)
 	}
 	eventstest.Run(t, m)
-	return m, catalog, bookingstest.NewPayments(t, bus)
+	return m, catalog, paymentstest.NewEvents(t, bus)
 }
 
 func newClient(t *testing.T, url string) *bookingshttp.Client {
@@ -67,22 +70,11 @@ func TestClient(t *testing.T) {
 
 // A bookings process that is not there is unavailable, quickly.
 func TestClient_Unavailable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	c, err := bookingshttp.NewClient("http://"+addr, httpclient.Options{Caller: "test", Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	_, err = c.Get(context.Background(), bookings.GetRequest{ID: "bk_1"})
-	if !errors.Is(err, apperr.UnavailableAny) {
-		t.Fatalf("err = %v, want unavailable", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %s", d)
-	}
+	t.Parallel()
+	httpclienttest.CheckUnreachable(t, bookingshttp.NewClient, map[string]func(context.Context, *bookingshttp.Client) error{
+		"Get": func(ctx context.Context, c *bookingshttp.Client) error {
+			_, err := c.Get(ctx, bookings.GetRequest{ID: "bk_1"})
+			return err
+		},
+	})
 }

@@ -1,7 +1,5 @@
 // Package bookingshttp is the bookings module's HTTP transport: Register
-// mounts its routes on any process that has a bookings.Service, and Client
-// implements bookings.Service by calling those routes, so callers cannot
-// tell the two apart.
+// mounts its routes, and Client implements bookings.Service by calling them.
 package bookingshttp
 
 import (
@@ -21,16 +19,20 @@ const (
 	HeaderIdempotencyKey = "Idempotency-Key"
 )
 
-// Register mounts the bookings routes on e. Every route needs a bearer token
+// Options configure the routes; bookings has no settings of its own yet.
+type Options struct{}
+
+// Register mounts the bookings routes on g. Every route needs a bearer token
 // (a guest's, staff's, or a service's with bookings:read); the service
 // decides what the caller may see and do, so the rules hold in-process too.
-func Register(e *echo.Echo, svc bookings.Service) {
+func Register(g *echo.Group, svc bookings.Service, _ Options) error {
 	h := handlers{svc: svc}
 	signedIn := authn.RequireScopes()
-	e.POST(pathBookings, h.hold, signedIn)
-	e.GET(pathBookings, h.list, signedIn)
-	e.GET(pathBookings+"/:id", h.get, signedIn)
-	e.POST(pathBookings+"/:id/cancel", h.cancel, signedIn)
+	g.POST(pathBookings, h.hold, signedIn)
+	g.GET(pathBookings, h.list, signedIn)
+	g.GET(pathBookings+"/:id", h.get, signedIn)
+	g.POST(pathBookings+"/:id/cancel", h.cancel, signedIn)
+	return nil
 }
 
 type handlers struct{ svc bookings.Service }
@@ -42,11 +44,7 @@ func (h handlers) hold(c echo.Context) error {
 	}
 	req.IdempotencyKey = c.Request().Header.Get(HeaderIdempotencyKey)
 	res, err := h.svc.Hold(c.Request().Context(), req)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderLocation, pathBookings+"/"+res.ID)
-	return c.JSON(http.StatusCreated, res)
+	return httpserver.RespondCreated(c, pathBookings+"/"+res.ID, res, err)
 }
 
 func (h handlers) list(c echo.Context) error {
@@ -55,22 +53,15 @@ func (h handlers) list(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.List(c.Request().Context(), req)
-	return reply(c, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) get(c echo.Context) error {
 	res, err := h.svc.Get(c.Request().Context(), bookings.GetRequest{ID: c.Param("id")})
-	return reply(c, res, err)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) cancel(c echo.Context) error {
 	res, err := h.svc.Cancel(c.Request().Context(), bookings.CancelRequest{ID: c.Param("id")})
-	return reply(c, res, err)
-}
-
-func reply(c echo.Context, body any, err error) error {
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, body)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
 	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
@@ -24,7 +25,7 @@ func TestContract(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventstest.Run(t, m)
-		pays := bookingstest.NewPayments(t, bus)
+		pays := paymentstest.NewEvents(t, bus)
 		return bookingstest.Target{
 			Service: m.Service(),
 			Catalog: catalog,

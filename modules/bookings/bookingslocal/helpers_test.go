@@ -10,7 +10,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
-	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -54,7 +54,7 @@ type env struct {
 	catalog *searchtest.Fake
 	clock   *clock
 	bus     *events.Bus
-	pays    *bookingstest.Payments
+	pays    *paymentstest.Events
 	hotelID string
 }
 
@@ -79,7 +79,7 @@ func newEnv(t *testing.T, withBus bool, d bookingslocal.Deps) *env {
 	e.mod, e.svc = m, m.Service()
 	if withBus {
 		eventstest.Run(t, m)
-		e.pays = bookingstest.NewPayments(t, e.bus)
+		e.pays = paymentstest.NewEvents(t, e.bus)
 	}
 	h, err := e.catalog.CreateHotel(staffCatalog(), search.CreateHotelRequest{
 		Name: "Tejo Hotel", City: "Lisbon", Country: "PT", Address: "Cais do Sodré 1", TimeZone: "Europe/Lisbon", Stars: 4, Rating: 4.5,

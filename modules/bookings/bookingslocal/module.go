@@ -67,7 +67,7 @@ func New(d Deps) (*Module, error) {
 	}
 	log = log.With("module", bookings.Module)
 	svc := &Service{
-		db: d.DB, search: d.Search, validate: validation.New(), log: log,
+		search: d.Search, validate: validation.New(), log: log,
 		clock: d.Now, holdTTL: d.HoldTTL, policy: d.Policy,
 	}
 	if svc.clock == nil {
@@ -96,7 +96,7 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc.outbox = wired.Outbox()
+	svc.store = &gormStore{db: d.DB.DB, outbox: wired.Outbox()}
 	m.events = wired
 	return m, nil
 }

@@ -1,12 +1,12 @@
 package bookingslocal_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
 	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/db"
@@ -21,19 +21,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 // openPostgres returns the bookings module's database, migrated, in a fresh
 // PostgreSQL database.
 func openPostgres(t *testing.T) *db.DB {
-	t.Helper()
-	ctx := context.Background()
-	d, err := db.Open(ctx, db.Options{Module: bookings.Module, DSN: pgtest.Start(t).NewDatabase(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	for range 2 { // migrating is safe on every start
-		if err := d.Migrate(ctx, bookingslocal.Migrations); err != nil {
-			t.Fatalf("migrate: %v", err)
-		}
-	}
-	return d
+	return pgtest.Open(t, bookings.Module, bookingslocal.Migrations)
 }
 
 // The contract, in-process on PostgreSQL.
@@ -46,7 +34,7 @@ func TestContract_Postgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventstest.Run(t, m)
-		pays := bookingstest.NewPayments(t, bus)
+		pays := paymentstest.NewEvents(t, bus)
 		return bookingstest.Target{
 			Service: m.Service(),
 			Catalog: catalog,

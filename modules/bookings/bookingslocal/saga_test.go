@@ -13,8 +13,8 @@ import (
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/bookings/bookingslocal"
-	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/events"
@@ -42,7 +42,7 @@ func TestPayment_ConfirmsOnce(t *testing.T) {
 	}
 	e.mod, e.svc = m, m.Service()
 	eventstest.Run(t, m)
-	pays := bookingstest.NewPayments(t, bus)
+	pays := paymentstest.NewEvents(t, bus)
 
 	rt := e.roomType(t, 2, 10000)
 	b := e.hold(t, guest, rt, lisbonToday(t).AddDays(7), 2)

@@ -10,15 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/civil"
-	"github.com/bellhop/bellhop/platform/db"
-	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/money"
 	"github.com/bellhop/bellhop/platform/validation"
@@ -26,7 +22,7 @@ import (
 
 // Service is the in-process bookings.Service.
 type Service struct {
-	db       *db.DB
+	store    store
 	search   search.Service
 	validate *validation.Validator
 	log      *slog.Logger
@@ -34,8 +30,46 @@ type Service struct {
 	holdTTL  time.Duration
 	policy   Policy
 	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
-	// outbox is where writes that record events go: it commits, then wakes the relay.
-	outbox *events.Outbox
+}
+
+// store is what the service needs of its database (gormStore in store.go).
+type store interface {
+	reader
+	// list reads a page of bookings, newest first.
+	list(ctx context.Context, f listFilter) ([]bookingRow, error)
+	// expiredHolds are the ids of up to limit pending bookings whose hold
+	// ran out by now, those that ran out first first.
+	expiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// write runs fn in one writing transaction and, once it has committed,
+	// wakes the relay that publishes the events fn recorded.
+	write(ctx context.Context, fn func(tx storeTx) error) error
+}
+
+// reader reads bookings, in a transaction or not.
+type reader interface {
+	// booking reads a booking; bookings.ErrNotFound (wrapped) if none has that id.
+	booking(ctx context.Context, id string) (bookingRow, error)
+	// byIdempotencyKey finds the guest's booking made with key.
+	byIdempotencyKey(ctx context.Context, guestID, key string) (bookingRow, bool, error)
+}
+
+// storeTx is the store inside a writing transaction.
+type storeTx interface {
+	reader
+	// insert stores a new booking; errKeyRace if a booking of the guest has
+	// its idempotency key already.
+	insert(ctx context.Context, r bookingRow) error
+	// updateStatus writes next's status, payment, fee and refund, only if
+	// the booking is still in status from (else errStale).
+	updateStatus(ctx context.Context, from string, next bookingRow) error
+	// takeRooms takes one room of the type on each night, never past
+	// roomsTotal: bookings.ErrSoldOut as soon as a night is full (the
+	// caller rolls back).
+	takeRooms(ctx context.Context, roomTypeID string, nights []string, roomsTotal int) error
+	// releaseRooms gives back one room of the type on each night.
+	releaseRooms(ctx context.Context, roomTypeID string, nights []string) error
+	// record adds a booking event about r to the outbox.
+	record(ctx context.Context, typ string, r bookingRow, paymentID string) error
 }
 
 var _ bookings.Service = (*Service)(nil)
@@ -46,10 +80,10 @@ const (
 	maxPageSize  = 100
 )
 
-// quoter is the identity bookings calls search.Quote with in-process: a
-// service principal granted search:quote. (Over HTTP, search's client sends
-// the process's own service token on the internal quote route instead.)
-var quoter = authn.Principal{Subject: bookings.Module, Kind: authn.KindService, Scopes: []string{search.ScopeQuote}}
+// servicePrincipal is who bookings is when it calls search.Quote
+// in-process: a service granted search:quote. (Over HTTP, search's client
+// sends the process's own service token on the internal quote route instead.)
+var servicePrincipal = authn.Principal{Subject: bookings.Module, Kind: authn.KindService, Scopes: []string{search.ScopeQuote}}
 
 // now is the service's clock in UTC, at the precision the database keeps.
 func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
@@ -68,30 +102,35 @@ func (s *Service) zone(name string) *time.Location {
 	return loc
 }
 
-// readsAll: staff (users with the staff or admin role), and callers granted bookings:read (payments), see every booking.
-func readsAll(p authn.Principal) bool { return p.IsStaff() || p.HasScope(bookings.ScopeRead) }
+// readsAll: staff (users with the staff or admin role), and services
+// granted bookings:read (payments), see every booking.
+func readsAll(caller authn.Principal) bool {
+	return caller.IsStaff() || caller.HasScope(bookings.ScopeRead)
+}
 
 // mayRead checks a caller may read bookings at all: users may (their own at
 // least); services need bookings:read.
-func mayRead(p authn.Principal) error {
-	if p.IsService() && !p.HasScope(bookings.ScopeRead) {
+func mayRead(caller authn.Principal) error {
+	if caller.IsService() && !caller.HasScope(bookings.ScopeRead) {
 		return authn.ErrForbidden.With("this needs the %q scope", bookings.ScopeRead)
 	}
 	return nil
 }
 
-// sees reports whether p may see the booking (others' are not found).
-func sees(p authn.Principal, r bookingRow) bool { return readsAll(p) || r.GuestID == p.Subject }
+// sees reports whether the caller may see the booking (others' are not found).
+func sees(caller authn.Principal, r bookingRow) bool {
+	return readsAll(caller) || r.GuestID == caller.Subject
+}
 
 // Hold implements bookings.Service: quote first (no transaction is open
 // while search is called), then, in one short transaction, take a room on
 // every night and store the pending booking with its booking.held event.
 func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.Booking, error) {
-	p, err := authn.Caller(ctx)
+	caller, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if p.IsService() {
+	if caller.IsService() {
 		return bookings.Booking{}, authn.ErrForbidden.With("holding a room needs a signed-in guest, not a service")
 	}
 	if err := s.validateHold(req); err != nil {
@@ -99,12 +138,12 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 	}
 	if req.IdempotencyKey != "" {
 		// A retry of a hold that went through returns it without asking search again.
-		if b, found, err := s.byKey(ctx, s.db.DB, p.Subject, req); found || err != nil {
+		if b, found, err := byKey(ctx, s.store, caller.Subject, req); found || err != nil {
 			return b, err
 		}
 	}
 
-	q, err := s.search.Quote(authn.WithPrincipal(ctx, quoter), search.QuoteRequest{
+	q, err := s.search.Quote(authn.WithPrincipal(ctx, servicePrincipal), search.QuoteRequest{
 		RoomTypeID: req.RoomTypeID, CheckIn: req.CheckIn, CheckOut: req.CheckOut, Guests: req.Guests,
 	})
 	if err != nil {
@@ -120,7 +159,7 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 	now := s.now()
 	row := bookingRow{
 		ID: ids.New(strings.TrimSuffix(idPrefix, "_")), Status: bookings.StatusPending,
-		GuestID: p.Subject, GuestEmail: p.Email, GuestName: p.Name,
+		GuestID: caller.Subject, GuestEmail: caller.Email, GuestName: caller.Name,
 		HotelID: q.HotelID, HotelName: q.HotelName, RoomTypeID: q.RoomTypeID, RoomTypeName: q.RoomTypeName,
 		Address: q.Address, City: q.City, Country: q.Country, TimeZone: q.TimeZone,
 		CheckIn: req.CheckIn.String(), CheckOut: req.CheckOut.String(), Guests: req.Guests,
@@ -139,31 +178,28 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 	}
 
 	var first *bookings.Booking // the booking a concurrent request with the same key made
-	err = s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+	err = s.store.write(ctx, func(tx storeTx) error {
 		if req.IdempotencyKey != "" {
 			// Writing transactions are serialised (BEGIN IMMEDIATE), so this
-			// sees a concurrent request's booking; on PostgreSQL the unique
-			// index below catches it.
-			b, found, err := s.byKey(ctx, tx, p.Subject, req)
+			// sees a concurrent request's booking; on PostgreSQL insert's
+			// unique index catches it (errKeyRace).
+			b, found, err := byKey(ctx, tx, caller.Subject, req)
 			if found || err != nil {
 				first = &b
 				return err
 			}
 		}
-		if err := take(tx, row.RoomTypeID, nightDates(row), q.RoomsTotal); err != nil {
+		if err := tx.takeRooms(ctx, row.RoomTypeID, nightDates(row), q.RoomsTotal); err != nil {
 			return err
 		}
-		if err := tx.Create(&row).Error; err != nil {
-			if db.IsUniqueViolation(err) && req.IdempotencyKey != "" {
-				return errKeyRace
-			}
+		if err := tx.insert(ctx, row); err != nil {
 			return err
 		}
-		return record(ctx, tx, bookings.EventHeld, row, "")
+		return tx.record(ctx, bookings.EventHeld, row, "")
 	})
 	switch {
 	case errors.Is(err, errKeyRace):
-		b, _, err := s.byKey(ctx, s.db.DB, p.Subject, req)
+		b, _, err := byKey(ctx, s.store, caller.Subject, req)
 		return b, err
 	case err != nil:
 		return bookings.Booking{}, apperr.OrInternal(err, "hold")
@@ -198,15 +234,11 @@ func (s *Service) validateHold(req bookings.HoldRequest) error {
 
 // byKey finds the guest's booking made with req's idempotency key: the same
 // request gets it back; another request is ErrIdempotencyKeyReused.
-func (s *Service) byKey(ctx context.Context, g *gorm.DB, guestID string, req bookings.HoldRequest) (bookings.Booking, bool, error) {
-	var rows []bookingRow
-	if err := g.WithContext(ctx).Where("guest_id = ? AND idempotency_key = ?", guestID, req.IdempotencyKey).Limit(1).Find(&rows).Error; err != nil {
-		return bookings.Booking{}, false, apperr.Internal(fmt.Errorf("look up idempotency key: %w", err))
+func byKey(ctx context.Context, rd reader, guestID string, req bookings.HoldRequest) (bookings.Booking, bool, error) {
+	r, found, err := rd.byIdempotencyKey(ctx, guestID, req.IdempotencyKey)
+	if !found || err != nil {
+		return bookings.Booking{}, false, err
 	}
-	if len(rows) == 0 {
-		return bookings.Booking{}, false, nil
-	}
-	r := rows[0]
 	if r.RoomTypeID != req.RoomTypeID || r.CheckIn != req.CheckIn.String() || r.CheckOut != req.CheckOut.String() || r.Guests != req.Guests {
 		return bookings.Booking{}, true, bookings.ErrIdempotencyKeyReused
 	}
@@ -244,21 +276,21 @@ func checkQuote(q search.Quote, req bookings.HoldRequest) error {
 
 // Get implements bookings.Service.
 func (s *Service) Get(ctx context.Context, req bookings.GetRequest) (bookings.Booking, error) {
-	p, err := authn.Caller(ctx)
+	caller, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if err := mayRead(p); err != nil {
+	if err := mayRead(caller); err != nil {
 		return bookings.Booking{}, err
 	}
 	if err := s.validate.Struct(bookings.ErrInvalidRequest.Reason, req); err != nil {
 		return bookings.Booking{}, err
 	}
-	row, err := load(ctx, s.db.DB, req.ID)
+	row, err := s.store.booking(ctx, req.ID)
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if !sees(p, row) {
+	if !sees(caller, row) {
 		return bookings.Booking{}, bookings.ErrNotFound
 	}
 	return toBooking(row), nil
@@ -267,11 +299,11 @@ func (s *Service) Get(ctx context.Context, req bookings.GetRequest) (bookings.Bo
 // List implements bookings.Service: newest first, keyset pages by id (ids
 // are ULIDs, which sort by creation time).
 func (s *Service) List(ctx context.Context, req bookings.ListRequest) (bookings.BookingList, error) {
-	p, err := authn.Caller(ctx)
+	caller, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.BookingList{}, err
 	}
-	if err := mayRead(p); err != nil {
+	if err := mayRead(caller); err != nil {
 		return bookings.BookingList{}, err
 	}
 	err = s.validate.Struct(bookings.ErrInvalidRequest.Reason, req)
@@ -296,28 +328,19 @@ func (s *Service) List(ctx context.Context, req bookings.ListRequest) (bookings.
 	if limit == 0 {
 		limit = defaultLimit
 	}
-	q := s.db.WithContext(ctx).Model(&bookingRow{})
-	if !readsAll(p) {
-		q = q.Where("guest_id = ?", p.Subject)
-	}
-	if req.HotelID != "" {
-		q = q.Where("hotel_id = ?", req.HotelID)
-	}
-	if req.Status != "" {
-		q = q.Where("status = ?", req.Status)
+	f := listFilter{HotelID: req.HotelID, Status: req.Status, AfterID: after, Limit: limit + 1}
+	if !readsAll(caller) {
+		f.GuestID = caller.Subject
 	}
 	if !req.From.IsZero() {
-		q = q.Where("check_in >= ?", req.From.String())
+		f.From = req.From.String()
 	}
 	if !req.To.IsZero() {
-		q = q.Where("check_in < ?", req.To.String())
+		f.To = req.To.String()
 	}
-	if after != "" {
-		q = q.Where("id < ?", after)
-	}
-	var rows []bookingRow
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return bookings.BookingList{}, apperr.Internal(fmt.Errorf("list bookings: %w", err))
+	rows, err := s.store.list(ctx, f)
+	if err != nil {
+		return bookings.BookingList{}, err
 	}
 	out := bookings.BookingList{Bookings: make([]bookings.Booking, 0, min(len(rows), limit))}
 	for i, r := range rows {
@@ -354,23 +377,23 @@ func decodeCursor(c string) (string, bool) {
 // staff any. The charge follows the terms stored with the booking (see
 // Policy); the rooms are released.
 func (s *Service) Cancel(ctx context.Context, req bookings.CancelRequest) (bookings.Booking, error) {
-	p, err := authn.Caller(ctx)
+	caller, err := authn.Caller(ctx)
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if p.IsService() {
+	if caller.IsService() {
 		return bookings.Booking{}, authn.ErrForbidden.With("cancelling a booking needs its guest or staff")
 	}
 	if err := s.validate.Struct(bookings.ErrInvalidRequest.Reason, req); err != nil {
 		return bookings.Booking{}, err
 	}
 	var out bookingRow
-	err = s.write(ctx, func(tx *gorm.DB) error {
-		row, err := load(ctx, tx, req.ID)
+	err = s.write(ctx, func(tx storeTx) error {
+		row, err := tx.booking(ctx, req.ID)
 		if err != nil {
 			return err
 		}
-		if !sees(p, row) {
+		if !sees(caller, row) {
 			return bookings.ErrNotFound
 		}
 		now := s.now()
@@ -381,7 +404,7 @@ func (s *Service) Cancel(ctx context.Context, req bookings.CancelRequest) (booki
 			return bookings.ErrNotCancellable.With("the stay has ended")
 		}
 		fee, refund := charge(row, now)
-		if err := s.transition(ctx, tx, &row, bookings.StatusCancelled, now, func(r *bookingRow) {
+		if err := transition(ctx, tx, &row, bookings.StatusCancelled, now, func(r *bookingRow) {
 			r.CancellationFee, r.Refund = fee, refund
 		}); err != nil {
 			return err
@@ -395,40 +418,19 @@ func (s *Service) Cancel(ctx context.Context, req bookings.CancelRequest) (booki
 	return toBooking(out), nil
 }
 
-// write runs fn in a transaction and wakes the relay after it commits. A
-// guarded update that found the booking changed under it (possible on
-// PostgreSQL, where transactions are not serialised as SQLite's are) runs
-// fn again on the fresh state.
-func (s *Service) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
+// write runs fn in a writing transaction (see store.write). A guarded
+// update that found the booking changed under it (possible on PostgreSQL,
+// where transactions are not serialised as SQLite's are) runs fn again on
+// the fresh state.
+func (s *Service) write(ctx context.Context, fn func(tx storeTx) error) error {
 	var err error
 	for range 3 {
-		err = s.outbox.Transaction(ctx, fn)
+		err = s.store.write(ctx, fn)
 		if !errors.Is(err, errStale) {
 			break
 		}
 	}
 	return err
-}
-
-// load reads a booking by id.
-func load(ctx context.Context, g *gorm.DB, id string) (bookingRow, error) {
-	var r bookingRow
-	if err := g.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return bookingRow{}, bookings.ErrNotFound
-		}
-		return bookingRow{}, apperr.Internal(fmt.Errorf("load booking %s: %w", id, err))
-	}
-	return r, nil
-}
-
-// record writes a booking event into the outbox, in tx.
-func record(ctx context.Context, tx *gorm.DB, typ string, r bookingRow, paymentID string) error {
-	evt, err := events.New(ctx, bookings.Module, typ, bookings.BookingEvent{Booking: toBooking(r), PaymentID: paymentID})
-	if err != nil {
-		return err
-	}
-	return events.Record(tx, evt)
 }
 
 // nightDates are the nights of the booking's stay, as stored ("YYYY-MM-DD").

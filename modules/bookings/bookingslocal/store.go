@@ -1,11 +1,15 @@
 package bookingslocal
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
@@ -73,6 +77,139 @@ var Migrations = append([]db.Migration{
 		return tx.Migrator().CreateTable(&bookingRow{}, &inventoryRow{})
 	}},
 }, events.Migrations...)
+
+// gormStore is the store on the module's GORM database; bound to a
+// transaction, it is a storeTx.
+type gormStore struct {
+	db     *gorm.DB
+	outbox *events.Outbox // runs writing transactions on db, then wakes the relay
+}
+
+func (s *gormStore) write(ctx context.Context, fn func(tx storeTx) error) error {
+	return s.outbox.Transaction(ctx, func(tx *gorm.DB) error { return fn(&gormStore{db: tx}) })
+}
+
+// inTx is the store bound to tx, a transaction someone else opened (the
+// event consumer's).
+func inTx(tx *gorm.DB) storeTx { return &gormStore{db: tx} }
+
+func (s *gormStore) booking(ctx context.Context, id string) (bookingRow, error) {
+	var r bookingRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return bookingRow{}, fmt.Errorf("booking %s: %w", id, bookings.ErrNotFound)
+		}
+		return bookingRow{}, apperr.Internal(fmt.Errorf("load booking %s: %w", id, err))
+	}
+	return r, nil
+}
+
+func (s *gormStore) byIdempotencyKey(ctx context.Context, guestID, key string) (bookingRow, bool, error) {
+	var rows []bookingRow
+	if err := s.db.WithContext(ctx).Where("guest_id = ? AND idempotency_key = ?", guestID, key).Limit(1).Find(&rows).Error; err != nil {
+		return bookingRow{}, false, apperr.Internal(fmt.Errorf("look up idempotency key: %w", err))
+	}
+	if len(rows) == 0 {
+		return bookingRow{}, false, nil
+	}
+	return rows[0], true, nil
+}
+
+// listFilter selects a page of bookings, newest (highest id) first.
+type listFilter struct {
+	GuestID  string // "": every guest's
+	HotelID  string
+	Status   string
+	From, To string // check-in on or after From, before To ("": open)
+	AfterID  string // the page after this id ("": the first page)
+	Limit    int
+}
+
+func (s *gormStore) list(ctx context.Context, f listFilter) ([]bookingRow, error) {
+	q := db.Filter(s.db.WithContext(ctx).Model(&bookingRow{}),
+		db.IfSet("guest_id = ?", f.GuestID), db.IfSet("hotel_id = ?", f.HotelID), db.IfSet("status = ?", f.Status),
+		db.IfSet("check_in >= ?", f.From), db.IfSet("check_in < ?", f.To), db.IfSet("id < ?", f.AfterID))
+	var rows []bookingRow
+	if err := q.Order("id DESC").Limit(f.Limit).Find(&rows).Error; err != nil {
+		return nil, apperr.Internal(fmt.Errorf("list bookings: %w", err))
+	}
+	return rows, nil
+}
+
+func (s *gormStore) expiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&bookingRow{}).
+		Where("status = ? AND hold_expires_at <= ?", bookings.StatusPending, now).
+		Order("hold_expires_at, id").Limit(limit).Pluck("id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("find expired holds: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *gormStore) insert(ctx context.Context, r bookingRow) error {
+	if err := s.db.WithContext(ctx).Create(&r).Error; err != nil {
+		if db.IsUniqueViolation(err) && r.IdempotencyKey != nil {
+			return errKeyRace
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *gormStore) updateStatus(ctx context.Context, from string, next bookingRow) error {
+	res := s.db.WithContext(ctx).Model(&bookingRow{}).Where("id = ? AND status = ?", next.ID, from).Updates(map[string]any{
+		"status": next.Status, "updated_at": next.UpdatedAt, "payment_id": next.PaymentID,
+		"cancellation_fee": next.CancellationFee, "refund": next.Refund,
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return errStale
+	}
+	return nil
+}
+
+// takeRoomSQL takes a room on a night in one atomic statement: insert the
+// night with one room taken, or add one to it, but only while fewer than
+// rooms_total (that of the quote just made, which it also records) are
+// taken. No row changed means the night is full.
+const takeRoomSQL = `INSERT INTO inventory (room_type_id, date, taken, rooms_total) VALUES (?, ?, 1, ?)
+ON CONFLICT (room_type_id, date) DO UPDATE SET taken = inventory.taken + 1, rooms_total = excluded.rooms_total
+WHERE inventory.taken < excluded.rooms_total`
+
+func (s *gormStore) takeRooms(ctx context.Context, roomTypeID string, nights []string, roomsTotal int) error {
+	if roomsTotal < 1 {
+		return bookings.ErrSoldOut
+	}
+	for _, night := range nights {
+		res := s.db.WithContext(ctx).Exec(takeRoomSQL, roomTypeID, night, roomsTotal)
+		if res.Error != nil {
+			return fmt.Errorf("take %s on %s: %w", roomTypeID, night, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return bookings.ErrSoldOut
+		}
+	}
+	return nil
+}
+
+func (s *gormStore) releaseRooms(ctx context.Context, roomTypeID string, nights []string) error {
+	err := s.db.WithContext(ctx).Exec("UPDATE inventory SET taken = taken - 1 WHERE room_type_id = ? AND date IN ? AND taken > 0", roomTypeID, nights).Error
+	if err != nil {
+		return fmt.Errorf("release %s: %w", roomTypeID, err)
+	}
+	return nil
+}
+
+func (s *gormStore) record(ctx context.Context, typ string, r bookingRow, paymentID string) error {
+	evt, err := events.New(ctx, bookings.Module, typ, bookings.BookingEvent{Booking: toBooking(r), PaymentID: paymentID})
+	if err != nil {
+		return err
+	}
+	return events.Record(s.db.WithContext(ctx), evt)
+}
 
 // toBooking is the contract's view of a row.
 func toBooking(r bookingRow) bookings.Booking {

@@ -44,8 +44,7 @@ func Module() host.Module {
 		},
 		Instrument: Instrument,
 		Routes: func(e *echo.Echo, svc bookings.Service, _ host.Env) error {
-			bookingshttp.Register(e, svc)
-			return nil
+			return bookingshttp.Register(e.Group(""), svc, bookingshttp.Options{})
 		},
 		OpenAPI: bookingshttp.OpenAPI(),
 	}.Module()

@@ -1,8 +1,5 @@
-// Package bookingstest holds the bookings contract suite, run against every
-// implementation of bookings.Service (in-process and over HTTP) with the same
-// assertions, errors.Is included; a Fake for other modules' tests (payments
-// reading the booking it charges); and Payments, a stand-in for the payments
-// module that publishes payment events on a real bus.
+// Package bookingstest is the bookings test kit: the contract suite every
+// bookings.Service passes, and stand-ins (Fake, Events) for other modules' tests.
 package bookingstest
 
 import (
@@ -47,9 +44,9 @@ type Target struct {
 	Pay func(t *testing.T, b bookings.Booking) string
 }
 
-// NewService builds a fresh, empty service under test, with the default
+// NewTarget builds a fresh, empty service under test, with the default
 // cancellation policy and hold time. Callers' tokens are signed by iss.
-type NewService func(t *testing.T, iss *authntest.Issuer) Target
+type NewTarget func(t *testing.T, iss *authntest.Issuer) Target
 
 // The principals the suite calls as.
 var (
@@ -75,10 +72,10 @@ type suite struct {
 	seq                             atomic.Int64
 }
 
-// RunContract runs the bookings contract against the implementation newService builds.
-func RunContract(t *testing.T, newService NewService) {
+// RunContract runs the bookings contract against the implementation newTarget builds.
+func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
-	target := newService(t, iss)
+	target := newTarget(t, iss)
 	ctx := context.Background()
 	loc, err := time.LoadLocation("Europe/Lisbon")
 	if err != nil {

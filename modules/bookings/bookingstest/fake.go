@@ -23,7 +23,8 @@ import (
 // it checks callers like the real module (another guest's booking is
 // ErrNotFound, no principal is authn.ErrUnauthenticated), validates
 // requests, and returns the same errors. FailNext injects an error, to test
-// how a caller copes with bookings failing.
+// how a caller copes with bookings failing; Gets counts the reads, to test
+// a caller that should not read again.
 //
 // Beyond that it is simpler than the module: Hold asks no search (every
 // room type exists, is never sold out, and costs NightlyRate a night in a
@@ -38,6 +39,7 @@ type Fake struct {
 	mu       sync.Mutex
 	seq      int
 	failNext error
+	gets     int
 	bookings map[string]*bookings.Booking
 	order    map[string]int    // id → creation order, for newest first
 	keys     map[string]string // guest id + "\x00" + idempotency key → booking id
@@ -71,6 +73,13 @@ func (f *Fake) FailNext(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failNext = err
+}
+
+// Gets is how many times Get was called.
+func (f *Fake) Gets() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gets
 }
 
 // Put stores b, replacing a booking with its id, and returns it as stored.
@@ -169,14 +178,13 @@ func (f *Fake) enter(ctx context.Context, req any) (authn.Principal, error) {
 	return p, fakeValidator.Struct(bookings.ErrInvalidRequest.Reason, req)
 }
 
-func fakeStaff(p authn.Principal) bool {
-	return p.Kind != authn.KindService && (p.HasRole("staff") || p.HasRole("admin"))
+// readsAll and mayRead check callers as bookingslocal does.
+func readsAll(caller authn.Principal) bool {
+	return caller.IsStaff() || caller.HasScope(bookings.ScopeRead)
 }
 
-func fakeReadsAll(p authn.Principal) bool { return fakeStaff(p) || p.HasScope(bookings.ScopeRead) }
-
-func fakeMayRead(p authn.Principal) error {
-	if p.Kind == authn.KindService && !p.HasScope(bookings.ScopeRead) {
+func mayRead(caller authn.Principal) error {
+	if caller.IsService() && !caller.HasScope(bookings.ScopeRead) {
 		return authn.ErrForbidden.With("this needs the %q scope", bookings.ScopeRead)
 	}
 	return nil
@@ -190,7 +198,7 @@ func (f *Fake) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.Boo
 	if err != nil {
 		return bookings.Booking{}, err
 	}
-	if p.Kind == authn.KindService {
+	if p.IsService() {
 		return bookings.Booking{}, authn.ErrForbidden.With("holding a room needs a signed-in guest, not a service")
 	}
 	if !req.CheckIn.Before(req.CheckOut) {
@@ -220,6 +228,7 @@ func (f *Fake) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.Boo
 func (f *Fake) Get(ctx context.Context, req bookings.GetRequest) (bookings.Booking, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.gets++
 	b, err := f.visible(ctx, req, req.ID)
 	if err != nil {
 		return bookings.Booking{}, err
@@ -231,13 +240,13 @@ func (f *Fake) Get(ctx context.Context, req bookings.GetRequest) (bookings.Booki
 func (f *Fake) visible(ctx context.Context, req any, id string) (*bookings.Booking, error) {
 	p, err := f.enter(ctx, req)
 	if err == nil {
-		err = fakeMayRead(p)
+		err = mayRead(p)
 	}
 	if err != nil {
 		return nil, err
 	}
 	b, ok := f.bookings[id]
-	if !ok || (!fakeReadsAll(p) && b.GuestID != p.Subject) {
+	if !ok || (!readsAll(p) && b.GuestID != p.Subject) {
 		return nil, bookings.ErrNotFound
 	}
 	return b, nil
@@ -249,7 +258,7 @@ func (f *Fake) List(ctx context.Context, req bookings.ListRequest) (bookings.Boo
 	defer f.mu.Unlock()
 	p, err := f.enter(ctx, req)
 	if err == nil {
-		err = fakeMayRead(p)
+		err = mayRead(p)
 	}
 	if err != nil {
 		return bookings.BookingList{}, err
@@ -266,7 +275,7 @@ func (f *Fake) List(ctx context.Context, req bookings.ListRequest) (bookings.Boo
 	var found []*bookings.Booking
 	for _, b := range f.bookings {
 		switch {
-		case !fakeReadsAll(p) && b.GuestID != p.Subject,
+		case !readsAll(p) && b.GuestID != p.Subject,
 			req.HotelID != "" && b.HotelID != req.HotelID,
 			req.Status != "" && b.Status != req.Status,
 			!req.From.IsZero() && b.CheckIn.Before(req.From),
@@ -296,7 +305,7 @@ func (f *Fake) List(ctx context.Context, req bookings.ListRequest) (bookings.Boo
 func (f *Fake) Cancel(ctx context.Context, req bookings.CancelRequest) (bookings.Booking, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if p, ok := authn.FromContext(ctx); ok && p.Kind == authn.KindService && f.failNext == nil {
+	if p, ok := authn.FromContext(ctx); ok && p.IsService() && f.failNext == nil {
 		return bookings.Booking{}, authn.ErrForbidden.With("cancelling a booking needs its guest or staff")
 	}
 	b, err := f.visible(ctx, req, req.ID)

@@ -37,7 +37,11 @@ func local(t *testing.T, bk bookings.Service, policy provider.Policy) (*payments
 // serve hosts svc's routes on a loopback port, verifying tokens from iss.
 func serve(t *testing.T, svc payments.Service, iss *authntest.Issuer, opts paymentshttp.Options) string {
 	t.Helper()
-	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) { paymentshttp.Register(e, svc, opts) })
+	return httpservertest.Serve(t, iss.Verifier().Middleware(), func(e *echo.Echo) {
+		if err := paymentshttp.Register(e.Group(""), svc, opts); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func client(t *testing.T, url string) *paymentshttp.Client {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/paymentshttp"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
@@ -21,13 +22,13 @@ import (
 type rig struct {
 	url   string
 	token string
-	bk    *paymentstest.Bookings
+	bk    *bookingstest.Fake
 }
 
 func newRig(t *testing.T, policy provider.Policy, opts paymentshttp.Options) (*rig, func(bool)) {
 	t.Helper()
 	iss := authntest.NewIssuer(t, paymentstest.IssuerName, paymentstest.Audience)
-	bk := paymentstest.NewBookings()
+	bk := bookingstest.NewFake()
 	m, bank := local(t, bk, policy)
 	return &rig{url: serve(t, m.Service(), iss, opts), token: iss.Token(t, paymentstest.Guest, 0), bk: bk}, bank.SetDown
 }

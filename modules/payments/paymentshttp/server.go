@@ -1,7 +1,5 @@
 // Package paymentshttp is the payments module's HTTP transport: Register
-// mounts its routes on any process that has a payments.Service, and Client
-// implements payments.Service by calling those routes, so callers cannot
-// tell the two apart.
+// mounts its routes, and Client implements payments.Service by calling them.
 package paymentshttp
 
 import (
@@ -11,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/httpserver"
 )
 
@@ -31,14 +30,16 @@ type Options struct {
 	PayRateLimit httpserver.RateLimitConfig
 }
 
-// Register mounts the payments routes on e. Every route needs an
-// authenticated caller; the service checks who may see what, so the rules
-// hold in-process too.
-func Register(e *echo.Echo, svc payments.Service, opts Options) {
+// Register mounts the payments routes on g. Every route needs a bearer
+// token; the service checks who may see and pay what, so the rules hold
+// in-process too.
+func Register(g *echo.Group, svc payments.Service, opts Options) error {
 	h := handlers{svc: svc}
-	e.POST(pathPayments, h.pay, httpserver.RateLimit(opts.PayRateLimit, ReasonPayRateLimited))
-	e.GET(pathPayments, h.list)
-	e.GET(pathPayments+"/:id", h.get)
+	signedIn := authn.RequireScopes()
+	g.POST(pathPayments, h.pay, signedIn, httpserver.RateLimit(opts.PayRateLimit, ReasonPayRateLimited))
+	g.GET(pathPayments, h.list, signedIn)
+	g.GET(pathPayments+"/:id", h.get, signedIn)
+	return nil
 }
 
 type handlers struct{ svc payments.Service }
@@ -53,11 +54,7 @@ func (h handlers) pay(c echo.Context) error {
 	}
 	req.IdempotencyKey = c.Request().Header.Get(HeaderIdempotencyKey)
 	p, err := h.svc.Pay(c.Request().Context(), req)
-	if err != nil {
-		return err
-	}
-	c.Response().Header().Set(echo.HeaderLocation, pathPayments+"/"+url.PathEscape(p.ID))
-	return c.JSON(payStatus(p), p)
+	return httpserver.RespondAt(c, payStatus(p), pathPayments+"/"+url.PathEscape(p.ID), p, err)
 }
 
 func payStatus(p payments.Payment) int {
@@ -74,16 +71,10 @@ func (h handlers) list(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.List(c.Request().Context(), req)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, res)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }
 
 func (h handlers) get(c echo.Context) error {
 	res, err := h.svc.Get(c.Request().Context(), payments.GetRequest{ID: c.Param("id")})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, res)
+	return httpserver.Respond(c, http.StatusOK, res, err)
 }

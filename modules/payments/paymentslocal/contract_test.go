@@ -3,8 +3,6 @@ package paymentslocal_test
 import (
 	"testing"
 
-	"github.com/bellhop/bellhop/modules/bookings"
-	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 )
@@ -12,7 +10,8 @@ import (
 // TestContract runs the payments contract in-process: paymentslocal on a
 // real SQLite file, charging the sandbox bank.
 func TestContract(t *testing.T) {
-	paymentstest.RunContract(t, func(t *testing.T, _ *authntest.Issuer, bk bookings.Service) payments.Service {
-		return newEnv(t, envOptions{bk: bk}).svc
+	paymentstest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) paymentstest.Target {
+		e := newEnv(t, envOptions{})
+		return paymentstest.Target{Service: e.svc, Bookings: e.bk}
 	})
 }

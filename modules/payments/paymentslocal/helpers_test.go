@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/paymentslocal"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
@@ -18,13 +18,13 @@ import (
 )
 
 // env is a payments module on SQLite, charging a sandbox bank with a
-// database of its own, reading bookings from a fake.
+// database of its own, reading bookings from a bookingstest.Fake.
 type env struct {
 	m    *paymentslocal.Module
 	svc  payments.Service
 	db   *db.DB
 	bank *sandbox.Bank
-	bk   *paymentstest.Bookings
+	bk   *bookingstest.Fake
 }
 
 type envOptions struct {
@@ -34,7 +34,6 @@ type envOptions struct {
 	// grace is Deps.NotFoundGrace (default here: 1ns, i.e. at once: the
 	// sandbox's ledger is exact).
 	grace time.Duration
-	bk    bookings.Service
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -43,11 +42,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := paymentstest.NewBookings()
-	var bk bookings.Service = fake
-	if o.bk != nil {
-		bk = o.bk
-	}
+	bk := bookingstest.NewFake()
 	if o.grace == 0 {
 		o.grace = time.Nanosecond
 	}
@@ -59,7 +54,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{m: m, svc: m.Service(), db: d, bank: bank, bk: fake}
+	return &env{m: m, svc: m.Service(), db: d, bank: bank, bk: bk}
 }
 
 // as is ctx carrying p, for in-process calls.

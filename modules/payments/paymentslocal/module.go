@@ -124,8 +124,8 @@ func New(d Deps) (*Module, error) {
 	}
 	m := &Module{
 		svc: &Service{
-			db: d.DB, log: log, validate: validation.New(), bookings: d.Bookings, prov: prov,
-			now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, cfg: cfg,
+			log: log, validate: validation.New(), bookings: d.Bookings, prov: prov,
+			clock: now, cfg: cfg,
 		},
 		log:   log,
 		every: cfg.reconcileEvery,
@@ -144,7 +144,7 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.svc.outbox = wired.Outbox()
+	m.svc.store = &gormStore{db: d.DB.DB, outbox: wired.Outbox()}
 	m.events = wired
 	return m, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/paymentslocal"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
@@ -399,7 +400,7 @@ func TestNew_StaleAfterMustExceedTheLongestCall(t *testing.T) {
 	}
 	pol := provider.Policy{AttemptTimeout: time.Second, Attempts: 1}
 	deps := paymentslocal.Deps{
-		DB: dbtest.Open(t, payments.Module, paymentslocal.Migrations), Bookings: paymentstest.NewBookings(),
+		DB: dbtest.Open(t, payments.Module, paymentslocal.Migrations), Bookings: bookingstest.NewFake(),
 		Provider: bank, ProviderPolicy: pol, StaleAfter: time.Second,
 	}
 	if _, err := paymentslocal.New(deps); err == nil || !strings.Contains(err.Error(), "StaleAfter") {

@@ -4,10 +4,7 @@ import (
 	"context"
 
 	"errors"
-	"fmt"
-	"gorm.io/gorm"
 
-	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/provider"
 )
 
@@ -19,12 +16,9 @@ import (
 // many it settled.
 func (s *Service) reconcile(ctx context.Context) (int, error) {
 	now := s.now()
-	var rows []paymentRow
-	err := s.db.WithContext(ctx).
-		Where("status = ? OR (status = ? AND updated_at < ?)", payments.StatusUnknown, payments.StatusProcessing, now.Add(-s.cfg.staleAfter)).
-		Order("updated_at, id").Limit(100).Find(&rows).Error
+	rows, err := s.store.unsettled(ctx, now.Add(-s.cfg.staleAfter), 100)
 	if err != nil {
-		return 0, fmt.Errorf("read unsettled payments: %w", err)
+		return 0, err
 	}
 	settled := 0
 	for _, r := range rows {
@@ -57,7 +51,5 @@ func (s *Service) reconcile(ctx context.Context) (int, error) {
 
 // pruneKeys forgets idempotency keys past their 24 hours.
 func (s *Service) pruneKeys(ctx context.Context) error {
-	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Where("expires_at <= ?", s.now()).Delete(&idempotencyRow{}).Error
-	})
+	return s.store.write(ctx, func(tx storeTx) error { return tx.pruneIdempotencyKeys(ctx, s.now()) })
 }

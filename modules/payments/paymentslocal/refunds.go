@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
@@ -32,6 +31,10 @@ var refundSubjects = []string{
 // nothing more; the refund itself is sent by the refund worker, outside any
 // transaction (see sendRefunds).
 func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events.Event) error {
+	return s.onBookingEvent(ctx, inTx(tx), evt)
+}
+
+func (s *Service) onBookingEvent(ctx context.Context, tx storeTx, evt events.Event) error {
 	var reason string
 	switch evt.Type {
 	case bookings.EventRejected:
@@ -52,18 +55,13 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 		return nil // cancelled with nothing to pay back
 	}
 	// The booking's payment that did not fail: at most one (a unique index).
-	var pay paymentRow
-	q := tx.Where("booking_id = ? AND status <> ?", b.ID, payments.StatusFailed)
-	if p.PaymentID != "" {
-		q = q.Where("id = ?", p.PaymentID)
-	}
-	err := q.Take(&pay).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		s.log.InfoContext(ctx, "booking ended with no payment to refund", "booking_id", b.ID, "event", evt.Type)
-		return nil
-	}
+	pay, found, err := tx.livePayment(ctx, b.ID, p.PaymentID)
 	if err != nil {
 		return err
+	}
+	if !found {
+		s.log.InfoContext(ctx, "booking ended with no payment to refund", "booking_id", b.ID, "event", evt.Type)
+		return nil
 	}
 	var amount int64 // 0: all that is left when the refund is sent
 	if reason == reasonCancelled {
@@ -79,20 +77,16 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 		CreatedAt: now, UpdatedAt: now,
 	}
 	// Once per booking and reason, even if bookings published the event twice.
-	return tx.Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "booking_id"}, {Name: "reason"}},
-		DoNothing: true,
-	}).Create(&row).Error
+	return tx.insertRefund(ctx, row)
 }
 
 // sendRefunds sends the refunds that are due, oldest first, and reports
 // how many it settled. A refund waits while its payment's outcome is not
 // known; it is cancelled if the payment failed (nothing was taken).
 func (s *Service) sendRefunds(ctx context.Context) (int, error) {
-	var due []refundRow
-	if err := s.db.WithContext(ctx).Where("status = ? AND next_attempt_at <= ?", refundPending, s.now()).
-		Order("created_at, id").Limit(100).Find(&due).Error; err != nil {
-		return 0, fmt.Errorf("read due refunds: %w", err)
+	due, err := s.store.dueRefunds(ctx, s.now(), 100)
+	if err != nil {
+		return 0, err
 	}
 	settled := 0
 	for _, r := range due {
@@ -117,8 +111,8 @@ func (s *Service) sendRefunds(ctx context.Context) (int, error) {
 // sendRefund sends one refund: read, call the provider, then write with a
 // guard that the refund is still pending.
 func (s *Service) sendRefund(ctx context.Context, r refundRow) (bool, error) {
-	var pay paymentRow
-	if err := s.db.WithContext(ctx).Where("id = ?", r.PaymentID).Take(&pay).Error; err != nil {
+	pay, err := s.store.payment(ctx, r.PaymentID)
+	if err != nil {
 		return false, err
 	}
 	switch pay.Status {
@@ -134,10 +128,7 @@ func (s *Service) sendRefund(ctx context.Context, r refundRow) (bool, error) {
 		if left <= 0 {
 			return true, s.endRefund(ctx, r.ID, refundCancelled, "nothing left to refund")
 		}
-		err := s.write(ctx, func(tx *gorm.DB) error {
-			return tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, refundPending).
-				Updates(map[string]any{"amount": left, "updated_at": s.now()}).Error
-		})
+		err := s.store.write(ctx, func(tx storeTx) error { return tx.setRefundAmount(ctx, r.ID, left, s.now()) })
 		if err != nil {
 			return false, err
 		}
@@ -154,30 +145,21 @@ func (s *Service) sendRefund(ctx context.Context, r refundRow) (bool, error) {
 		return false, s.retryRefund(ctx, r, err.Error(), refundBackoff(r.Attempts))
 	}
 	recorded := false
-	err = s.write(ctx, func(tx *gorm.DB) error {
+	err = s.store.write(ctx, func(tx storeTx) error {
 		now := s.now()
-		upd := tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, refundPending).Updates(map[string]any{
-			"status": refundSucceeded, "provider_ref": clip(res.ProviderRef, 128), "attempts": r.Attempts + 1,
-			"last_error": "", "next_attempt_at": nil, "updated_at": now,
-		})
-		if upd.Error != nil || upd.RowsAffected == 0 {
-			return upd.Error // applied already (another worker)
+		sent, err := tx.refundSent(ctx, r.ID, res.ProviderRef, r.Attempts+1, now)
+		if err != nil || !sent {
+			return err // !sent: applied already (another worker)
 		}
-		err := tx.Model(&paymentRow{}).Where("id = ?", pay.ID).Updates(map[string]any{
-			"refunded": gorm.Expr("refunded + ?", r.Amount),
-			"status": gorm.Expr("CASE WHEN refunded + ? >= amount THEN ? ELSE ? END",
-				r.Amount, payments.StatusRefunded, payments.StatusPartiallyRefunded),
-			"updated_at": now,
-		}).Error
+		if err := tx.addRefunded(ctx, pay.ID, r.Amount, now); err != nil {
+			return err
+		}
+		out, err := tx.payment(ctx, pay.ID)
 		if err != nil {
 			return err
 		}
-		var out paymentRow
-		if err := tx.Where("id = ?", pay.ID).Take(&out).Error; err != nil {
-			return err
-		}
 		recorded = true
-		return s.record(ctx, tx, payments.EventRefunded, payments.PaymentEvent{Payment: out.toPayment(), RefundAmount: amount})
+		return tx.record(ctx, payments.EventRefunded, payments.PaymentEvent{Payment: out.toPayment(), RefundAmount: amount})
 	})
 	if err != nil {
 		return false, err
@@ -189,19 +171,13 @@ func (s *Service) sendRefund(ctx context.Context, r refundRow) (bool, error) {
 }
 
 func (s *Service) endRefund(ctx context.Context, id, status, why string) error {
-	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&refundRow{}).Where("id = ? AND status = ?", id, refundPending).Updates(map[string]any{
-			"status": status, "last_error": clip(why, 500), "next_attempt_at": nil, "updated_at": s.now(),
-		}).Error
-	})
+	return s.store.write(ctx, func(tx storeTx) error { return tx.endRefund(ctx, id, status, why, s.now()) })
 }
 
 func (s *Service) retryRefund(ctx context.Context, r refundRow, why string, after time.Duration) error {
-	next := s.now().Add(after)
-	return s.write(ctx, func(tx *gorm.DB) error {
-		return tx.Model(&refundRow{}).Where("id = ? AND status = ?", r.ID, refundPending).Updates(map[string]any{
-			"attempts": r.Attempts, "last_error": clip(why, 500), "next_attempt_at": next, "updated_at": s.now(),
-		}).Error
+	now := s.now()
+	return s.store.write(ctx, func(tx storeTx) error {
+		return tx.retryRefund(ctx, r.ID, r.Attempts, why, now.Add(after), now)
 	})
 }
 

@@ -5,50 +5,14 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
-	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/events/eventstest"
 	"github.com/bellhop/bellhop/platform/money"
 )
-
-// bookingsStandIn publishes booking events as the bookings module would:
-// its own outbox and relay on the shared bus.
-type bookingsStandIn struct {
-	relay *events.Relay
-	db    *gorm.DB
-}
-
-func newBookingsStandIn(t *testing.T, bus *events.Bus) *bookingsStandIn {
-	t.Helper()
-	bdb := dbtest.Open(t, bookings.Module, events.Migrations)
-	relay, err := events.NewRelay(bus, events.RelayOptions{Module: bookings.Module, DB: bdb.DB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventstest.Run(t, relay)
-	return &bookingsStandIn{relay: relay, db: bdb.DB}
-}
-
-func (b *bookingsStandIn) event(t *testing.T, typ string, bk bookings.Booking, paymentID string) events.Event {
-	t.Helper()
-	evt, err := events.New(context.Background(), bookings.Module, typ, bookings.BookingEvent{Booking: bk, PaymentID: paymentID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return evt
-}
-
-func (b *bookingsStandIn) publish(t *testing.T, evt events.Event) {
-	t.Helper()
-	if err := b.relay.Transaction(context.Background(), func(tx *gorm.DB) error { return events.Record(tx, evt) }); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // waitPayment polls until the payment satisfies ok.
 func waitPayment(t *testing.T, svc payments.Service, id string, ok func(payments.Payment) bool) payments.Payment {
@@ -85,7 +49,7 @@ func TestRefund_BookingRejected(t *testing.T) {
 	e := newEnv(t, envOptions{bus: bus})
 	eventstest.Run(t, e.m)
 	got := collect(t, bus)
-	bk := newBookingsStandIn(t, bus)
+	bk := bookingstest.NewEvents(t, bus)
 
 	b := paymentstest.Pending("bkg_rejected", guest.Subject)
 	e.bk.Put(b)
@@ -94,8 +58,8 @@ func TestRefund_BookingRejected(t *testing.T) {
 		t.Fatalf("%+v %v", p, err)
 	}
 	b.Status = bookings.StatusRejected
-	rejected := bk.event(t, bookings.EventRejected, b, p.ID)
-	bk.publish(t, rejected)
+	rejected := bk.Event(t, bookings.EventRejected, b, p.ID)
+	bk.Publish(t, rejected)
 	refunded := waitPayment(t, e.svc, p.ID, func(p payments.Payment) bool { return p.Status == payments.StatusRefunded })
 	if refunded.Refunded != b.Total {
 		t.Fatalf("refunded %v, want %v", refunded.Refunded, b.Total)
@@ -108,8 +72,8 @@ func TestRefund_BookingRejected(t *testing.T) {
 	// Redelivery: the same event again, past JetStream's duplicate window
 	// (so it reaches the inbox), and a second rejection of the booking.
 	time.Sleep(400 * time.Millisecond)
-	newBookingsStandIn(t, bus).publish(t, rejected) // another outbox: the same event id
-	bk.publish(t, bk.event(t, bookings.EventRejected, b, p.ID))
+	bookingstest.NewEvents(t, bus).Publish(t, rejected) // another outbox: the same event id
+	bk.Publish(t, bk.Event(t, bookings.EventRejected, b, p.ID))
 	if err := e.m.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +114,7 @@ func TestRefund_BookingCancelled(t *testing.T) {
 	e := newEnv(t, envOptions{bus: bus})
 	eventstest.Run(t, e.m)
 	got := collect(t, bus)
-	bk := newBookingsStandIn(t, bus)
+	bk := bookingstest.NewEvents(t, bus)
 
 	b := paymentstest.Pending("bkg_cancelled", guest.Subject)
 	e.bk.Put(b)
@@ -160,7 +124,7 @@ func TestRefund_BookingCancelled(t *testing.T) {
 	}
 	b.Status = bookings.StatusCancelled
 	b.CancellationFee, b.Refund = money.New(18000, "EUR"), money.New(18000, "EUR")
-	bk.publish(t, bk.event(t, bookings.EventCancelled, b, ""))
+	bk.Publish(t, bk.Event(t, bookings.EventCancelled, b, ""))
 	partly := waitPayment(t, e.svc, p.ID, func(p payments.Payment) bool { return p.Status == payments.StatusPartiallyRefunded })
 	if partly.Refunded != money.New(18000, "EUR") {
 		t.Fatalf("refunded %v", partly.Refunded)
@@ -177,7 +141,7 @@ func TestRefund_BookingCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	b2.Status, b2.CancellationFee, b2.Refund = bookings.StatusCancelled, b2.Total, money.New(0, "EUR")
-	bk.publish(t, bk.event(t, bookings.EventCancelled, b2, ""))
+	bk.Publish(t, bk.Event(t, bookings.EventCancelled, b2, ""))
 	time.Sleep(300 * time.Millisecond)
 	if p2, _ = e.svc.Get(as(guest), payments.GetRequest{ID: p2.ID}); p2.Status != payments.StatusSucceeded || p2.Refunded.Amount != 0 {
 		t.Fatalf("payment = %+v", p2)
@@ -194,7 +158,7 @@ func TestRefund_WaitsForUnknownPayment(t *testing.T) {
 	pol := fastPolicy()
 	pol.Attempts, pol.AttemptTimeout = 1, 50*time.Millisecond
 	e := newEnv(t, envOptions{bus: bus, policy: pol})
-	bk := newBookingsStandIn(t, bus)
+	bk := bookingstest.NewEvents(t, bus)
 	b := paymentstest.Pending("bkg_late", guest.Subject)
 	e.bk.Put(b)
 	// The bank records the charge, but its answer never arrives.
@@ -223,7 +187,7 @@ func TestRefund_WaitsForUnknownPayment(t *testing.T) {
 	}
 	b.Status = bookings.StatusRejected
 	eventstest.Run(t, e.m)
-	bk.publish(t, bk.event(t, bookings.EventRejected, b, p.ID))
+	bk.Publish(t, bk.Event(t, bookings.EventRejected, b, p.ID))
 	time.Sleep(300 * time.Millisecond) // the refund is asked for, and waits
 	if refunds, _ := e.bank.Refunds(context.Background()); len(refunds) != 0 {
 		t.Fatalf("refunded before the payment settled: %+v", refunds)
@@ -238,7 +202,7 @@ func TestRefund_PaymentRefused(t *testing.T) {
 	bus := eventstest.Bus(t)
 	e := newEnv(t, envOptions{bus: bus})
 	eventstest.Run(t, e.m)
-	bk := newBookingsStandIn(t, bus)
+	bk := bookingstest.NewEvents(t, bus)
 
 	b := paymentstest.Pending("bkg_refused", guest.Subject)
 	e.bk.Put(b)
@@ -247,7 +211,7 @@ func TestRefund_PaymentRefused(t *testing.T) {
 		t.Fatalf("%+v %v", p, err)
 	}
 	b.Status = bookings.StatusCancelled
-	bk.publish(t, bk.event(t, bookings.EventPaymentRefused, b, p.ID))
+	bk.Publish(t, bk.Event(t, bookings.EventPaymentRefused, b, p.ID))
 	refunded := waitPayment(t, e.svc, p.ID, func(p payments.Payment) bool { return p.Status == payments.StatusRefunded })
 	if refunded.Refunded != b.Total {
 		t.Fatalf("refunded %v, want %v", refunded.Refunded, b.Total)

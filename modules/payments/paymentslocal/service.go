@@ -13,30 +13,25 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/provider"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
-	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/validation"
 )
 
 // Service is the in-process payments.Service.
 type Service struct {
-	db       *db.DB
+	store    store
 	log      *slog.Logger
 	validate *validation.Validator
 	bookings bookings.Service
 	prov     *provider.Guarded
-	now      func() time.Time
+	clock    func() time.Time
 	cfg      config
-	// outbox is where writes that record events go: it commits, then wakes the relay.
-	outbox *events.Outbox
 	// inflight holds, per payment being charged by this process, a channel
 	// closed when the charge has ended: requests replaying its key wait on
 	// it (requests in other processes poll the database).
@@ -52,6 +47,71 @@ type config struct {
 }
 
 var _ payments.Service = (*Service)(nil)
+
+// store is what the service needs of its database (gormStore in store.go).
+type store interface {
+	reader
+	// list reads a page of payments, newest first.
+	list(ctx context.Context, f listFilter) ([]paymentRow, error)
+	// unsettled are up to limit payments whose outcome is unknown, or that
+	// were left processing before staleBefore, least recently changed first.
+	unsettled(ctx context.Context, staleBefore time.Time, limit int) ([]paymentRow, error)
+	// dueRefunds are up to limit pending refunds due by now, oldest first.
+	dueRefunds(ctx context.Context, now time.Time, limit int) ([]refundRow, error)
+	// write runs fn in one writing transaction and, once it has committed,
+	// wakes the relay that publishes the events fn recorded.
+	write(ctx context.Context, fn func(tx storeTx) error) error
+}
+
+// reader reads payments and keys, in a transaction or not.
+type reader interface {
+	// payment reads a payment; payments.ErrNotFound (wrapped) if none has that id.
+	payment(ctx context.Context, id string) (paymentRow, error)
+	// idempotencyKey reads the guest's key, expired or not.
+	idempotencyKey(ctx context.Context, guestID, key string) (idempotencyRow, bool, error)
+}
+
+// storeTx is the store inside a writing transaction. Guarded writes change
+// a row only in the status named, and say whether they did.
+type storeTx interface {
+	reader
+	// livePayment is the booking's payment that did not fail (at most one:
+	// a unique index), or with paymentID set, only if it is that one.
+	livePayment(ctx context.Context, bookingID, paymentID string) (paymentRow, bool, error)
+	insertPayment(ctx context.Context, row paymentRow) error
+	insertIdempotencyKey(ctx context.Context, rec idempotencyRow) error
+	// deleteIdempotencyKey forgets the guest's key (with paymentID set: only
+	// if it made that payment).
+	deleteIdempotencyKey(ctx context.Context, guestID, key, paymentID string) error
+	// pruneIdempotencyKeys forgets the keys expired by now.
+	pruneIdempotencyKeys(ctx context.Context, now time.Time) error
+	// settlePayment records the provider's answer on a payment still
+	// processing or unknown.
+	settlePayment(ctx context.Context, id string, o settlement) (bool, error)
+	// markUnknown marks a processing payment unknown.
+	markUnknown(ctx context.Context, id string, now time.Time) error
+	// deleteProcessing deletes a payment still processing.
+	deleteProcessing(ctx context.Context, id string) (bool, error)
+	// addRefunded adds amount to what was refunded of the payment, which is
+	// refunded once all of it was, partially refunded before.
+	addRefunded(ctx context.Context, paymentID string, amount int64, now time.Time) error
+	// insertRefund asks for a refund, once per booking and reason (a second
+	// is ignored).
+	insertRefund(ctx context.Context, row refundRow) error
+	// setRefundAmount fixes a pending refund's amount.
+	setRefundAmount(ctx context.Context, id string, amount int64, now time.Time) error
+	// refundSent marks a pending refund succeeded.
+	refundSent(ctx context.Context, id, providerRef string, attempts int, now time.Time) (bool, error)
+	// endRefund ends a pending refund in status (failed or cancelled), saying why.
+	endRefund(ctx context.Context, id, status, why string, now time.Time) error
+	// retryRefund has a pending refund tried again at next.
+	retryRefund(ctx context.Context, id string, attempts int, why string, next, now time.Time) error
+	// record adds a payment event to the outbox.
+	record(ctx context.Context, typ string, payload payments.PaymentEvent) error
+}
+
+// now is the service's clock in UTC, at the precision the database keeps.
+func (s *Service) now() time.Time { return s.clock().UTC().Truncate(time.Microsecond) }
 
 // servicePrincipal is who payments is when it reads a booking: a service
 // allowed to read any booking. Over HTTP, the composition root's service
@@ -155,33 +215,31 @@ var errClaimed = errors.New("idempotency key claimed by another request")
 // transaction, unless the key is taken (errClaimed) or the booking has a
 // payment that is not failed (ErrAlreadyPaid, ErrPaymentInProgress).
 func (s *Service) claim(ctx context.Context, row paymentRow, key idempotencyRow) error {
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		var rec idempotencyRow
-		err := tx.Where("guest_id = ? AND idem_key = ?", key.GuestID, key.IdemKey).Take(&rec).Error
+	err := s.store.write(ctx, func(tx storeTx) error {
+		rec, found, err := tx.idempotencyKey(ctx, key.GuestID, key.IdemKey)
 		switch {
-		case err == nil && rec.ExpiresAt.After(key.CreatedAt):
+		case err != nil:
+			return err
+		case found && rec.ExpiresAt.After(key.CreatedAt):
 			return errClaimed
-		case err == nil: // expired, not yet pruned
-			if err := tx.Where("guest_id = ? AND idem_key = ?", key.GuestID, key.IdemKey).Delete(&idempotencyRow{}).Error; err != nil {
+		case found: // expired, not yet pruned
+			if err := tx.deleteIdempotencyKey(ctx, key.GuestID, key.IdemKey, ""); err != nil {
 				return err
 			}
-		case !errors.Is(err, gorm.ErrRecordNotFound):
-			return err
 		}
-		var live paymentRow
-		err = tx.Where("booking_id = ? AND status <> ?", row.BookingID, payments.StatusFailed).Take(&live).Error
+		live, found, err := tx.livePayment(ctx, row.BookingID, "")
 		switch {
-		case err == nil && (live.Status == payments.StatusProcessing || live.Status == payments.StatusUnknown):
+		case err != nil:
+			return err
+		case found && (live.Status == payments.StatusProcessing || live.Status == payments.StatusUnknown):
 			return payments.ErrPaymentInProgress
-		case err == nil:
+		case found:
 			return payments.ErrAlreadyPaid
-		case !errors.Is(err, gorm.ErrRecordNotFound):
+		}
+		if err := tx.insertPayment(ctx, row); err != nil {
 			return err
 		}
-		if err := tx.Create(&row).Error; err != nil {
-			return err
-		}
-		return tx.Create(&key).Error
+		return tx.insertIdempotencyKey(ctx, key)
 	})
 	switch {
 	case err == nil, errors.Is(err, errClaimed):
@@ -196,19 +254,15 @@ func (s *Service) claim(ctx context.Context, row paymentRow, key idempotencyRow)
 // replay returns the payment a used key made (waiting while it is still
 // processing here or elsewhere), or found=false if the key is unused.
 func (s *Service) replay(ctx context.Context, guest, key, fp string) (payments.Payment, bool, error) {
-	var rec idempotencyRow
-	err := s.db.WithContext(ctx).Where("guest_id = ? AND idem_key = ? AND expires_at > ?", guest, key, s.now()).Take(&rec).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return payments.Payment{}, false, nil
-	}
-	if err != nil {
-		return payments.Payment{}, false, apperr.Internal(fmt.Errorf("read idempotency key: %w", err))
+	rec, found, err := s.store.idempotencyKey(ctx, guest, key)
+	if err != nil || !found || !rec.ExpiresAt.After(s.now()) {
+		return payments.Payment{}, false, err
 	}
 	if rec.Fingerprint != fp {
 		return payments.Payment{}, false, payments.ErrIdempotencyKeyReused
 	}
 	row, err := s.waitSettled(ctx, rec.PaymentID)
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	if errors.Is(err, payments.ErrNotFound) {
 		return payments.Payment{}, false, nil // released (nothing was charged): start again
 	}
 	if err != nil {
@@ -224,12 +278,9 @@ func (s *Service) waitSettled(ctx context.Context, id string) (paymentRow, error
 	deadline := time.Now().Add(s.cfg.maxWait)
 	poll := 10 * time.Millisecond
 	for {
-		var row paymentRow
-		if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-			if errors.Is(err, gorm.ErrRecordNotFound) {
-				return row, err
-			}
-			return row, apperr.Internal(fmt.Errorf("read payment %s: %w", id, err))
+		row, err := s.store.payment(ctx, id)
+		if err != nil {
+			return row, err
 		}
 		if row.Status != payments.StatusProcessing || time.Now().After(deadline) {
 			return row, nil
@@ -292,39 +343,30 @@ func (s *Service) unavailable() error {
 // unknown, with its event; a payment already settled (by the reconciler,
 // say) is returned as it is.
 func (s *Service) settle(ctx context.Context, id string, res provider.ChargeResult) (payments.Payment, error) {
-	status, typ := payments.StatusFailed, payments.EventFailed
+	o := settlement{
+		Status: payments.StatusFailed, ProviderRef: res.ProviderRef,
+		FailureCode: res.FailureCode, FailureMessage: res.FailureMessage, Card: res.Card, At: s.now(),
+	}
+	typ := payments.EventFailed
 	if res.Status == provider.StatusSucceeded {
-		status, typ = payments.StatusSucceeded, payments.EventSucceeded
-	}
-	changes := map[string]any{
-		"status": status, "provider_ref": clip(res.ProviderRef, 128),
-		"failure_code": clip(res.FailureCode, 64), "failure_message": clip(res.FailureMessage, 255),
-		"updated_at": s.now(),
-	}
-	if status == payments.StatusSucceeded {
-		changes["failure_code"], changes["failure_message"] = "", ""
-	}
-	if c := res.Card; c != nil {
-		changes["card_brand"], changes["card_last4"] = clip(c.Brand, 32), clip(c.Last4, 4)
-		changes["card_exp_month"], changes["card_exp_year"] = c.ExpMonth, c.ExpYear
+		o.Status, o.FailureCode, o.FailureMessage = payments.StatusSucceeded, "", ""
+		typ = payments.EventSucceeded
 	}
 	var out paymentRow
 	recorded := false
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Model(&paymentRow{}).
-			Where("id = ? AND status IN ?", id, []string{payments.StatusProcessing, payments.StatusUnknown}).
-			Updates(changes)
-		if res.Error != nil {
-			return res.Error
-		}
-		if err := tx.Where("id = ?", id).Take(&out).Error; err != nil {
+	err := s.store.write(ctx, func(tx storeTx) error {
+		changed, err := tx.settlePayment(ctx, id, o)
+		if err != nil {
 			return err
 		}
-		if res.RowsAffected == 0 {
+		if out, err = tx.payment(ctx, id); err != nil {
+			return err
+		}
+		if !changed {
 			return nil // settled already
 		}
 		recorded = true
-		return s.record(ctx, tx, typ, payments.PaymentEvent{Payment: out.toPayment()})
+		return tx.record(ctx, typ, payments.PaymentEvent{Payment: out.toPayment()})
 	})
 	if err != nil {
 		return payments.Payment{}, apperr.Internal(fmt.Errorf("settle payment %s: %w", id, err))
@@ -338,12 +380,13 @@ func (s *Service) settle(ctx context.Context, id string, res provider.ChargeResu
 // markUnknown records that the provider did not answer.
 func (s *Service) markUnknown(ctx context.Context, id string) (payments.Payment, error) {
 	var out paymentRow
-	err := s.write(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&paymentRow{}).Where("id = ? AND status = ?", id, payments.StatusProcessing).
-			Updates(map[string]any{"status": payments.StatusUnknown, "updated_at": s.now()}).Error; err != nil {
+	err := s.store.write(ctx, func(tx storeTx) error {
+		if err := tx.markUnknown(ctx, id, s.now()); err != nil {
 			return err
 		}
-		return tx.Where("id = ?", id).Take(&out).Error
+		var err error
+		out, err = tx.payment(ctx, id)
+		return err
 	})
 	if err != nil {
 		return payments.Payment{}, apperr.Internal(fmt.Errorf("mark payment %s unknown: %w", id, err))
@@ -353,34 +396,16 @@ func (s *Service) markUnknown(ctx context.Context, id string) (payments.Payment,
 
 // release forgets a payment the provider never saw, and its key.
 func (s *Service) release(ctx context.Context, row paymentRow, key string) error {
-	return s.write(ctx, func(tx *gorm.DB) error {
-		res := tx.Where("id = ? AND status = ?", row.ID, payments.StatusProcessing).Delete(&paymentRow{})
-		if res.Error != nil {
-			return res.Error
+	return s.store.write(ctx, func(tx storeTx) error {
+		deleted, err := tx.deleteProcessing(ctx, row.ID)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
+		if !deleted {
 			return errors.New("the payment is no longer processing")
 		}
-		return tx.Where("guest_id = ? AND idem_key = ? AND payment_id = ?", row.GuestID, key, row.ID).Delete(&idempotencyRow{}).Error
+		return tx.deleteIdempotencyKey(ctx, row.GuestID, key, row.ID)
 	})
-}
-
-// write runs fn in a writing transaction. On SQLite, platform/db's write
-// gate has the module's writers take turns in-process, holding no pooled
-// connection while they wait (waiters in SQLite's busy handler each held
-// one: a burst of payments ran the pool dry and stalled until the busy
-// timeout).
-func (s *Service) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.outbox.Transaction(ctx, fn)
-}
-
-// record adds a payment event to the outbox in tx.
-func (s *Service) record(ctx context.Context, tx *gorm.DB, typ string, payload payments.PaymentEvent) error {
-	evt, err := events.New(ctx, payments.Module, typ, payload)
-	if err != nil {
-		return err
-	}
-	return events.Record(tx, evt)
 }
 
 // Get implements payments.Service.
@@ -392,12 +417,9 @@ func (s *Service) Get(ctx context.Context, req payments.GetRequest) (payments.Pa
 	if err := s.validate.Struct(payments.ErrInvalidRequest.Reason, req); err != nil {
 		return payments.Payment{}, err
 	}
-	var row paymentRow
-	if err := s.db.WithContext(ctx).Where("id = ?", req.ID).Take(&row).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return payments.Payment{}, payments.ErrNotFound
-		}
-		return payments.Payment{}, apperr.Internal(fmt.Errorf("load payment: %w", err))
+	row, err := s.store.payment(ctx, req.ID)
+	if err != nil {
+		return payments.Payment{}, err
 	}
 	if !readsAll(caller) && row.GuestID != caller.Subject {
 		return payments.Payment{}, payments.ErrNotFound
@@ -418,29 +440,20 @@ func (s *Service) List(ctx context.Context, req payments.ListRequest) (payments.
 	if limit == 0 {
 		limit = 20
 	}
-	q := s.db.WithContext(ctx).Model(&paymentRow{})
+	f := listFilter{BookingID: req.BookingID, Status: req.Status, Limit: limit + 1}
 	if req.Cursor != "" {
-		after, err := decodeCursor(req.Cursor)
-		if err != nil {
+		if f.AfterID, err = decodeCursor(req.Cursor); err != nil {
 			return payments.PaymentList{}, payments.ErrInvalidRequest.WithFields(apperr.FieldError{
 				Field: "cursor", Reason: "invalid", Detail: "is not a cursor from an earlier page; start again without it",
 			})
 		}
-		q = q.Where("id < ?", after)
 	}
 	if !readsAll(caller) {
-		q = q.Where("guest_id = ?", caller.Subject)
+		f.GuestID = caller.Subject
 	}
-	if req.BookingID != "" {
-		q = q.Where("booking_id = ?", req.BookingID)
-	}
-	if req.Status != "" {
-		q = q.Where("status = ?", req.Status)
-	}
-	var rows []paymentRow
-	// IDs are ULIDs: newest first is id descending.
-	if err := q.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return payments.PaymentList{}, apperr.Internal(fmt.Errorf("list payments: %w", err))
+	rows, err := s.store.list(ctx, f)
+	if err != nil {
+		return payments.PaymentList{}, err
 	}
 	out := payments.PaymentList{Payments: make([]payments.Payment, 0, min(len(rows), limit))}
 	for i, r := range rows {
@@ -453,12 +466,10 @@ func (s *Service) List(ctx context.Context, req payments.ListRequest) (payments.
 	return out, nil
 }
 
-// readsAll: staff and admins, and services allowed to read payments.
-func readsAll(p authn.Principal) bool {
-	if p.IsService() {
-		return p.HasScope(payments.ScopeRead)
-	}
-	return p.IsStaff()
+// readsAll: staff (users with the staff or admin role), and services
+// granted payments:read, see every payment.
+func readsAll(caller authn.Principal) bool {
+	return caller.IsStaff() || (caller.IsService() && caller.HasScope(payments.ScopeRead))
 }
 
 // fingerprint identifies a request's body for its idempotency key.
@@ -483,11 +494,4 @@ func decodeCursor(c string) (string, error) {
 		return "", errors.New("not a payments cursor")
 	}
 	return id, nil
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

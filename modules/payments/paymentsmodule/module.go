@@ -43,10 +43,9 @@ func Module() host.Module {
 		Instrument: Instrument,
 		Routes: func(e *echo.Echo, svc payments.Service, env host.Env) error {
 			rl := settings(env.Config).RateLimit
-			paymentshttp.Register(e, svc, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{
+			return paymentshttp.Register(e.Group(""), svc, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{
 				Enabled: true, RPS: rl.RPS, Burst: rl.Burst,
 			}})
-			return nil
 		},
 		OpenAPI: paymentshttp.OpenAPI(),
 	}.Module()

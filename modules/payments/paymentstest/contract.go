@@ -1,7 +1,5 @@
-// Package paymentstest holds the payments contract suite, run against every
-// implementation of payments.Service (in-process and over HTTP) with the
-// same assertions, and Bookings, a small fake of bookings.Service that the
-// suite reads amounts from.
+// Package paymentstest is the payments test kit: the contract suite every
+// payments.Service passes, and Events, a stand-in for other modules' tests.
 package paymentstest
 
 import (
@@ -15,10 +13,12 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
+	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/money"
 )
 
@@ -30,10 +30,18 @@ const (
 	Audience   = "bellhop"
 )
 
-// NewService builds a fresh, empty payments service under test that reads
-// bookings from bk and charges through a fresh sandbox bank (no faults).
-// Callers' tokens are signed by iss.
-type NewService func(t *testing.T, iss *authntest.Issuer, bk bookings.Service) payments.Service
+// Target is an implementation under test with what the suite needs around it.
+type Target struct {
+	Service payments.Service
+	// Bookings is the bookings service Service reads amounts from; the suite
+	// puts the bookings it pays into it.
+	Bookings *bookingstest.Fake
+}
+
+// NewTarget builds a fresh, empty payments service under test that reads
+// bookings from a fresh bookingstest.Fake and charges through a fresh
+// sandbox bank (no faults). Callers' tokens are signed by iss.
+type NewTarget func(t *testing.T, iss *authntest.Issuer) Target
 
 // The principals the suite calls as.
 var (
@@ -46,7 +54,7 @@ var (
 
 type suite struct {
 	svc                  payments.Service
-	bk                   *Bookings
+	bk                   *bookingstest.Fake
 	anon, guest, other   context.Context
 	lister, staff, svcCx context.Context
 	mu                   sync.Mutex
@@ -54,13 +62,13 @@ type suite struct {
 }
 
 // RunContract runs the payments contract against the implementation
-// newService builds.
-func RunContract(t *testing.T, newService NewService) {
+// newTarget builds.
+func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
 	ctx := context.Background()
-	bk := NewBookings()
+	target := newTarget(t, iss)
 	s := &suite{
-		svc: newService(t, iss, bk), bk: bk,
+		svc: target.Service, bk: target.Bookings,
 		anon: ctx, guest: iss.Context(t, ctx, Guest), other: iss.Context(t, ctx, Other),
 		lister: iss.Context(t, ctx, Lister), staff: iss.Context(t, ctx, Staff), svcCx: iss.Context(t, ctx, Reporter),
 	}
@@ -78,6 +86,24 @@ func RunContract(t *testing.T, newService NewService) {
 	t.Run("List", s.testList)
 	t.Run("List/Pages", s.testListPages)
 	t.Run("List/Invalid", s.testListInvalid)
+}
+
+// Pending builds a pending booking of guest, held for another 15 minutes,
+// of two nights at 180.00 EUR each (360.00 EUR in all), to put into a
+// bookingstest.Fake.
+func Pending(id, guest string) bookings.Booking {
+	in := civil.Today(time.UTC).AddDays(30)
+	now := time.Now().UTC().Truncate(time.Second)
+	night := money.New(18000, "EUR")
+	return bookings.Booking{
+		ID: id, Status: bookings.StatusPending, GuestID: guest, GuestEmail: guest + "@bellhop.test", GuestName: "Guest " + guest,
+		HotelID: "htl_test", HotelName: "Test Inn", RoomTypeID: "rt_test", RoomTypeName: "Double",
+		Address: "Rua Augusta 1", City: "Lisbon", Country: "PT", TimeZone: "Europe/Lisbon",
+		CheckIn: in, CheckOut: in.AddDays(2), Guests: 2,
+		Nights: []bookings.NightPrice{{Date: in, Price: night}, {Date: in.AddDays(1), Price: night}},
+		Total:  money.New(36000, "EUR"), HoldExpiresAt: now.Add(15 * time.Minute),
+		CreatedAt: now, UpdatedAt: now,
+	}
 }
 
 // booking puts a fresh pending booking of guest into the fake.

@@ -14,6 +14,8 @@
 //		...
 //	}
 //
+// or, for a module's migrated database, d := pgtest.Open(t, module, migrations).
+//
 // The cluster starts on the first call to Start, so tests that don't use it
 // cost nothing. If the test binary dies without reaching the end of Main (a
 // panic, a test timeout, a signal), a watchdog process it leaves behind stops
@@ -42,6 +44,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bellhop/bellhop/platform/db"
 )
 
 // Cluster is the test binary's PostgreSQL cluster.
@@ -507,4 +511,26 @@ func stopPackageClusters() {
 			_ = exec.Command("pg_ctlcluster", f[0], f[1], "stop").Run()
 		}
 	}
+}
+
+// Open returns module's database in a fresh PostgreSQL database of the
+// test's cluster, migrated twice (migrating must be safe on every start),
+// and closed when the test ends: dbtest.Open's PostgreSQL twin.
+func Open(tb testing.TB, module string, steps []db.Migration) *db.DB {
+	tb.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, db.Options{Module: module, DSN: Start(tb).NewDatabase(tb)})
+	if err != nil {
+		tb.Fatalf("pgtest: open %s db: %v", module, err)
+	}
+	tb.Cleanup(func() { _ = d.Close() })
+	if d.Dialect != db.Postgres {
+		tb.Fatalf("pgtest: %s db dialect = %q, want %q", module, d.Dialect, db.Postgres)
+	}
+	for range 2 {
+		if err := d.Migrate(ctx, steps); err != nil {
+			tb.Fatalf("pgtest: migrate %s db: %v", module, err)
+		}
+	}
+	return d
 }
