@@ -107,7 +107,10 @@ func (s scripted) refundTax() int64 {
 // documents exactly as issued.
 func TestReports_ScriptedMonth(t *testing.T) {
 	t.Parallel()
-	m := newModule(t, reportinglocal.Deps{})
+	scriptedMonth(t, newModule(t, reportinglocal.Deps{}))
+}
+
+func scriptedMonth(t *testing.T, m *reportinglocal.Module) {
 	script, evts, rooms := month(t)
 	mustApply(t, m, evts...)
 	mustApply(t, m, evts[len(evts)/2]) // a duplicate changes nothing
