@@ -247,6 +247,9 @@ func (a *applier) applyBooking(tx *gorm.DB, evt events.Event, e bookingEvent, li
 	if err := tx.Save(&row).Error; err != nil {
 		return err
 	}
+	if err := tx.Model(&nightRow{}).Where("booking_id = ?", row.ID).Update("sold", row.Status == bookings.StatusConfirmed).Error; err != nil {
+		return err
+	}
 
 	switch evt.Type {
 	case bookings.EventConfirmed:

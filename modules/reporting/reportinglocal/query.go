@@ -18,7 +18,7 @@ type store interface {
 	known(ctx context.Context, kind, id string) (bool, error)
 	roomTypes(ctx context.Context, f filter) ([]roomTypeCapacity, error)
 	names(ctx context.Context) (hotels map[string]hotelRow, roomTypes map[string]string, err error)
-	soldNights(ctx context.Context, f filter, from, to string) ([]aggRow, error)
+	soldNights(ctx context.Context, f filter, from, to string, month bool) ([]aggRow, error)
 	movements(ctx context.Context, f filter, column, from, to string) ([]aggRow, error)
 	ledger(ctx context.Context, f filter, from, to string) ([]ledgerAgg, error)
 	heldBookings(ctx context.Context, f filter, from, to string) ([]bookingRow, error)
@@ -163,14 +163,29 @@ type aggRow struct {
 	N, Amount                                   int64
 }
 
-func (s gormStore) soldNights(ctx context.Context, f filter, from, to string) ([]aggRow, error) {
+func (s gormStore) soldNights(ctx context.Context, f filter, from, to string, month bool) ([]aggRow, error) {
+	bucket := "date"
+	if month {
+		// One row per room type and month instead of per night.
+		bucket = "substr(date, 1, 7) || '-01'"
+	}
+	q := s.db.WithContext(ctx).Model(&nightRow{}).
+		Select("room_type_id, hotel_id, city_id, "+bucket+" AS bucket, currency, COUNT(*) AS n, SUM(price) AS amount").
+		Where("sold AND date >= ? AND date < ?", from, to)
+	rows, err := f.where(q, "").Group("room_type_id, hotel_id, city_id, bucket, currency").Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var out []aggRow
-	q := s.db.WithContext(ctx).Table("reporting_nights AS n").
-		Select("n.room_type_id, n.hotel_id, n.city_id, n.date, n.currency, COUNT(*) AS n, SUM(n.price) AS amount").
-		Joins("JOIN reporting_bookings AS b ON b.id = n.booking_id").
-		Where("b.status = ? AND n.date >= ? AND n.date < ?", "confirmed", from, to)
-	err := f.where(q, "n.").Group("n.room_type_id, n.hotel_id, n.city_id, n.date, n.currency").Scan(&out).Error
-	return out, err
+	for rows.Next() {
+		var a aggRow
+		if err := rows.Scan(&a.RoomTypeID, &a.HotelID, &a.CityID, &a.Date, &a.Currency, &a.N, &a.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
 }
 
 // movements counts confirmed stays by their check-in or check-out date.

@@ -142,12 +142,12 @@ func (s *Service) Occupancy(ctx context.Context, req reporting.ReportRequest) (r
 		}
 	}
 	from, to := req.From.String(), req.To.String()
-	sold, err := s.store.soldNights(ctx, f, from, to)
+	sold, err := s.store.soldNights(ctx, f, from, to, req.Granularity == reporting.GranularityMonth)
 	if err != nil {
 		return reporting.OccupancyReport{}, apperr.OrInternal(err, "occupancy")
 	}
 	for _, a := range sold {
-		r := row(per.index(dayOf(a.Date)), groupOf(req.GroupBy, a.RoomTypeID, a.HotelID, a.CityID), a.Currency)
+		r := row(per.index(max(dayOf(a.Date), per.from)), groupOf(req.GroupBy, a.RoomTypeID, a.HotelID, a.CityID), a.Currency)
 		r.RoomsSold += a.N
 		r.RoomRevenue.Amount += a.Amount
 	}

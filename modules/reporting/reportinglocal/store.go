@@ -87,10 +87,13 @@ type bookingRow struct {
 
 func (bookingRow) TableName() string { return "reporting_bookings" }
 
-// nightRow is one night of a booking, with its price.
+// nightRow is one night of a booking, with its price. Sold mirrors the
+// booking's status (confirmed and not cancelled), so occupancy reads one
+// table.
 type nightRow struct {
 	BookingID  string `gorm:"primaryKey;size:64"`
-	Date       string `gorm:"primaryKey;size:10;index"`
+	Date       string `gorm:"primaryKey;size:10;index:ix_reporting_nights_sold,priority:2"`
+	Sold       bool   `gorm:"not null;index:ix_reporting_nights_sold,priority:1"`
 	RoomTypeID string `gorm:"size:64;not null"`
 	HotelID    string `gorm:"size:64;not null"`
 	CityID     string `gorm:"size:80;not null"`
