@@ -92,9 +92,6 @@ type Call struct {
 	Query  url.Values // encoded into the query string
 	Body   any        // sent as JSON if non-nil
 	Out    any        // a 2xx body is decoded into it as JSON if non-nil
-	// Raw, if non-nil, receives a 2xx answer's headers and body as they are
-	// (a PDF, a CSV) instead of Out; set Header's Accept to ask for them.
-	Raw *Raw
 	// Idempotent allows retries. GET, HEAD, OPTIONS, PUT and DELETE are
 	// idempotent anyway; mark a POST that carries an idempotency key.
 	Idempotent bool
@@ -460,17 +457,7 @@ func (c *Client) roundTrip(ctx context.Context, call Call, target string, body [
 	return &response{status: resp.StatusCode, header: resp.Header, body: data}, nil
 }
 
-// Raw is a 2xx answer kept as it came.
-type Raw struct {
-	Header http.Header
-	Body   []byte
-}
-
 func (c *Client) decode(call Call, res *response) error {
-	if call.Raw != nil {
-		call.Raw.Header, call.Raw.Body = res.header, res.body
-		return nil
-	}
 	if call.Out == nil || len(bytes.TrimSpace(res.body)) == 0 {
 		return nil
 	}
