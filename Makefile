@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test lint bench clean
+.PHONY: all run build test test-tools lint bench clean
 
 all: lint test
 
@@ -37,8 +37,15 @@ run:
 	BELLHOP_LOG_FORMAT=$${BELLHOP_LOG_FORMAT:-text} exec $(BIN) serve --data-dir $(DATA_DIR)
 
 ## test: every test, with the race detector (end-to-end tests build and run the binary)
-test:
+test: test-tools
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-tools: the real programs tests drive, installed when missing: pdftotext (poppler-utils,
+## reads receipts back; apt needs root) and mailpit (a real SMTP server with an HTTP API)
+MAILPIT_VERSION ?= v1.27.11
+test-tools:
+	@command -v pdftotext >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get install -y poppler-utils || { apt-get update && apt-get install -y poppler-utils; }; } ; } || echo "pdftotext missing (not root): the PDF read-back tests will skip"
+	@command -v mailpit >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/mailpit" ] || $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 ## lint: gofmt, go vet, staticcheck and platform/archtest (import rules and data ownership, README's module map)
 lint:
@@ -52,6 +59,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./modules/search/... ./modules/auth/... ./platform/httpserver/
 	$(GO) test -run '^$$' -bench Verify -benchmem -cpu 1 -count 1 ./platform/authn/
 	$(GO) test -run '^$$' -bench OutboxToConsumer -benchtime 10000x -count 1 ./platform/events/
+	$(GO) test -run '^$$' -bench RenderReceipt -benchmem -cpu 1 -count 1 ./modules/reporting/reportinglocal/
+	$(GO) test -run '^$$' -bench Occupancy_AllHotels -benchtime 5x -count 1 ./modules/reporting/reportinglocal/
 	$(GO) run ./cmd/bellhop-bench
 
 clean:

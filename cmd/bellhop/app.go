@@ -175,7 +175,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Build(ctx, host.BuildOptions{Bus: bus, Edges: edges, ServiceTokens: tokens}); err != nil {
+	if err := h.Build(ctx, host.BuildOptions{Bus: bus, Edges: edges, Registerer: reg, ServiceTokens: tokens}); err != nil {
 		return err
 	}
 	verifier, err := authmodule.Verifier(cfg, h)

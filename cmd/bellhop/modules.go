@@ -4,6 +4,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth/authmodule"
 	"github.com/bellhop/bellhop/modules/bookings/bookingsmodule"
 	"github.com/bellhop/bellhop/modules/payments/paymentsmodule"
+	"github.com/bellhop/bellhop/modules/reporting/reportingmodule"
 	"github.com/bellhop/bellhop/modules/search/searchmodule"
 	"github.com/bellhop/bellhop/platform/host"
 )
@@ -16,6 +17,7 @@ func bellhopModules() []host.Module {
 		authmodule.Module(),
 		bookingsmodule.Module(),
 		paymentsmodule.Module(),
+		reportingmodule.Module(),
 		searchmodule.Module(),
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -25,6 +26,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -223,7 +225,9 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	// Users, sessions, OAuth clients and the OAuth server.
 	exerciseAuth(t, c, ap.URL, opsEmail, opsPassword)
 	// Bookings and payments, by guests registered and signed in there.
-	exerciseBookingsAndPayments(t, c, ap.URL)
+	ana, bo, paidID := exerciseBookingsAndPayments(t, c, ap.URL)
+	// Receipts and reports, there too: the admin has reports:read.
+	exerciseReporting(t, c, ap.URL, signIn(t, ap.URL, opsEmail, opsPassword).AccessToken, ana, bo, paidID)
 
 	// Search and auth are down behind the gateway: 503 (an RFC 6749 error
 	// on the OAuth endpoints); then its rate limit: 429 with Retry-After.
@@ -755,9 +759,9 @@ func signUp(t *testing.T, c *contract, u, email string) string {
 // u, a process whose verifier trusts the auth module's own keys, as two
 // guests registered there: holds, their replay and errors, the guest's
 // bookings, payments (declined, succeeded, replayed, refused), cancelling.
-func exerciseBookingsAndPayments(t *testing.T, c *contract, u string) {
+func exerciseBookingsAndPayments(t *testing.T, c *contract, u string) (ana, bo, paidBookingID string) {
 	t.Helper()
-	ana, bo := signUp(t, c, u, "ana@bookings.example"), signUp(t, c, u, "bo@bookings.example")
+	ana, bo = signUp(t, c, u, "ana@bookings.example"), signUp(t, c, u, "bo@bookings.example")
 
 	in, out := stay()
 	var page search.SearchResult
@@ -877,4 +881,40 @@ func exerciseBookingsAndPayments(t *testing.T, c *contract, u string) {
 	}
 	c.problem(t, x{method: "GET", url: bookingsURL + "?status=lost", token: ana, refused: true}, 422, "bookings.invalid_request")
 	c.problem(t, x{method: "GET", url: bookingsURL, refused: true}, 401, "authn.unauthenticated")
+	return ana, bo, paidStay.ID
+}
+
+// exerciseReporting runs every reporting operation on u: the receipt of
+// ana's paid booking (list, PDF, 304, JSON form, another guest's 404) and
+// the reports as staff (JSON, CSV, PDF, 422) and as a guest (403).
+func exerciseReporting(t *testing.T, c *contract, u, staff, ana, bo, bookingID string) {
+	t.Helper()
+	docsURL := u + "/api/v1/bookings/" + bookingID + "/documents"
+	var list reporting.DocumentList
+	deadline := time.Now().Add(10 * time.Second)
+	for len(list.Documents) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no receipt for %s after 10s", bookingID)
+		}
+		time.Sleep(50 * time.Millisecond)
+		c.decode(t, x{method: "GET", url: docsURL, token: ana}, 200, &list)
+	}
+	c.problem(t, x{method: "GET", url: docsURL, token: bo}, 404, "reporting.not_found")
+	c.problem(t, x{method: "GET", url: docsURL, refused: true}, 401, "authn.unauthenticated")
+	docURL := u + "/api/v1/documents/" + list.Documents[0].ID
+	_, h := c.check(t, x{method: "GET", url: docURL, token: ana}, 200)
+	c.check(t, x{method: "GET", url: docURL, token: ana, header: http.Header{"If-None-Match": {h.Get("ETag")}}}, 304)
+	c.check(t, x{method: "GET", url: docURL, token: staff, header: http.Header{"Accept": {"application/json"}}}, 200)
+	c.problem(t, x{method: "GET", url: docURL, token: bo}, 404, "reporting.not_found")
+
+	from, to := civil.Today(time.UTC).AddDays(-1).String(), civil.Today(time.UTC).AddDays(60).String()
+	for _, r := range []string{"occupancy", "revenue", "booking-behaviour"} {
+		reportURL := u + "/api/v1/reports/" + r + "?" + query("from", from, "to", to)
+		c.check(t, x{method: "GET", url: reportURL, token: staff}, 200)
+		c.check(t, x{method: "GET", url: reportURL + "&format=pdf", token: staff}, 200)
+		c.check(t, x{method: "GET", url: reportURL, token: staff, header: http.Header{"Accept": {"text/csv"}}}, 200)
+		c.problem(t, x{method: "GET", url: reportURL, token: ana}, 403, "authn.forbidden")
+		c.problem(t, x{method: "GET", url: u + "/api/v1/reports/" + r + "?" + query("from", to, "to", from), token: staff}, 422, "reporting.invalid_filter")
+	}
+	c.problem(t, x{method: "GET", url: u + "/api/v1/reports/occupancy?" + query("from", from, "to", to, "granularity", "hourly"), token: staff, refused: true}, 422, "reporting.invalid_filter")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/civil"
@@ -125,6 +126,17 @@ func TestSaga_HoldPayConfirm(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// Reporting issues the receipt and mails it (the development sink);
+	// another guest sees neither the list nor the document.
+	receipt := waitDocuments(t, p.URL, guest, b.ID, 1)[0]
+	if receipt.Kind != reporting.KindReceipt || receipt.Total != b.Total {
+		t.Fatalf("receipt %+v", receipt)
+	}
+	checkDocument(t, p.URL, guest, dir, receipt, "ana@guest.example")
+	if res := call(t, "GET", p.URL+"/api/v1/documents/"+receipt.ID, other, nil, &prob); res.StatusCode != 404 {
+		t.Fatalf("another guest's receipt: %d", res.StatusCode)
+	}
+
 	// Cancelled long before arrival: free, refunded in full, the room comes back.
 	var cancelled bookings.Booking
 	if res := call(t, "POST", p.URL+"/api/v1/bookings/"+b.ID+"/cancel", guest, nil, &cancelled); res.StatusCode != 200 ||
@@ -143,6 +155,12 @@ func TestSaga_HoldPayConfirm(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The refund's credit note corrects the receipt.
+	docs := waitDocuments(t, p.URL, guest, b.ID, 2)
+	if cn := docs[1]; cn.Kind != reporting.KindCreditNote || cn.Corrects != receipt.Number || cn.Total.Amount != -b.Total.Amount {
+		t.Fatalf("credit note %+v", cn)
+	}
+	checkDocument(t, p.URL, guest, dir, docs[1])
 }
 
 // The saga's sad paths through the binary: a payment that succeeds after the

@@ -176,4 +176,18 @@ type BookingEvent struct {
 	// refused payment, could not confirm) the booking, if any; for a
 	// cancellation, the payment to refund Booking.Refund of.
 	PaymentID string `json:"payment_id,omitempty"`
+	// Payment describes that payment as payments reported it, on the events
+	// a payment causes (confirmed, rejected, payment_refused): what a receipt
+	// or credit note shows without calling payments.
+	Payment *EventPayment `json:"payment,omitempty"`
+}
+
+// EventPayment is the payment a booking event is about: the amount, the
+// card (brand and last four, never the number) and when it was paid.
+type EventPayment struct {
+	ID     string      `json:"id"`
+	Amount money.Money `json:"amount"`
+	Brand  string      `json:"brand,omitempty"`
+	Last4  string      `json:"last4,omitempty"`
+	PaidAt time.Time   `json:"paid_at"`
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bellhop/bellhop/platform/config"
 	"github.com/bellhop/bellhop/platform/db"
@@ -55,8 +56,10 @@ type LocalEnv struct {
 	Opened any
 	// Bus is the event backbone; nil for commands that only touch databases
 	// (migrate, seed, the admin commands).
-	Bus   *events.Bus
-	calls map[string]any
+	Bus *events.Bus
+	// Registerer receives the module's own metrics; nil for commands.
+	Registerer prometheus.Registerer
+	calls      map[string]any
 }
 
 // Callee is the Service of module that e's module calls: in-process and
@@ -264,6 +267,8 @@ type BuildOptions struct {
 	// Edges records per-edge metrics of in-process calls and of the HTTP
 	// clients (nil: none).
 	Edges *observability.EdgeMetrics
+	// Registerer receives the modules' own metrics (nil: none).
+	Registerer prometheus.Registerer
 	// ServiceTokens is this process's service identity on other modules'
 	// internal routes (nil: none).
 	ServiceTokens httpclient.TokenSource
@@ -327,7 +332,7 @@ func (h *Host) Build(ctx context.Context, o BuildOptions) error {
 	}
 	for _, name := range order {
 		m := h.byName[name]
-		env := LocalEnv{Env: Env{Config: h.cfg, Log: h.log}, DB: h.dbs[name], Opened: h.opened[name], Bus: o.Bus, calls: map[string]any{}}
+		env := LocalEnv{Env: Env{Config: h.cfg, Log: h.log}, DB: h.dbs[name], Opened: h.opened[name], Bus: o.Bus, Registerer: o.Registerer, calls: map[string]any{}}
 		for _, c := range m.Calls {
 			svc, err := along(name, c.Module)
 			if err != nil {

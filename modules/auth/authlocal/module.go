@@ -27,13 +27,13 @@ const (
 )
 
 // DefaultRoleScopes are the scopes each role grants a user's tokens: staff
-// edit the catalog (search's "catalog:write"); admins also manage users and
-// OAuth clients.
+// edit the catalog (search's "catalog:write") and read the reports
+// (reporting's "reports:read"); admins also manage users and OAuth clients.
 func DefaultRoleScopes() map[string][]string {
 	return map[string][]string{
 		authn.RoleGuest: nil,
-		authn.RoleStaff: {"catalog:write"},
-		authn.RoleAdmin: {"catalog:write", auth.ScopeUsersAdmin, auth.ScopeClientsAdmin},
+		authn.RoleStaff: {"catalog:write", "reports:read"},
+		authn.RoleAdmin: {"catalog:write", "reports:read", auth.ScopeUsersAdmin, auth.ScopeClientsAdmin},
 	}
 }
 

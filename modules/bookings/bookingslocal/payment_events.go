@@ -59,7 +59,12 @@ func (s *Service) onPayment(ctx context.Context, tx storeTx, evt events.Event) e
 	}
 	log := s.log.With("booking", row.ID, "payment", pay.ID, "status", row.Status)
 	now := s.now()
-	setPayment := func(r *bookingRow) { r.PaymentID = pay.ID }
+	paid := &bookings.EventPayment{ID: pay.ID, Amount: pay.Amount, PaidAt: pay.UpdatedAt}
+	if pay.Card != nil {
+		paid.Brand, paid.Last4 = pay.Card.Brand, pay.Card.Last4
+	}
+	row.payment = paid
+	setPayment := func(r *bookingRow) { r.PaymentID, r.payment = pay.ID, paid }
 	switch {
 	case row.PaymentID == pay.ID:
 		return nil // this payment was applied already

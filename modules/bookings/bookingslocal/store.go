@@ -54,6 +54,9 @@ type bookingRow struct {
 	PaymentID             string                `gorm:"size:64;not null"`
 	CreatedAt             time.Time             `gorm:"not null"`
 	UpdatedAt             time.Time             `gorm:"not null"`
+	// payment is the payment event being applied, if any: not stored, it
+	// travels on the booking event it causes (for reporting's receipts).
+	payment *bookings.EventPayment `gorm:"-"`
 }
 
 func (bookingRow) TableName() string { return "bookings" }
@@ -204,7 +207,7 @@ func (s *gormStore) releaseRooms(ctx context.Context, roomTypeID string, nights 
 }
 
 func (s *gormStore) record(ctx context.Context, typ string, r bookingRow, paymentID string) error {
-	evt, err := events.New(ctx, bookings.Module, typ, bookings.BookingEvent{Booking: toBooking(r), PaymentID: paymentID})
+	evt, err := events.New(ctx, bookings.Module, typ, bookings.BookingEvent{Booking: toBooking(r), PaymentID: paymentID, Payment: r.payment})
 	if err != nil {
 		return err
 	}
