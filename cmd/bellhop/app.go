@@ -336,6 +336,17 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
 	}
+	// The dashboard (GET /) where this process can serve every page.
+	dash, dashDB, err := mountWeb(ctx, srv.Echo(), webDeps{cfg: cfg, log: log, svcs: svcs, verifier: verifier, mods: mods,
+		bus: bus, monitor: monitor, reg: reg, edges: edges, addr: ln.Addr().String()})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("web: %w", err)
+	}
+	if dash != nil {
+		defer dashDB.Close()
+		runners = append(runners, dash)
+	}
 	// Start-up garbage (migrations, the API description, the NATS server's
 	// set-up) is gone now: hand its pages back so the idle footprint is what
 	// serving needs.
@@ -383,8 +394,9 @@ type services struct {
 	bookings bookings.Service
 	payments payments.Service
 	runners  []runner
-	// sandbox: payments runs here on the sandbox bank.
+	// sandbox: payments runs here on the sandbox bank (bank).
 	sandbox bool
+	bank    *sandbox.Bank
 }
 
 // mountServices builds every module's Service — in-process where the module
@@ -512,7 +524,7 @@ func mountServices(e *echo.Echo, cfg *config.Config, log *slog.Logger, mods *mod
 		}
 		if bank, ok := prov.(*sandbox.Bank); ok {
 			sandboxAdmin{bank: bank, log: log, validate: validation.New()}.register(e)
-			svcs.sandbox = true
+			svcs.sandbox, svcs.bank = true, bank
 		}
 		m, err := paymentslocal.New(paymentslocal.Deps{
 			DB: mods.paymentsDB, Log: log, Bus: bus, OutboxRetention: cfg.Events.OutboxRetention,

@@ -27,9 +27,22 @@
     if (summary) summary.focus();
   }
 
-  document.addEventListener("DOMContentLoaded", function () { tick(); focusErrors(); });
+  // A page that waits for something (a payment being confirmed) asks to be
+  // reloaded: <meta http-equiv="refresh"> does it without JavaScript, but
+  // a page swapped in by htmx keeps the old <head>, so this does it then.
+  var reloading = null;
+  function scheduleReload() {
+    var el = document.querySelector("[data-refresh]");
+    if (reloading) { clearTimeout(reloading); reloading = null; }
+    if (!el) return;
+    var secs = parseInt(el.getAttribute("data-refresh"), 10) || 2;
+    reloading = setTimeout(function () { window.location.reload(); }, secs * 1000);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { tick(); focusErrors(); scheduleReload(); });
   document.addEventListener("htmx:afterSettle", function (e) {
     tick();
+    scheduleReload();
     // A whole page swapped in (a boosted link or form): errors first, else
     // the main content, as a full page load would.
     if (e.detail && e.detail.boosted) {
