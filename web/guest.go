@@ -408,9 +408,12 @@ func (w *Web) payAgain(c echo.Context, id string, err error) error {
 }
 
 type bookingData struct {
-	Booking    bookings.Booking
-	Payments   []payments.Payment
-	Confirming bool
+	Booking  bookings.Booking
+	Payments []payments.Payment
+	// Confirming: paid, the booking not yet confirmed; WaitingForBank: the
+	// bank has not answered about a payment (the reconciler will ask it).
+	Confirming     bool
+	WaitingForBank bool
 	CanCancel  bool
 	Paid       bool
 }
@@ -434,14 +437,22 @@ func (w *Web) bookingPage(c echo.Context) error {
 		if p.Status == payments.StatusSucceeded || p.Status == payments.StatusRefunded || p.Status == payments.StatusPartiallyRefunded {
 			d.Paid = true
 		}
-		if b.Status == bookings.StatusPending && (p.Status == payments.StatusSucceeded || p.Status == payments.StatusProcessing || p.Status == payments.StatusUnknown) {
-			d.Confirming = true
+		if b.Status == bookings.StatusPending {
+			switch p.Status {
+			case payments.StatusSucceeded:
+				d.Confirming = true
+			case payments.StatusProcessing, payments.StatusUnknown:
+				d.WaitingForBank = true
+			}
 		}
 	}
 	switch {
 	case d.Confirming:
 		v.Refresh = 2
 		v.Title = "Confirming your payment · Bellhop"
+	case d.WaitingForBank:
+		v.Refresh = 5
+		v.Title = "Waiting for the bank · Bellhop"
 	case b.Status == bookings.StatusConfirmed:
 		v.Title = "Booking confirmed: " + b.HotelName + " · Bellhop"
 	}

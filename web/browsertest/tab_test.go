@@ -188,3 +188,31 @@ func (tb *tab) overflowsAt375() bool {
 	}
 	return over
 }
+
+// userID finds the id of the user whose row mentions email on the users page.
+func (tb *tab) userID(email string) string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(() => {
+		for (const tr of document.querySelectorAll("table.list tbody tr")) {
+			if (tr.textContent.includes(%q)) return tr.querySelector("form").action.split("/").slice(-2)[0];
+		}
+		return "";
+	})()`, email)))
+	if err != nil || id == "" {
+		tb.t.Fatalf("%s: no row for %s (%v)", tb.name, email, err)
+	}
+	return id
+}
+
+func (tb *tab) checked(sel string) bool {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	on, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.querySelector(%q).checked`, sel)))
+	if err != nil {
+		tb.t.Fatalf("%s: checked %s: %v", tb.name, sel, err)
+	}
+	return on
+}
