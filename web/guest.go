@@ -414,8 +414,8 @@ type bookingData struct {
 	// bank has not answered about a payment (the reconciler will ask it).
 	Confirming     bool
 	WaitingForBank bool
-	CanCancel  bool
-	Paid       bool
+	CanCancel      bool
+	Paid           bool
 }
 
 // bookingPage is a booking's page: the confirmation once it is paid, its
