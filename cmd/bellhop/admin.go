@@ -16,9 +16,6 @@ import (
 	"github.com/bellhop/bellhop/platform/httpserver"
 )
 
-// RoleAdmin may list and replay dead letters.
-const RoleAdmin = "admin"
-
 var errBadDeadLetterID = apperr.Invalid("events.invalid_dead_letter_id", "a dead letter id looks like search-12")
 
 // eventsAdmin serves admins the event backbone as this process sees it: the
@@ -51,7 +48,7 @@ type deadLetterView struct {
 }
 
 func (a eventsAdmin) register(e *echo.Echo) {
-	admin := authn.RequireRoles(RoleAdmin)
+	admin := authn.RequireRoles(authn.RoleAdmin)
 	e.GET("/api/v1/admin/events/dead-letters", a.list, admin)
 	e.POST("/api/v1/admin/events/dead-letters/:id/replay", a.replay, admin)
 	e.GET("/api/v1/admin/events/recent", a.recent, admin)
@@ -79,14 +76,8 @@ func (a eventsAdmin) recent(c echo.Context) error {
 
 // requireAdmin re-checks the role where the work is done, not only in the route.
 func requireAdmin(c echo.Context) error {
-	p, ok := authn.FromContext(c.Request().Context())
-	if !ok {
-		return authn.ErrUnauthenticated
-	}
-	if !p.HasRole(RoleAdmin) {
-		return authn.ErrForbidden.With("this needs the %q role", RoleAdmin)
-	}
-	return nil
+	_, err := authn.RequireRole(c.Request().Context(), authn.RoleAdmin)
+	return err
 }
 
 func (a eventsAdmin) list(c echo.Context) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth/authlocal"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/config"
+	"github.com/bellhop/bellhop/platform/host"
 )
 
 // withAuth opens the auth module's database (migrated) for a CLI command.
@@ -22,12 +23,16 @@ func withAuth(ctx context.Context, cfg *config.Config, fn func(*authlocal.Module
 	if !cfg.Hosts(auth.Module) {
 		return errors.New("the auth module is not hosted by this configuration (run this where auth runs)")
 	}
-	mods, err := openModules(ctx, cfg, nil, nil)
+	h, err := host.Open(ctx, cfg, bellhopModules(), nil)
 	if err != nil {
 		return err
 	}
-	defer mods.close()
-	return fn(mods.auth)
+	defer h.Close()
+	if err := h.Build(ctx, host.BuildOptions{Only: []string{auth.Module}}); err != nil {
+		return err
+	}
+	m, _ := host.LocalModule[*authlocal.Module](h, auth.Module)
+	return fn(m)
 }
 
 func newUsersCmd() *cobra.Command {

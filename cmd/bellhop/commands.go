@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/bellhop/bellhop/platform/host"
+
 	"github.com/spf13/cobra"
 )
 
@@ -67,12 +69,12 @@ func newMigrateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			mods, err := openModules(cmd.Context(), cfg, nil, nil)
+			h, err := host.Open(cmd.Context(), cfg, bellhopModules(), nil)
 			if err != nil {
 				return err
 			}
-			defer mods.close()
-			for _, name := range mods.hosted {
+			defer h.Close()
+			for _, name := range h.Hosted() {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: migrated\n", name)
 			}
 			return nil

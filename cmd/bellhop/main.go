@@ -9,23 +9,18 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/bellhop/bellhop/modules/auth"
-	"github.com/bellhop/bellhop/modules/bookings"
-	"github.com/bellhop/bellhop/modules/payments"
-	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/config"
+	"github.com/bellhop/bellhop/platform/host"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
-
-// knownModules are the modules this binary can host.
-var knownModules = []string{auth.Module, bookings.Module, payments.Module, search.Module}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -40,7 +35,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "bellhop",
 		Short: "Bellhop: a hotel booking system, one binary of modules that can be split later",
-		Long: `Bellhop hosts the auth, bookings, search, payments and reporting modules in one
+		Long: `Bellhop hosts its modules (` + strings.Join(host.Names(bellhopModules()), ", ") + `) in one
 process by default. Any module can run as its own process (--only) with the
 others calling it over HTTP (--remote), by configuration alone.`,
 		SilenceUsage:  true,
@@ -61,7 +56,8 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	flags := pflag.NewFlagSet("bellhop", pflag.ContinueOnError)
 	flags.AddFlagSet(cmd.Flags())
 	flags.AddFlagSet(cmd.InheritedFlags())
-	return config.Load(config.Options{File: file, Flags: flags, Modules: knownModules})
+	mods := bellhopModules()
+	return config.Load(config.Options{File: file, Flags: flags, Modules: host.Names(mods), Sections: host.Sections(mods)})
 }
 
 func newVersionCmd() *cobra.Command {

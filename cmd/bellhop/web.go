@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,15 +23,16 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/modules/auth/authmodule"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
-	"github.com/bellhop/bellhop/modules/payments/provider/sandbox"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/config"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
+	"github.com/bellhop/bellhop/platform/host"
 	"github.com/bellhop/bellhop/platform/observability"
 	"github.com/bellhop/bellhop/web"
 )
@@ -35,9 +41,8 @@ import (
 type webDeps struct {
 	cfg      *config.Config
 	log      *slog.Logger
-	svcs     services
+	host     *host.Host
 	verifier *authn.Verifier
-	mods     *modules
 	bus      *events.Bus
 	monitor  *events.Monitor
 	reg      prometheus.Gatherer
@@ -50,8 +55,11 @@ type webDeps struct {
 // and is not a single module's process (--only). It returns nil, nil where
 // the dashboard does not run. The caller closes the returned database.
 func mountWeb(ctx context.Context, e *echo.Echo, d webDeps) (*web.Web, *db.DB, error) {
-	s := d.svcs
-	if len(d.cfg.Only) > 0 || s.auth == nil || s.search == nil || s.bookings == nil || s.payments == nil || d.verifier == nil {
+	ath, ok1 := host.Service[auth.Service](d.host, auth.Module)
+	srch, ok2 := host.Service[search.Service](d.host, search.Module)
+	bkg, ok3 := host.Service[bookings.Service](d.host, bookings.Module)
+	pay, ok4 := host.Service[payments.Service](d.host, payments.Module)
+	if len(d.cfg.Only) > 0 || !ok1 || !ok2 || !ok3 || !ok4 || d.verifier == nil {
 		return nil, nil, nil
 	}
 	sessions, err := db.Open(ctx, db.Options{Module: web.Module, DataDir: d.cfg.DataDir, Log: d.log})
@@ -63,16 +71,20 @@ func mountWeb(ctx context.Context, e *echo.Echo, d webDeps) (*web.Web, *db.DB, e
 		return nil, nil, err
 	}
 	var key []byte
-	if d.cfg.Auth.CSRFKey != "" {
-		key, _ = base64.StdEncoding.DecodeString(d.cfg.Auth.CSRFKey) // validated with the config
+	if k := authmodule.Settings(d.cfg).CSRFKey; k != "" {
+		key, _ = base64.StdEncoding.DecodeString(k) // validated with the config
 	}
 	deps := web.Deps{
-		Auth: s.auth, Search: s.search, Bookings: s.bookings, Payments: s.payments, Verifier: d.verifier,
+		Auth: ath, Search: srch, Bookings: bkg, Payments: pay, Verifier: d.verifier,
 		DB: sessions, CSRFKey: key, Log: d.log,
 		System: newSystemStatus(d),
 	}
-	if s.bank != nil {
-		deps.Bank = bankFaults{bank: s.bank, log: d.log}
+	if d.cfg.Modules[payments.Module].URL == "" {
+		// The sandbox bank's fault controls are an admin route of the
+		// payments module where it runs: the dashboard calls that route in
+		// this process, as the admin, when it is mounted (payments on the
+		// sandbox provider).
+		deps.Bank = bankFaults{handler: e}
 	}
 	w, err := web.New(deps)
 	if err != nil {
@@ -83,44 +95,83 @@ func mountWeb(ctx context.Context, e *echo.Echo, d webDeps) (*web.Web, *db.DB, e
 	return w, sessions, nil
 }
 
-// bankFaults lets the dashboard switch the embedded sandbox bank's faults,
-// like PUT /api/v1/admin/payments/sandbox/faults, for admins only.
+// bankFaults lets the dashboard switch the sandbox bank's faults through
+// the payments module's own admin route (GET/PUT
+// /api/v1/admin/payments/sandbox/faults), served in this process: the
+// caller's bearer token goes with the request, so the route checks the
+// admin role exactly as for an API call.
 type bankFaults struct {
-	bank *sandbox.Bank
-	log  *slog.Logger
+	handler http.Handler
 }
 
+const sandboxFaultsPath = "/api/v1/admin/payments/sandbox/faults"
+
+// sandboxFaultsWire is the route's JSON.
+type sandboxFaultsWire struct {
+	LatencyMS    int64   `json:"latency_ms"`
+	LatencyMaxMS int64   `json:"latency_max_ms"`
+	FailureRate  float64 `json:"failure_rate"`
+	Down         bool    `json:"down"`
+}
+
+func (b bankFaults) call(ctx context.Context, method string, in any) (sandboxFaultsWire, error) {
+	var out sandboxFaultsWire
+	p, err := authn.RequireUser(ctx)
+	if err != nil {
+		return out, err
+	}
+	var body io.Reader
+	if in != nil {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return out, apperr.Internal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequestWithContext(ctx, method, sandboxFaultsPath, body)
+	req.Header.Set(echo.HeaderAuthorization, "Bearer "+p.Token)
+	req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	req.RemoteAddr = "127.0.0.1:0"
+	rec := httptest.NewRecorder()
+	b.handler.ServeHTTP(rec, req)
+	if rec.Code == http.StatusNotFound {
+		return out, apperr.Unavailable("payments.sandbox_not_here", "payments does not run on the sandbox bank in this process")
+	}
+	if rec.Code != http.StatusOK {
+		var prob apperr.Problem
+		if err := json.Unmarshal(rec.Body.Bytes(), &prob); err == nil && prob.Code != "" {
+			return out, prob.Err()
+		}
+		return out, apperr.Internal(fmt.Errorf("sandbox faults: %d %s", rec.Code, rec.Body.String()))
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		return out, apperr.Internal(err)
+	}
+	return out, nil
+}
+
+func (b bankFaults) Faults(ctx context.Context) (web.SandboxFaults, error) {
+	w, err := b.call(ctx, http.MethodGet, nil)
+	return web.SandboxFaults{Latency: time.Duration(w.LatencyMS) * time.Millisecond, LatencyMax: time.Duration(w.LatencyMaxMS) * time.Millisecond,
+		FailureRate: w.FailureRate, Down: w.Down}, err
+}
+
+func (b bankFaults) SetFaults(ctx context.Context, f web.SandboxFaults) error {
+	_, err := b.call(ctx, http.MethodPut, sandboxFaultsWire{LatencyMS: f.Latency.Milliseconds(), LatencyMaxMS: f.LatencyMax.Milliseconds(),
+		FailureRate: f.FailureRate, Down: f.Down})
+	return err
+}
+
+// requireAdminCtx is requireAdmin for a context (the System page's calls).
 func requireAdminCtx(ctx context.Context) (authn.Principal, error) {
 	p, err := authn.RequireUser(ctx)
 	if err != nil {
 		return p, err
 	}
-	if !p.HasRole(RoleAdmin) {
-		return p, authn.ErrForbidden.With("this needs the %q role", RoleAdmin)
+	if !p.HasRole(authn.RoleAdmin) {
+		return p, authn.ErrForbidden.With("this needs the %q role", authn.RoleAdmin)
 	}
 	return p, nil
-}
-
-func (b bankFaults) Faults(ctx context.Context) (web.SandboxFaults, error) {
-	if _, err := requireAdminCtx(ctx); err != nil {
-		return web.SandboxFaults{}, err
-	}
-	f := b.bank.Faults()
-	return web.SandboxFaults{Latency: f.Latency, LatencyMax: f.LatencyMax, FailureRate: f.FailureRate, Down: f.Down}, nil
-}
-
-func (b bankFaults) SetFaults(ctx context.Context, in web.SandboxFaults) error {
-	p, err := requireAdminCtx(ctx)
-	if err != nil {
-		return err
-	}
-	f := sandbox.Faults{Latency: in.Latency, LatencyMax: in.LatencyMax, FailureRate: in.FailureRate, Down: in.Down}
-	if err := b.bank.Inject(f); err != nil {
-		return apperr.Invalid("payments.invalid_sandbox_faults", err.Error())
-	}
-	b.log.Warn("sandbox bank faults changed", "by", p.Subject, "latency", f.Latency, "latency_max", f.LatencyMax,
-		"failure_rate", f.FailureRate, "down", f.Down)
-	return nil
 }
 
 // systemStatus is the System page's view of this process: the modules it
@@ -147,7 +198,7 @@ const edgeWindow = time.Minute
 func newSystemStatus(d webDeps) *systemStatus {
 	s := &systemStatus{d: d, client: &http.Client{Timeout: 800 * time.Millisecond}, started: time.Now()}
 	s.dl = eventsAdmin{bus: d.bus, monitor: d.monitor, dbs: map[string]*gorm.DB{}}
-	for name, m := range d.mods.dbByName {
+	for name, m := range d.host.Databases() {
 		s.dl.dbs[name] = m.DB
 	}
 	return s
@@ -220,7 +271,7 @@ func (s *systemStatus) modules(ctx context.Context) []web.ModuleStatus {
 			wg.Go(func() { out[i].Ready, out[i].Detail = s.remoteReady(ctx, u) })
 			continue
 		}
-		d, ok := s.d.mods.dbByName[name]
+		d, ok := s.d.host.Databases()[name]
 		if !ok {
 			out[i].Detail = "not hosted here and no remote URL"
 			continue

@@ -1,14 +1,16 @@
 // Package config loads Bellhop's configuration with viper: the embedded
-// defaults (configs/bellhop.yaml), then an optional file, then BELLHOP_*
-// environment variables, then command-line flags. The result is validated
-// once, at start, with messages that name the key and what it allows.
+// defaults (configs/bellhop.yaml for the process, plus each module's own
+// section, see [Section]), then an optional file, then BELLHOP_* environment
+// variables, then command-line flags. The result is validated once, at
+// start, with messages that name the key and what it allows. It names no
+// module: modules declare their sections and the binary passes them in.
 package config
 
 import (
 	"bytes"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -30,13 +32,13 @@ type Config struct {
 	DataDir    string                  `mapstructure:"data_dir"`
 	Server     Server                  `mapstructure:"server"`
 	Log        Log                     `mapstructure:"log"`
-	Auth       Auth                    `mapstructure:"auth"`
 	Events     Events                  `mapstructure:"events"`
-	Bookings   Bookings                `mapstructure:"bookings"`
-	Payments   Payments                `mapstructure:"payments"`
 	HTTPClient HTTPClient              `mapstructure:"http_client"`
 	Only       []string                `mapstructure:"only"`
 	Modules    map[string]ModuleConfig `mapstructure:"modules"`
+
+	// sections are the modules' own sections, by key.
+	sections map[string]Section
 }
 
 // Server configures the HTTP server.
@@ -67,62 +69,6 @@ type Log struct {
 	Format    string `mapstructure:"format"`
 	Level     string `mapstructure:"level"`
 	AccessLog bool   `mapstructure:"access_log"`
-}
-
-// Auth configures tokens: their verification everywhere, their issuing where
-// the auth module runs, and this process's own service identity.
-type Auth struct {
-	JWKSFile        string          `mapstructure:"jwks_file"`
-	JWKSURL         string          `mapstructure:"jwks_url"`
-	Issuer          string          `mapstructure:"issuer"`
-	Audience        string          `mapstructure:"audience"`
-	AccessTokenTTL  time.Duration   `mapstructure:"access_token_ttl"`
-	RefreshTokenTTL time.Duration   `mapstructure:"refresh_token_ttl"`
-	PublicURL       string          `mapstructure:"public_url"`
-	CSRFKey         string          `mapstructure:"csrf_key"`
-	SignInRateLimit RateLimit       `mapstructure:"sign_in_rate_limit"`
-	TokenRateLimit  RateLimit       `mapstructure:"token_rate_limit"`
-	ClientID        string          `mapstructure:"client_id"`
-	ClientSecret    string          `mapstructure:"client_secret"`
-	ServiceClients  []ServiceClient `mapstructure:"service_clients"`
-}
-
-// ServiceClient is a service identity the auth module creates at start.
-type ServiceClient struct {
-	ID     string   `mapstructure:"id"`
-	Secret string   `mapstructure:"secret"`
-	Scopes []string `mapstructure:"scopes"`
-}
-
-// Bookings configures holds.
-type Bookings struct {
-	HoldTTL        time.Duration `mapstructure:"hold_ttl"`
-	ExpiryInterval time.Duration `mapstructure:"expiry_interval"`
-}
-
-// Payments configures the payment provider.
-type Payments struct {
-	Provider          string        `mapstructure:"provider"`
-	ReconcileInterval time.Duration `mapstructure:"reconcile_interval"`
-	NotFoundGrace     time.Duration `mapstructure:"not_found_grace"`
-	StaleAfter        time.Duration `mapstructure:"stale_after"`
-	RateLimit         RateLimit     `mapstructure:"rate_limit"`
-	// Guard: timeouts, retries and the circuit breaker around provider calls.
-	Guard struct {
-		AttemptTimeout  time.Duration `mapstructure:"attempt_timeout"`
-		Attempts        int           `mapstructure:"attempts"`
-		BreakerFailures int           `mapstructure:"breaker_failures"`
-		BreakerOpen     time.Duration `mapstructure:"breaker_open"`
-	} `mapstructure:"guard"`
-	Sandbox struct {
-		Latency     time.Duration `mapstructure:"latency"`
-		LatencyMax  time.Duration `mapstructure:"latency_max"`
-		FailureRate float64       `mapstructure:"failure_rate"`
-	} `mapstructure:"sandbox"`
-	Stripe struct {
-		APIKey  string `mapstructure:"api_key"`
-		BaseURL string `mapstructure:"base_url"`
-	} `mapstructure:"stripe"`
 }
 
 // Events configures the event backbone.
@@ -161,6 +107,9 @@ type Options struct {
 	// Modules are the module names this binary knows, for validating --only,
 	// --remote and modules.* keys.
 	Modules []string
+	// Sections are the modules' own sections (their keys, defaults and
+	// validation).
+	Sections []SectionSpec
 }
 
 // flagKeys maps command-line flags to configuration keys.
@@ -177,6 +126,17 @@ func Load(o Options) (*Config, error) {
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(configs.Default)); err != nil {
 		return nil, fmt.Errorf("config: embedded defaults: %w", err)
+	}
+	for _, spec := range o.Sections {
+		if err := v.MergeConfig(bytes.NewReader(spec.Defaults)); err != nil {
+			return nil, fmt.Errorf("config: embedded defaults of %s: %w", spec.Key, err)
+		}
+	}
+	// Every known module has modules.<name>.url and .dsn, so BELLHOP_MODULES_*
+	// variables reach them.
+	for _, name := range o.Modules {
+		v.SetDefault("modules."+name+".url", "")
+		v.SetDefault("modules."+name+".dsn", "")
 	}
 	if o.File != "" {
 		if _, err := os.Stat(o.File); err != nil {
@@ -220,7 +180,18 @@ func Load(o Options) (*Config, error) {
 		mapstructure.StringToTimeDurationHookFunc(),
 		mapstructure.StringToSliceHookFunc(","),
 	)
-	if err := v.UnmarshalExact(&c, viper.DecodeHook(hooks)); err != nil {
+	// As viper's UnmarshalExact, but the modules' sections go to theirs.
+	all := v.AllSettings()
+	c.sections = map[string]Section{}
+	for _, spec := range o.Sections {
+		sec := spec.New()
+		if err := decodeExact(all[spec.Key], sec, hooks); err != nil {
+			return nil, fmt.Errorf("config: %s: %s", spec.Key, oneLine(err.Error()))
+		}
+		c.sections[spec.Key] = sec
+		delete(all, spec.Key)
+	}
+	if err := decodeExact(all, &c, hooks); err != nil {
 		return nil, fmt.Errorf("config: %s", oneLine(err.Error()))
 	}
 	c.Only = trimAll(c.Only)
@@ -261,10 +232,8 @@ var (
 )
 
 func (c *Config) validate(known []string) error {
-	var errs []string
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, key+": "+fmt.Sprintf(format, args...))
-	}
+	var p Problems
+	bad := p.Add
 	if strings.TrimSpace(c.DataDir) == "" {
 		bad("data_dir", "must not be empty")
 	}
@@ -284,18 +253,11 @@ func (c *Config) validate(known []string) error {
 		"server.shutdown_timeout":          c.Server.ShutdownTimeout,
 		"http_client.timeout":              c.HTTPClient.Timeout,
 		"events.stream_max_age":            c.Events.StreamMaxAge,
-		"auth.access_token_ttl":            c.Auth.AccessTokenTTL,
-		"bookings.hold_ttl":                c.Bookings.HoldTTL,
-		"bookings.expiry_interval":         c.Bookings.ExpiryInterval,
-		"payments.reconcile_interval":      c.Payments.ReconcileInterval,
-		"auth.refresh_token_ttl":           c.Auth.RefreshTokenTTL,
 		"events.outbox_retention":          c.Events.OutboxRetention,
 		"http_client.retry_backoff":        c.HTTPClient.RetryBackoff,
 		"http_client.breaker_open_timeout": c.HTTPClient.BreakerOpenTimeout,
 	} {
-		if d <= 0 {
-			bad(key, "must be a positive duration such as 500ms or 10s (got %s)", d)
-		}
+		p.PositiveDuration(key, d)
 	}
 	if c.Server.BodyLimit < 1024 || c.Server.BodyLimit > 64<<20 {
 		bad("server.body_limit", "must be between 1024 and %d bytes (got %d)", 64<<20, c.Server.BodyLimit)
@@ -319,40 +281,6 @@ func (c *Config) validate(known []string) error {
 	if !slices.Contains(logLevels, c.Log.Level) {
 		bad("log.level", "%q is not one of %s", c.Log.Level, strings.Join(logLevels, ", "))
 	}
-	if c.Auth.JWKSFile != "" && c.Auth.JWKSURL != "" {
-		bad("auth", "set jwks_file or jwks_url, not both")
-	}
-	if c.Auth.JWKSURL != "" {
-		if err := checkHTTPURL(c.Auth.JWKSURL); err != nil {
-			bad("auth.jwks_url", "%q %v", c.Auth.JWKSURL, err)
-		}
-	}
-	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
-		bad("auth", "issuer and audience must not be empty")
-	}
-	if c.Auth.PublicURL != "" {
-		if err := checkHTTPURL(c.Auth.PublicURL); err != nil {
-			bad("auth.public_url", "%q %v", c.Auth.PublicURL, err)
-		}
-	}
-	if k := c.Auth.CSRFKey; k != "" {
-		if b, err := base64.StdEncoding.DecodeString(k); err != nil || len(b) < 32 {
-			bad("auth.csrf_key", "must be base64 of at least 32 bytes (e.g. the output of `openssl rand -base64 32`)")
-		}
-	}
-	for key, rl := range map[string]RateLimit{"auth.sign_in_rate_limit": c.Auth.SignInRateLimit, "auth.token_rate_limit": c.Auth.TokenRateLimit} {
-		if rl.RPS <= 0 || rl.Burst < 1 {
-			bad(key, "rps must be > 0 and burst >= 1 (got rps=%v burst=%d)", rl.RPS, rl.Burst)
-		}
-	}
-	if (c.Auth.ClientID == "") != (c.Auth.ClientSecret == "") {
-		bad("auth", "client_id and client_secret go together")
-	}
-	for i, sc := range c.Auth.ServiceClients {
-		if sc.ID == "" || len(sc.Secret) < 32 {
-			bad(fmt.Sprintf("auth.service_clients[%d]", i), "needs an id and a secret of at least 32 characters")
-		}
-	}
 	if u := c.Events.NATS.URL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "nats" && p.Scheme != "tls") || p.Host == "" {
 			bad("events.nats.url", "%q is not a NATS URL such as nats://127.0.0.1:4222", u)
@@ -365,41 +293,6 @@ func (c *Config) validate(known []string) error {
 	}
 	if c.Events.MaxDeliver < 1 || c.Events.MaxDeliver > 100 {
 		bad("events.max_deliver", "must be between 1 and 100 (got %d)", c.Events.MaxDeliver)
-	}
-	switch c.Payments.Provider {
-	case "sandbox":
-	case "stripe":
-		if c.Payments.Stripe.APIKey == "" {
-			bad("payments.stripe.api_key", "is required with provider stripe (set BELLHOP_PAYMENTS_STRIPE_API_KEY)")
-		}
-	default:
-		bad("payments.provider", "%q is not one of sandbox, stripe", c.Payments.Provider)
-	}
-	if u := c.Payments.Stripe.BaseURL; u != "" {
-		if err := checkHTTPURL(u); err != nil {
-			bad("payments.stripe.base_url", "%q %v", u, err)
-		}
-	}
-	if fr := c.Payments.Sandbox.FailureRate; fr < 0 || fr > 1 {
-		bad("payments.sandbox.failure_rate", "must be between 0 and 1 (got %v)", fr)
-	}
-	if c.Payments.Sandbox.Latency < 0 {
-		bad("payments.sandbox.latency", "must not be negative")
-	}
-	if c.Payments.StaleAfter < 0 {
-		bad("payments.stale_after", "must not be negative")
-	}
-	if c.Payments.NotFoundGrace < 0 {
-		bad("payments.not_found_grace", "must not be negative")
-	}
-	if g := c.Payments.Guard; g.AttemptTimeout <= 0 || g.Attempts < 1 || g.Attempts > 10 || g.BreakerFailures < 1 || g.BreakerOpen <= 0 {
-		bad("payments.guard", "attempt_timeout and breaker_open must be positive, attempts 1 to 10, breaker_failures at least 1")
-	}
-	if lm := c.Payments.Sandbox.LatencyMax; lm != 0 && lm < c.Payments.Sandbox.Latency {
-		bad("payments.sandbox.latency_max", "must be 0 (a fixed latency) or at least payments.sandbox.latency (%s)", c.Payments.Sandbox.Latency)
-	}
-	if rl := c.Payments.RateLimit; rl.RPS <= 0 || rl.Burst < 1 {
-		bad("payments.rate_limit", "rps must be > 0 and burst >= 1 (got rps=%v burst=%d)", rl.RPS, rl.Burst)
 	}
 	if c.HTTPClient.Retries < 0 || c.HTTPClient.Retries > 10 {
 		bad("http_client.retries", "must be between 0 and 10 (got %d)", c.HTTPClient.Retries)
@@ -419,7 +312,7 @@ func (c *Config) validate(known []string) error {
 			continue
 		}
 		if m.URL != "" {
-			if err := checkHTTPURL(m.URL); err != nil {
+			if err := CheckHTTPURL(m.URL); err != nil {
 				bad(key+".url", "%q %v", m.URL, err)
 			}
 			if slices.Contains(c.Only, name) {
@@ -430,11 +323,10 @@ func (c *Config) validate(known []string) error {
 			bad(key+".dsn", "must be empty (SQLite in data_dir), file:PATH (SQLite) or postgres://... (got a value of another form)")
 		}
 	}
-	if len(errs) > 0 {
-		slices.Sort(errs)
-		return errors.New("config: " + strings.Join(errs, "; "))
+	for _, name := range slices.Sorted(maps.Keys(c.sections)) {
+		c.sections[name].Validate(&p)
 	}
-	return nil
+	return p.err()
 }
 
 func checkHostPort(addr string) error {
@@ -451,12 +343,26 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-func checkHTTPURL(s string) error {
+// CheckHTTPURL reports whether s is an absolute http(s) URL, in the words
+// of the configuration's messages.
+func CheckHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("is not an http(s) URL such as http://127.0.0.1:8101")
 	}
 	return nil
+}
+
+// decodeExact decodes in into out as viper's UnmarshalExact does: weakly
+// typed, every key must land in a field.
+func decodeExact(in, out any, hook mapstructure.DecodeHookFunc) error {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		WeaklyTypedInput: true, ErrorUnused: true, DecodeHook: hook, Result: out,
+	})
+	if err != nil {
+		return err
+	}
+	return d.Decode(in)
 }
 
 func oneLine(s string) string { return strings.TrimSpace(multiSpace.ReplaceAllString(s, " ")) }

@@ -29,9 +29,10 @@
 //
 // Delivery is at least once; the effect is once.
 //
-// A module that publishes appends [Migrations] to its own migrations, records
-// events in its transactions and runs a [Relay]; a module that consumes
-// appends [Migrations] too and runs its [Consumer]s. This package never
+// A module wires all of this in one place: it appends [Migrations] to its own
+// migrations, declares what it publishes and consumes ([Declaration]), and
+// [Wire] builds its [Outbox], relay and consumers; it writes through
+// [Outbox.Transaction] and runs [ModuleEvents.Run]. This package never
 // imports modules/.
 package events
 

@@ -83,9 +83,9 @@ var Migrations = []db.Migration{
 }
 
 // Record writes evt to the outbox in the caller's transaction tx, so the
-// event exists if and only if the state change it describes commits. After
-// the commit, call [Relay.Notify] (or use [Relay.Transaction], which does)
-// so the relay publishes it at once rather than on its fallback poll.
+// event exists if and only if the state change it describes commits. Write
+// through [Outbox.Transaction], which wakes the relay after the commit so it
+// publishes at once rather than on its fallback poll.
 func Record(tx *gorm.DB, evt Event) error {
 	if tx == nil {
 		return errors.New("events: Record needs the caller's transaction")

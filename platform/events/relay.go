@@ -131,15 +131,10 @@ func (r *Relay) Notify() {
 	}
 }
 
-// Transaction runs fn in a transaction of the module's database and, once it
-// has committed, notifies the relay: the usual way to change state and
-// [Record] its events.
+// Transaction is [Outbox.Transaction] on the relay's database: for a test's
+// stand-in of a publishing module. Modules use the Outbox [Wire] gives them.
 func (r *Relay) Transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	if err := r.db.WithContext(ctx).Transaction(fn); err != nil {
-		return err
-	}
-	r.Notify()
-	return nil
+	return NewOutbox(r.db, r).Transaction(ctx, fn)
 }
 
 // Run publishes until ctx is done, then returns nil. Failures (NATS or the

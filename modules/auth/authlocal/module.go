@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
@@ -73,9 +71,9 @@ type Deps struct {
 
 // Module is the auth module hosted in this process.
 type Module struct {
-	svc   *Service
-	log   *slog.Logger
-	relay *events.Relay
+	svc    *Service
+	log    *slog.Logger
+	events *events.ModuleEvents
 }
 
 // New builds the module. It starts nothing: Run does. Hashing a dummy
@@ -119,24 +117,22 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Module{
+	// Auth publishes its accounts' registrations and consumes nothing.
+	wired, err := events.Wire(events.Declaration{
+		Module:    auth.Module,
+		Publishes: []string{auth.EventUserRegistered},
+	}, events.Wiring{DB: d.DB.DB, Bus: d.Bus, OutboxRetention: d.OutboxRetention, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Module{
 		svc: &Service{
 			db: d.DB, log: log, cfg: cfg, validate: validation.New(), hasher: hasher, keys: keys,
-			verifier: verifier, throttle: newThrottle(d.Throttle), now: utcNow, published: func() {},
+			verifier: verifier, throttle: newThrottle(d.Throttle), now: utcNow, outbox: wired.Outbox(),
 		},
-		log: log,
-	}
-	if d.Bus != nil {
-		relay, err := events.NewRelay(d.Bus, events.RelayOptions{
-			Module: auth.Module, DB: d.DB.DB, Retention: d.OutboxRetention, Log: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.relay = relay
-		m.svc.published = relay.Notify
-	}
-	return m, nil
+		log:    log,
+		events: wired,
+	}, nil
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -155,14 +151,7 @@ func (m *Module) KeySet() authn.KeySet { return m.svc.keys }
 
 // Run runs the module's background work until ctx is done: the relay that
 // publishes its outbox.
-func (m *Module) Run(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
-	if m.relay != nil {
-		g.Go(func() error { return m.relay.Run(ctx) })
-	}
-	g.Go(func() error { <-ctx.Done(); return nil })
-	return g.Wait()
-}
+func (m *Module) Run(ctx context.Context) error { return m.events.Run(ctx) }
 
 // RotateKeys adds a signing key and makes it the one new tokens are signed
 // with (`bellhop keys rotate`). The previous key stays in the JWKS until the

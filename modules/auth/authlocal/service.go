@@ -19,6 +19,7 @@ import (
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/validation"
 )
 
@@ -33,8 +34,8 @@ type Service struct {
 	verifier *authn.Verifier
 	throttle *throttle
 	now      func() time.Time
-	// published wakes the outbox relay after a commit that recorded events.
-	published func()
+	// outbox is where writes that record events go: it commits, then wakes the relay.
+	outbox *events.Outbox
 }
 
 type config struct {

@@ -46,7 +46,7 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 		ID: ids.New("usr"), Email: strings.TrimSpace(req.Email), EmailKey: emailKey(req.Email),
 		Name: strings.TrimSpace(req.Name), PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now,
 	}
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
 			if db.IsUniqueViolation(err) {
 				return auth.ErrEmailTaken
@@ -64,7 +64,6 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 	if err != nil {
 		return auth.User{}, apperr.OrInternal(err, "create user")
 	}
-	s.published()
 	return toUser(row), nil
 }
 

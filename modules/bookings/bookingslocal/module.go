@@ -50,11 +50,10 @@ type Deps struct {
 
 // Module is the bookings module hosted in this process.
 type Module struct {
-	svc       *Service
-	log       *slog.Logger
-	relay     *events.Relay
-	consumers []*events.Consumer
-	interval  time.Duration
+	svc      *Service
+	log      *slog.Logger
+	events   *events.ModuleEvents
+	interval time.Duration
 }
 
 // New builds the module. It starts nothing: Run does.
@@ -69,7 +68,7 @@ func New(d Deps) (*Module, error) {
 	log = log.With("module", bookings.Module)
 	svc := &Service{
 		db: d.DB, search: d.Search, validate: validation.New(), log: log,
-		clock: d.Now, holdTTL: d.HoldTTL, policy: d.Policy, published: func() {},
+		clock: d.Now, holdTTL: d.HoldTTL, policy: d.Policy,
 	}
 	if svc.clock == nil {
 		svc.clock = time.Now
@@ -84,23 +83,21 @@ func New(d Deps) (*Module, error) {
 	if m.interval <= 0 {
 		m.interval = DefaultExpiryInterval
 	}
-	if d.Bus != nil {
-		relay, err := events.NewRelay(d.Bus, events.RelayOptions{
-			Module: bookings.Module, DB: d.DB.DB, Retention: d.OutboxRetention, Log: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.relay = relay
-		svc.published = relay.Notify
-		c, err := d.Bus.Subscribe(bookings.Module, "payments", paymentSubjects, svc.applyPaymentEvent, events.SubscribeOptions{
-			DB: d.DB.DB, Relay: relay, Log: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.consumers = append(m.consumers, c)
+	// Bookings publishes its bookings' life and moves them on the payments'
+	// outcomes (the saga).
+	wired, err := events.Wire(events.Declaration{
+		Module: bookings.Module,
+		Publishes: []string{
+			bookings.EventHeld, bookings.EventConfirmed, bookings.EventExpired,
+			bookings.EventRejected, bookings.EventCancelled, bookings.EventPaymentRefused,
+		},
+		Consumes: []events.Subscription{{Name: "payments", Subjects: paymentSubjects, Handler: svc.applyPaymentEvent}},
+	}, events.Wiring{DB: d.DB.DB, Bus: d.Bus, OutboxRetention: d.OutboxRetention, Log: log})
+	if err != nil {
+		return nil, err
 	}
+	svc.outbox = wired.Outbox()
+	m.events = wired
 	return m, nil
 }
 
@@ -112,12 +109,7 @@ func (m *Module) Service() bookings.Service { return m.svc }
 // expires unpaid holds every ExpiryInterval.
 func (m *Module) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	if m.relay != nil {
-		g.Go(func() error { return m.relay.Run(ctx) })
-	}
-	for _, c := range m.consumers {
-		g.Go(func() error { return c.Run(ctx) })
-	}
+	g.Go(func() error { return m.events.Run(ctx) })
 	g.Go(func() error {
 		t := time.NewTicker(m.interval)
 		defer t.Stop()

@@ -34,8 +34,8 @@ type Service struct {
 	holdTTL  time.Duration
 	policy   Policy
 	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
-	// published wakes the outbox relay after a commit that recorded events.
-	published func()
+	// outbox is where writes that record events go: it commits, then wakes the relay.
+	outbox *events.Outbox
 }
 
 var _ bookings.Service = (*Service)(nil)
@@ -139,7 +139,7 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 	}
 
 	var first *bookings.Booking // the booking a concurrent request with the same key made
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if req.IdempotencyKey != "" {
 			// Writing transactions are serialised (BEGIN IMMEDIATE), so this
 			// sees a concurrent request's booking; on PostgreSQL the unique
@@ -170,7 +170,6 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 	case first != nil:
 		return *first, nil
 	}
-	s.published()
 	return toBooking(row), nil
 }
 
@@ -403,13 +402,10 @@ func (s *Service) Cancel(ctx context.Context, req bookings.CancelRequest) (booki
 func (s *Service) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var err error
 	for range 3 {
-		err = s.db.WithContext(ctx).Transaction(fn)
+		err = s.outbox.Transaction(ctx, fn)
 		if !errors.Is(err, errStale) {
 			break
 		}
-	}
-	if err == nil {
-		s.published()
 	}
 	return err
 }

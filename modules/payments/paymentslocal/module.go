@@ -74,12 +74,11 @@ type Deps struct {
 
 // Module is the payments module hosted in this process.
 type Module struct {
-	svc       *Service
-	log       *slog.Logger
-	relay     *events.Relay
-	consumers []*events.Consumer
-	every     time.Duration
-	wake      chan struct{} // refunds were asked for
+	svc    *Service
+	log    *slog.Logger
+	events *events.ModuleEvents
+	every  time.Duration
+	wake   chan struct{} // refunds were asked for
 }
 
 // New builds the module. It starts nothing: Run does.
@@ -126,30 +125,27 @@ func New(d Deps) (*Module, error) {
 	m := &Module{
 		svc: &Service{
 			db: d.DB, log: log, validate: validation.New(), bookings: d.Bookings, prov: prov,
-			now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, cfg: cfg, published: func() {},
+			now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, cfg: cfg,
 		},
 		log:   log,
 		every: cfg.reconcileEvery,
 		wake:  make(chan struct{}, 1),
 	}
-	if d.Bus != nil {
-		relay, err := events.NewRelay(d.Bus, events.RelayOptions{
-			Module: payments.Module, DB: d.DB.DB, Retention: d.OutboxRetention, Log: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.relay = relay
-		m.svc.published = relay.Notify
-		c, err := d.Bus.Subscribe(payments.Module, "refunds", refundSubjects, m.svc.applyBookingEvent, events.SubscribeOptions{
-			DB: d.DB.DB, Relay: relay, Log: log,
+	// Payments publishes the outcomes of charges and refunds, and refunds the
+	// bookings that ask for money back.
+	wired, err := events.Wire(events.Declaration{
+		Module:    payments.Module,
+		Publishes: []string{payments.EventSucceeded, payments.EventFailed, payments.EventRefunded},
+		Consumes: []events.Subscription{{
+			Name: "refunds", Subjects: refundSubjects, Handler: m.svc.applyBookingEvent,
 			Committed: func(context.Context, []events.Event) { m.wakeRefunds() },
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.consumers = append(m.consumers, c)
+		}},
+	}, events.Wiring{DB: d.DB.DB, Bus: d.Bus, OutboxRetention: d.OutboxRetention, Log: log})
+	if err != nil {
+		return nil, err
 	}
+	m.svc.outbox = wired.Outbox()
+	m.events = wired
 	return m, nil
 }
 
@@ -171,12 +167,7 @@ func (m *Module) Provider() *provider.Guarded { return m.svc.prov }
 // refund worker and the reconciler.
 func (m *Module) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
-	if m.relay != nil {
-		g.Go(func() error { return m.relay.Run(ctx) })
-	}
-	for _, c := range m.consumers {
-		g.Go(func() error { return c.Run(ctx) })
-	}
+	g.Go(func() error { return m.events.Run(ctx) })
 	g.Go(func() error { m.work(ctx); return nil })
 	return g.Wait()
 }

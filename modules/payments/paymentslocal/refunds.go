@@ -183,7 +183,6 @@ func (s *Service) sendRefund(ctx context.Context, r refundRow) (bool, error) {
 		return false, err
 	}
 	if recorded {
-		s.published()
 		s.log.InfoContext(ctx, "refund sent", "refund_id", r.ID, "payment_id", pay.ID, "booking_id", r.BookingID, "amount", amount.String())
 	}
 	return true, nil

@@ -35,8 +35,8 @@ type Service struct {
 	prov     *provider.Guarded
 	now      func() time.Time
 	cfg      config
-	// published wakes the outbox relay after a commit that recorded events.
-	published func()
+	// outbox is where writes that record events go: it commits, then wakes the relay.
+	outbox *events.Outbox
 	// inflight holds, per payment being charged by this process, a channel
 	// closed when the charge has ended: requests replaying its key wait on
 	// it (requests in other processes poll the database).
@@ -330,7 +330,6 @@ func (s *Service) settle(ctx context.Context, id string, res provider.ChargeResu
 		return payments.Payment{}, apperr.Internal(fmt.Errorf("settle payment %s: %w", id, err))
 	}
 	if recorded {
-		s.published()
 		s.log.InfoContext(ctx, "payment settled", "payment_id", id, "booking_id", out.BookingID, "status", out.Status, "failure_code", out.FailureCode)
 	}
 	return out.toPayment(), nil
@@ -372,7 +371,7 @@ func (s *Service) release(ctx context.Context, row paymentRow, key string) error
 // one: a burst of payments ran the pool dry and stalled until the busy
 // timeout).
 func (s *Service) write(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return s.outbox.Transaction(ctx, fn)
 }
 
 // record adds a payment event to the outbox in tx.

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
@@ -29,10 +27,9 @@ type Deps struct {
 
 // Module is the search module hosted in this process.
 type Module struct {
-	svc       *Service
-	log       *slog.Logger
-	relay     *events.Relay
-	consumers []*events.Consumer
+	svc    *Service
+	log    *slog.Logger
+	events *events.ModuleEvents
 }
 
 // New builds the module. It starts nothing: Run does.
@@ -42,44 +39,28 @@ func New(d Deps) (*Module, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("module", search.Module)
-	m := &Module{
-		svc: &Service{db: d.DB, index: newIndex(d.DB), validate: validation.New(), published: func() {}},
-		log: log,
+	svc := &Service{db: d.DB, index: newIndex(d.DB), validate: validation.New()}
+	// Search publishes its catalog's changes and keeps its availability
+	// view from the bookings' events.
+	wired, err := events.Wire(events.Declaration{
+		Module:    search.Module,
+		Publishes: []string{search.EventRoomTypeChanged},
+		Consumes: []events.Subscription{{
+			Name: "availability", Subjects: availabilitySubjects,
+			Handler: svc.applyBookingEvent, Committed: svc.bookingsCommitted,
+		}},
+	}, events.Wiring{DB: d.DB.DB, Bus: d.Bus, OutboxRetention: d.OutboxRetention, Log: log})
+	if err != nil {
+		return nil, err
 	}
-	if d.Bus != nil {
-		relay, err := events.NewRelay(d.Bus, events.RelayOptions{
-			Module: search.Module, DB: d.DB.DB, Retention: d.OutboxRetention, Log: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.relay = relay
-		m.svc.published = relay.Notify
-		c, err := d.Bus.Subscribe(search.Module, "availability", availabilitySubjects, m.svc.applyBookingEvent, events.SubscribeOptions{
-			DB: d.DB.DB, Relay: relay, Committed: m.svc.bookingsCommitted, Log: log,
-		})
-		if err != nil {
-			return nil, err
-		}
-		m.consumers = append(m.consumers, c)
-	}
-	return m, nil
+	svc.outbox = wired.Outbox()
+	return &Module{svc: svc, log: log, events: wired}, nil
 }
 
 // Service is the module's search.Service.
 func (m *Module) Service() search.Service { return m.svc }
 
 // Run runs the module's background work until ctx is done: the relay that
-// publishes its outbox, and its event consumers (booking events will feed
-// the availability view through them).
-func (m *Module) Run(ctx context.Context) error {
-	g, ctx := errgroup.WithContext(ctx)
-	if m.relay != nil {
-		g.Go(func() error { return m.relay.Run(ctx) })
-	}
-	for _, c := range m.consumers {
-		g.Go(func() error { return c.Run(ctx) })
-	}
-	g.Go(func() error { <-ctx.Done(); return nil })
-	return g.Wait()
-}
+// publishes its outbox, and the consumer of booking events that feeds the
+// availability view.
+func (m *Module) Run(ctx context.Context) error { return m.events.Run(ctx) }

@@ -29,8 +29,8 @@ type Service struct {
 	index    *index
 	validate *validation.Validator
 	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
-	// published wakes the outbox relay after a commit that recorded events.
-	published func()
+	// outbox is where writes that record events go: it commits, then wakes the relay.
+	outbox *events.Outbox
 }
 
 // checkStaff lets catalog changes through only for callers with the
@@ -193,7 +193,7 @@ func (s *Service) UpdateHotel(ctx context.Context, req search.UpdateHotelRequest
 		set("description", strings.TrimSpace(*req.Description))
 	}
 	var cityID string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		var h hotelRow
 		if err := tx.Select("id", "city_id").Where("id = ?", req.ID).Take(&h).Error; err != nil {
 			return notFound(err, search.ErrHotelNotFound, "hotel "+req.ID)
@@ -221,7 +221,7 @@ func (s *Service) DeleteHotel(ctx context.Context, req search.DeleteHotelRequest
 		return err
 	}
 	var cityID string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		var h hotelRow
 		if err := tx.Select("id", "city_id").Where("id = ?", req.ID).Take(&h).Error; err != nil {
 			return notFound(err, search.ErrHotelNotFound, "hotel "+req.ID)
@@ -241,7 +241,6 @@ func (s *Service) DeleteHotel(ctx context.Context, req search.DeleteHotelRequest
 	if err != nil {
 		return apperr.OrInternal(err, "delete hotel")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return nil
 }
@@ -260,7 +259,7 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 		RoomsTotal: req.RoomsTotal, BaseRate: req.BaseRate.Amount, Currency: req.BaseRate.Currency,
 	}
 	var cityID string
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		var h hotelRow
 		if err := tx.Select("id", "city_id").Where("id = ?", req.HotelID).Take(&h).Error; err != nil {
 			return notFound(err, search.ErrHotelNotFound, "hotel "+req.HotelID)
@@ -277,7 +276,6 @@ func (s *Service) CreateRoomType(ctx context.Context, req search.CreateRoomTypeR
 	if err != nil {
 		return search.RoomType{}, apperr.OrInternal(err, "create room type")
 	}
-	s.published()
 	s.index.refresh(ctx, cityID)
 	return s.loadRoomType(ctx, row.ID)
 }
@@ -387,7 +385,7 @@ func (s *Service) DeleteRate(ctx context.Context, req search.DeleteRateRequest) 
 // returns the city its hotel is in.
 func (s *Service) writeRoomType(ctx context.Context, id, change string, dates []civil.Date, write func(tx *gorm.DB) error) (string, error) {
 	var cityID string
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		var found struct{ CityID string }
 		err := tx.Table("room_types AS rt").Select("h.city_id").
 			Joins("JOIN hotels h ON h.id = rt.hotel_id").Where("rt.id = ?", id).Take(&found).Error
@@ -410,9 +408,6 @@ func (s *Service) writeRoomType(ctx context.Context, id, change string, dates []
 		}
 		return recordChange(ctx, tx, change, after, cityID, dates)
 	})
-	if err == nil {
-		s.published()
-	}
 	return cityID, err
 }
 

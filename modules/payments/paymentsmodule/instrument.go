@@ -1,4 +1,4 @@
-package main
+package paymentsmodule
 
 import (
 	"context"
@@ -13,18 +13,19 @@ type paymentsEdge struct {
 	edge observability.Edge
 }
 
-func instrumentPayments(s payments.Service, e observability.Edge) payments.Service {
+// Instrument wraps an in-process Service with per-edge metrics along e.
+func Instrument(s payments.Service, e observability.Edge) payments.Service {
 	return paymentsEdge{next: s, edge: e}
 }
 
 func (s paymentsEdge) Pay(ctx context.Context, r payments.PayRequest) (payments.Payment, error) {
-	return observe(s.edge, "Pay", func() (payments.Payment, error) { return s.next.Pay(ctx, r) })
+	return observability.Call(s.edge, "Pay", func() (payments.Payment, error) { return s.next.Pay(ctx, r) })
 }
 
 func (s paymentsEdge) Get(ctx context.Context, r payments.GetRequest) (payments.Payment, error) {
-	return observe(s.edge, "Get", func() (payments.Payment, error) { return s.next.Get(ctx, r) })
+	return observability.Call(s.edge, "Get", func() (payments.Payment, error) { return s.next.Get(ctx, r) })
 }
 
 func (s paymentsEdge) List(ctx context.Context, r payments.ListRequest) (payments.PaymentList, error) {
-	return observe(s.edge, "List", func() (payments.PaymentList, error) { return s.next.List(ctx, r) })
+	return observability.Call(s.edge, "List", func() (payments.PaymentList, error) { return s.next.List(ctx, r) })
 }

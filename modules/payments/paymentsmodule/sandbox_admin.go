@@ -1,4 +1,4 @@
-package main
+package paymentsmodule
 
 import (
 	_ "embed"
@@ -18,7 +18,7 @@ import (
 // sandboxOpenAPI describes the sandbox bank's fault controls, mounted where
 // the sandbox bank runs.
 //
-//go:embed admin_sandbox.yaml
+//go:embed sandbox_admin.yaml
 var sandboxOpenAPI []byte
 
 // sandboxAdmin lets admins break the embedded sandbox bank on purpose while
@@ -49,20 +49,20 @@ func toWire(f sandbox.Faults) sandboxFaults {
 }
 
 func (a sandboxAdmin) register(e *echo.Echo) {
-	admin := authn.RequireRoles(RoleAdmin)
+	admin := authn.RequireRoles(authn.RoleAdmin)
 	e.GET("/api/v1/admin/payments/sandbox/faults", a.get, admin)
 	e.PUT("/api/v1/admin/payments/sandbox/faults", a.put, admin)
 }
 
 func (a sandboxAdmin) get(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
+	if _, err := authn.RequireRole(c.Request().Context(), authn.RoleAdmin); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, toWire(a.bank.Faults()))
 }
 
 func (a sandboxAdmin) put(c echo.Context) error {
-	if err := requireAdmin(c); err != nil {
+	if _, err := authn.RequireRole(c.Request().Context(), authn.RoleAdmin); err != nil {
 		return err
 	}
 	var in sandboxFaults

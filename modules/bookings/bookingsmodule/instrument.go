@@ -1,4 +1,4 @@
-package main
+package bookingsmodule
 
 import (
 	"context"
@@ -13,22 +13,23 @@ type bookingsEdge struct {
 	edge observability.Edge
 }
 
-func instrumentBookings(s bookings.Service, e observability.Edge) bookings.Service {
+// Instrument wraps an in-process Service with per-edge metrics along e.
+func Instrument(s bookings.Service, e observability.Edge) bookings.Service {
 	return bookingsEdge{next: s, edge: e}
 }
 
 func (s bookingsEdge) Hold(ctx context.Context, r bookings.HoldRequest) (bookings.Booking, error) {
-	return observe(s.edge, "Hold", func() (bookings.Booking, error) { return s.next.Hold(ctx, r) })
+	return observability.Call(s.edge, "Hold", func() (bookings.Booking, error) { return s.next.Hold(ctx, r) })
 }
 
 func (s bookingsEdge) Get(ctx context.Context, r bookings.GetRequest) (bookings.Booking, error) {
-	return observe(s.edge, "Get", func() (bookings.Booking, error) { return s.next.Get(ctx, r) })
+	return observability.Call(s.edge, "Get", func() (bookings.Booking, error) { return s.next.Get(ctx, r) })
 }
 
 func (s bookingsEdge) List(ctx context.Context, r bookings.ListRequest) (bookings.BookingList, error) {
-	return observe(s.edge, "List", func() (bookings.BookingList, error) { return s.next.List(ctx, r) })
+	return observability.Call(s.edge, "List", func() (bookings.BookingList, error) { return s.next.List(ctx, r) })
 }
 
 func (s bookingsEdge) Cancel(ctx context.Context, r bookings.CancelRequest) (bookings.Booking, error) {
-	return observe(s.edge, "Cancel", func() (bookings.Booking, error) { return s.next.Cancel(ctx, r) })
+	return observability.Call(s.edge, "Cancel", func() (bookings.Booking, error) { return s.next.Cancel(ctx, r) })
 }

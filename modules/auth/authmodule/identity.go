@@ -1,0 +1,118 @@
+package authmodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/modules/auth/authlocal"
+	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/config"
+	"github.com/bellhop/bellhop/platform/host"
+	"github.com/bellhop/bellhop/platform/httpclient"
+)
+
+// Verifier builds the process's token verification: keys named in config (a
+// JWKS file or URL), else the auth module's own keys in-process (built in h),
+// else auth's JWKS over HTTP when auth is remote. With none of those there is
+// no verifier (nil), and routes that need a token answer 401.
+func Verifier(cfg *config.Config, h *host.Host) (*authn.Verifier, error) {
+	ac := Settings(cfg)
+	var keys authn.KeySet
+	var err error
+	local, hosted := host.LocalModule[*authlocal.Module](h, auth.Module)
+	switch {
+	case ac.JWKSFile != "":
+		keys, err = authn.NewFileKeySet(ac.JWKSFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.jwks_file: %w", err)
+		}
+	case ac.JWKSURL != "":
+		keys, err = authn.NewRemoteKeySet(ac.JWKSURL, &http.Client{Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("auth.jwks_url: %w", err)
+		}
+	case hosted:
+		keys = local.KeySet()
+	case cfg.Modules[auth.Module].URL != "":
+		u := strings.TrimSuffix(cfg.Modules[auth.Module].URL, "/") + "/.well-known/jwks.json"
+		keys, err = authn.NewRemoteKeySet(u, &http.Client{Timeout: 5 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("modules.auth.url: %w", err)
+		}
+	default:
+		return nil, nil
+	}
+	return authn.NewVerifier(keys, ac.Issuer, ac.Audience)
+}
+
+// ServiceTokens is this process's service identity on other modules'
+// /internal routes: client credentials from the auth module, in-process when
+// cfg hosts auth here (h's, once built), else from its token endpoint.
+// Without auth.client_id there is none (nil), and /internal calls carry no
+// token.
+func ServiceTokens(cfg *config.Config, h *host.Host) (httpclient.TokenSource, error) {
+	ac := Settings(cfg)
+	if ac.ClientID == "" {
+		return nil, nil
+	}
+	if cfg.Hosts(auth.Module) {
+		// Tokens are asked for only once the process serves, when auth is built.
+		svc := func() (auth.Service, bool) { return host.LocalService[auth.Service](h, auth.Module) }
+		return &localTokens{svc: svc, id: ac.ClientID, secret: ac.ClientSecret}, nil
+	}
+	base := cfg.Modules[auth.Module].URL
+	if base == "" {
+		return nil, errors.New("auth.client_id is set but the auth module is neither hosted here nor remote (modules.auth.url)")
+	}
+	cc := httpclient.ClientCredentialsConfig{
+		TokenURL: strings.TrimSuffix(base, "/") + "/oauth/token", ClientID: ac.ClientID, ClientSecret: ac.ClientSecret,
+	}
+	if err := cc.Validate(); err != nil {
+		return nil, fmt.Errorf("auth.client_id: %w", err)
+	}
+	return httpclient.ClientCredentials(cc), nil
+}
+
+// localTokens gets service tokens from the auth module hosted in this
+// process, with the same client-credentials grant a remote caller uses, and
+// reuses each until shortly before it expires.
+type localTokens struct {
+	svc        func() (auth.Service, bool)
+	id, secret string
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+func (l *localTokens) Token(ctx context.Context) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token != "" && time.Now().Before(l.expires) {
+		return l.token, nil
+	}
+	svc, ok := l.svc()
+	if !ok {
+		return "", errors.New("authmodule: the auth module hosted here is not built yet")
+	}
+	t, err := svc.Token(ctx, auth.TokenRequest{GrantType: "client_credentials", ClientID: l.id, ClientSecret: l.secret})
+	if err != nil {
+		return "", err
+	}
+	l.token = t.AccessToken
+	l.expires = time.Now().Add(time.Duration(t.ExpiresIn)*time.Second - 30*time.Second)
+	return l.token, nil
+}
+
+// Invalidate drops the cached token (httpclient calls it after a 401).
+func (l *localTokens) Invalidate() {
+	l.mu.Lock()
+	l.token = ""
+	l.mu.Unlock()
+}
