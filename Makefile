@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test lint bench clean
+.PHONY: all run build test lint bench clean chromium
 
 all: lint test
 
@@ -20,8 +20,12 @@ run: build
 	$(BIN) seed --data-dir $(DATA_DIR)
 	BELLHOP_LOG_FORMAT=$${BELLHOP_LOG_FORMAT:-text} $(BIN) serve --data-dir $(DATA_DIR)
 
-## test: every test, with the race detector (end-to-end tests build and run the binary)
-test:
+## chromium: Debian's Chromium for the dashboard's browser tests (web/browsertest), installed when missing
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+## test: every test, with the race detector (end-to-end tests build and run the binary; the browser tests need chromium and npm)
+test: chromium
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## lint: gofmt, go vet, staticcheck and the import rules of ARCHITECTURE.md
