@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,6 +134,8 @@ func startBellhop(tmp string) (stop func(), err error) {
 	}
 	cmd := exec.Command(bin, "serve", "--data-dir", data, "--addr", addr)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Should the test binary die without stopping it, the server goes too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
