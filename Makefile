@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test test-tools lint bench clean
+.PHONY: all run build test test-tools lint bench clean chromium
 
 all: lint test
 
@@ -36,8 +36,12 @@ run:
 	  [ -z "$$ready" ] || printf '\nBellhop is ready: %s  (API description: %s/api/docs)\n%s\nNext, in another terminal:\n  curl -s "%s/api/v1/cities?prefix=li"\nthen README.md, "Try it". Ctrl-C stops the server.\n\n' "$$url" "$$url" "$$accounts" "$$url" ) & \
 	BELLHOP_LOG_FORMAT=$${BELLHOP_LOG_FORMAT:-text} exec $(BIN) serve --data-dir $(DATA_DIR)
 
-## test: every test, with the race detector (end-to-end tests build and run the binary)
-test: test-tools
+## chromium: Debian's Chromium for the dashboard's browser tests (web/browsertest), installed when missing
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+## test: every test, with the race detector (end-to-end tests build and run the binary; the browser tests need chromium and npm)
+test: test-tools chromium
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-tools: the real programs tests drive, installed when missing: pdftotext (poppler-utils,

@@ -220,6 +220,17 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
 	}
+	// The dashboard (GET /) where this process can serve every page.
+	dash, dashDB, err := mountWeb(ctx, srv.Echo(), webDeps{cfg: cfg, log: log, host: h, verifier: verifier,
+		bus: bus, monitor: monitor, reg: reg, edges: edges, addr: ln.Addr().String()})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("web: %w", err)
+	}
+	if dash != nil {
+		defer dashDB.Close()
+		runners = append(runners, dash)
+	}
 	// Start-up garbage (migrations, the API description, the NATS server's
 	// set-up) is gone now: hand its pages back so the idle footprint is what
 	// serving needs.

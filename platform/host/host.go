@@ -451,6 +451,15 @@ func LocalService[S any](h *Host, name string) (S, bool) {
 	return s, ok
 }
 
+// Service is the Service of the module named name as the public API calls
+// it here — in-process and instrumented, or its HTTP client — if this
+// process reaches it: for what the composition root builds beside the
+// modules (the dashboard).
+func Service[S any](h *Host, name string) (S, bool) {
+	s, ok := h.services[name].(S)
+	return s, ok
+}
+
 // Mount mounts the public routes of every module this process reaches
 // (built here or remote), in list order, and the admin routes of those built
 // here.

@@ -2,6 +2,10 @@ package observability
 
 import (
 	"errors"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +25,20 @@ const (
 type EdgeMetrics struct {
 	calls    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// totals mirror the Prometheus series per edge (without the method and
+	// code labels) for Snapshot: reading them back out of client_golang
+	// would mean gathering and parsing every series.
+	totals sync.Map // edgeKey → *edgeTotals
+}
+
+// edgeBuckets are the upper bounds, in seconds, of the latency histogram.
+var edgeBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+
+type edgeKey struct{ caller, callee, location string }
+
+type edgeTotals struct {
+	calls, failures atomic.Uint64
+	buckets         [15]atomic.Uint64 // len(edgeBuckets)+1: the last one is +Inf
 }
 
 // NewEdgeMetrics registers the edge metrics on reg.
@@ -33,7 +51,7 @@ func NewEdgeMetrics(reg prometheus.Registerer) *EdgeMetrics {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "bellhop_edge_call_duration_seconds",
 			Help:    "Latency of calls from one module to another module's Service.",
-			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+			Buckets: edgeBuckets,
 		}, []string{"caller", "callee", "method", "location"}),
 	}
 	reg.MustRegister(m.calls, m.duration)
@@ -63,6 +81,142 @@ func (e Edge) Observe(method string, start time.Time, err error) {
 			code = string(apperr.CodeInternal)
 		}
 	}
+	took := time.Since(start).Seconds()
 	e.Metrics.calls.WithLabelValues(e.Caller, e.Callee, method, e.Location, code).Inc()
-	e.Metrics.duration.WithLabelValues(e.Caller, e.Callee, method, e.Location).Observe(time.Since(start).Seconds())
+	e.Metrics.duration.WithLabelValues(e.Caller, e.Callee, method, e.Location).Observe(took)
+	e.Metrics.total(edgeKey{e.Caller, e.Callee, e.Location}).observe(took, code)
+}
+
+func (m *EdgeMetrics) total(k edgeKey) *edgeTotals {
+	if t, ok := m.totals.Load(k); ok {
+		return t.(*edgeTotals)
+	}
+	t, _ := m.totals.LoadOrStore(k, &edgeTotals{})
+	return t.(*edgeTotals)
+}
+
+func (t *edgeTotals) observe(seconds float64, code string) {
+	t.calls.Add(1)
+	// A failure is the callee's or the transport's fault (5xx); a 4xx is the
+	// caller's and says nothing about the edge's health.
+	if code != "ok" && apperr.Code(code).Status() >= 500 {
+		t.failures.Add(1)
+	}
+	i := sort.SearchFloat64s(edgeBuckets, seconds)
+	t.buckets[i].Add(1)
+}
+
+// EdgeTotals are the calls along one edge since the process started.
+type EdgeTotals struct {
+	Caller, Callee, Location string
+	Calls                    uint64
+	// Failures are calls that ended in a 5xx-class error (internal,
+	// unavailable: the callee or the transport failed).
+	Failures uint64
+	// Buckets count calls by latency: Buckets[i] took at most
+	// EdgeBucketBounds()[i] seconds (and more than the bound before); the
+	// last one counts the slower rest.
+	Buckets []uint64
+}
+
+// EdgeBucketBounds are the latency buckets' upper bounds in seconds.
+func EdgeBucketBounds() []float64 { return append([]float64(nil), edgeBuckets...) }
+
+// Snapshot returns the totals of every edge that has seen a call, sorted by
+// caller, callee and location. A nil EdgeMetrics has none.
+func (m *EdgeMetrics) Snapshot() []EdgeTotals {
+	if m == nil {
+		return nil
+	}
+	var out []EdgeTotals
+	m.totals.Range(func(k, v any) bool {
+		key, t := k.(edgeKey), v.(*edgeTotals)
+		et := EdgeTotals{Caller: key.caller, Callee: key.callee, Location: key.location,
+			Calls: t.calls.Load(), Failures: t.failures.Load(), Buckets: make([]uint64, len(edgeBuckets)+1)}
+		for i := range et.Buckets {
+			et.Buckets[i] = t.buckets[i].Load()
+		}
+		out = append(out, et)
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Caller != b.Caller {
+			return a.Caller < b.Caller
+		}
+		if a.Callee != b.Callee {
+			return a.Callee < b.Callee
+		}
+		return a.Location < b.Location
+	})
+	return out
+}
+
+// EdgeRate is one edge's traffic over a window: the difference of two
+// snapshots.
+type EdgeRate struct {
+	Caller, Callee, Location string
+	Window                   time.Duration
+	Calls                    uint64
+	CallsPerSecond           float64
+	// FailureRate is Failures/Calls over the window (0 without calls).
+	FailureRate float64
+	// P50 and P99 are estimated from the histogram buckets (the bucket's
+	// upper bound, interpolated linearly inside it); 0 without calls.
+	P50, P99 time.Duration
+}
+
+// EdgeRates is the traffic between two snapshots taken window apart (an edge
+// missing from prev counts from zero).
+func EdgeRates(prev, cur []EdgeTotals, window time.Duration) []EdgeRate {
+	before := map[edgeKey]EdgeTotals{}
+	for _, p := range prev {
+		before[edgeKey{p.Caller, p.Callee, p.Location}] = p
+	}
+	out := make([]EdgeRate, 0, len(cur))
+	for _, c := range cur {
+		p := before[edgeKey{c.Caller, c.Callee, c.Location}]
+		r := EdgeRate{Caller: c.Caller, Callee: c.Callee, Location: c.Location, Window: window, Calls: c.Calls - p.Calls}
+		if window > 0 {
+			r.CallsPerSecond = float64(r.Calls) / window.Seconds()
+		}
+		if r.Calls > 0 {
+			r.FailureRate = float64(c.Failures-p.Failures) / float64(r.Calls)
+			delta := make([]uint64, len(c.Buckets))
+			for i := range c.Buckets {
+				delta[i] = c.Buckets[i]
+				if i < len(p.Buckets) {
+					delta[i] -= p.Buckets[i]
+				}
+			}
+			r.P50, r.P99 = quantile(delta, r.Calls, 0.5), quantile(delta, r.Calls, 0.99)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// quantile estimates the q-quantile of calls counted in buckets.
+func quantile(buckets []uint64, total uint64, q float64) time.Duration {
+	rank := q * float64(total)
+	var seen float64
+	for i, n := range buckets {
+		if n == 0 {
+			continue
+		}
+		if seen+float64(n) >= rank {
+			lower := 0.0
+			if i > 0 {
+				lower = edgeBuckets[i-1]
+			}
+			if i >= len(edgeBuckets) { // +Inf: the last bound is all we know
+				return time.Duration(edgeBuckets[len(edgeBuckets)-1] * float64(time.Second))
+			}
+			upper := edgeBuckets[i]
+			frac := math.Max(0, math.Min(1, (rank-seen)/float64(n)))
+			return time.Duration((lower + (upper-lower)*frac) * float64(time.Second))
+		}
+		seen += float64(n)
+	}
+	return 0
 }

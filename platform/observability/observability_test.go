@@ -59,3 +59,35 @@ bellhop_edge_calls_total{callee="search",caller="bookings",code="ok",location="r
 	}
 	observability.Edge{}.Observe("Quote", time.Now(), nil) // no metrics: no panic
 }
+
+func TestEdgeSnapshotAndRates(t *testing.T) {
+	t.Parallel()
+	m := observability.NewEdgeMetrics(prometheus.NewRegistry())
+	e := observability.Edge{Metrics: m, Caller: "web", Callee: "search", Location: observability.Local}
+	before := m.Snapshot()
+	start := time.Now()
+	for range 98 {
+		e.Observe("SearchHotels", start, nil)
+	}
+	e.Observe("SearchHotels", start, apperr.Unavailable("search.down", "down"))
+	e.Observe("GetHotel", start, apperr.NotFound("search.hotel_not_found", "no"))
+	snap := m.Snapshot()
+	if len(snap) != 1 || snap[0].Calls != 100 || snap[0].Failures != 1 {
+		t.Fatalf("snapshot = %+v, want one edge with 100 calls and 1 failure (a 404 is not one)", snap)
+	}
+	rates := observability.EdgeRates(before, snap, 10*time.Second)
+	if len(rates) != 1 {
+		t.Fatalf("rates = %+v", rates)
+	}
+	r := rates[0]
+	if r.CallsPerSecond != 10 || r.FailureRate != 0.01 {
+		t.Errorf("calls/s = %v, failure rate = %v; want 10 and 0.01", r.CallsPerSecond, r.FailureRate)
+	}
+	if r.P50 <= 0 || r.P50 > r.P99 || r.P99 > time.Millisecond {
+		t.Errorf("p50 = %v, p99 = %v: want 0 < p50 <= p99 <= 1ms for calls that took microseconds", r.P50, r.P99)
+	}
+	// Nothing new: no calls in the next window.
+	if again := observability.EdgeRates(snap, m.Snapshot(), time.Second); again[0].Calls != 0 || again[0].P99 != 0 {
+		t.Errorf("an idle window = %+v", again[0])
+	}
+}

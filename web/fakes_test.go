@@ -1,0 +1,235 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/auth"
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/authn/authntest"
+	"github.com/bellhop/bellhop/platform/ids"
+)
+
+// fakeAuth is just enough of auth for the dashboard's pages: accounts with
+// passwords and roles, sessions of real signed tokens (authntest) with
+// rotating refresh tokens, and the "me" and admin methods.
+type fakeAuth struct {
+	auth.Service // methods the dashboard never calls panic
+	t            testing.TB
+	iss          *authntest.Issuer
+	ttl          time.Duration
+
+	mu       sync.Mutex
+	users    map[string]*auth.User // by id
+	pw       map[string]string     // id → password
+	refresh  map[string]string     // refresh token → user id
+	refreshN int
+}
+
+func newFakeAuth(t testing.TB, iss *authntest.Issuer) *fakeAuth {
+	return &fakeAuth{t: t, iss: iss, ttl: time.Hour, users: map[string]*auth.User{}, pw: map[string]string{}, refresh: map[string]string{}}
+}
+
+func (f *fakeAuth) add(email, name, password string, roles ...string) auth.User {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := &auth.User{ID: ids.New("usr"), Email: email, Name: name, Roles: roles}
+	f.users[u.ID], f.pw[u.ID] = u, password
+	return *u
+}
+
+func (f *fakeAuth) tokens(u *auth.User) auth.Tokens {
+	p := authn.Principal{Subject: u.ID, Kind: authn.KindUser, Email: u.Email, Name: u.Name, Roles: u.Roles}
+	if p.IsStaff() {
+		p.Scopes = []string{search.ScopeCatalogWrite}
+	}
+	rt := ids.New("rt")
+	f.refresh[rt] = u.ID
+	return auth.Tokens{AccessToken: f.iss.Token(f.t, p, f.ttl), TokenType: "Bearer", ExpiresIn: int(f.ttl.Seconds()), RefreshToken: rt}
+}
+
+func (f *fakeAuth) Register(_ context.Context, r auth.RegisterRequest) (auth.User, error) {
+	if len(r.Password) < auth.MinPasswordLength {
+		return auth.User{}, auth.ErrWeakPassword
+	}
+	f.mu.Lock()
+	for _, u := range f.users {
+		if strings.EqualFold(u.Email, r.Email) {
+			f.mu.Unlock()
+			return auth.User{}, auth.ErrEmailTaken
+		}
+	}
+	f.mu.Unlock()
+	return f.add(r.Email, r.Name, r.Password, authn.RoleGuest), nil
+}
+
+func (f *fakeAuth) SignIn(_ context.Context, r auth.SignInRequest) (auth.Tokens, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for id, u := range f.users {
+		if strings.EqualFold(u.Email, r.Email) && f.pw[id] == r.Password {
+			return f.tokens(u), nil
+		}
+	}
+	return auth.Tokens{}, auth.ErrInvalidCredentials
+}
+
+func (f *fakeAuth) Token(_ context.Context, r auth.TokenRequest) (auth.Tokens, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id, ok := f.refresh[r.RefreshToken]
+	if r.GrantType != auth.GrantRefreshToken || !ok {
+		return auth.Tokens{}, auth.ErrInvalidGrant
+	}
+	delete(f.refresh, r.RefreshToken) // rotated
+	f.refreshN++
+	return f.tokens(f.users[id]), nil
+}
+
+func (f *fakeAuth) SignOut(_ context.Context, r auth.SignOutRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.refresh, r.RefreshToken)
+	return nil
+}
+
+func (f *fakeAuth) me(ctx context.Context) (*auth.User, error) {
+	p, err := authn.RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := f.users[p.Subject]
+	if !ok {
+		return nil, auth.ErrUserNotFound
+	}
+	return u, nil
+}
+
+func (f *fakeAuth) Me(ctx context.Context) (auth.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, err := f.me(ctx)
+	if err != nil {
+		return auth.User{}, err
+	}
+	return *u, nil
+}
+
+func (f *fakeAuth) UpdateMe(ctx context.Context, r auth.UpdateMeRequest) (auth.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, err := f.me(ctx)
+	if err != nil {
+		return auth.User{}, err
+	}
+	if r.Name != nil {
+		if strings.TrimSpace(*r.Name) == "" {
+			return auth.User{}, auth.ErrInvalidRequest.WithFields(apperrField("name", "notblank"))
+		}
+		u.Name = *r.Name
+	}
+	return *u, nil
+}
+
+func (f *fakeAuth) ChangePassword(ctx context.Context, r auth.ChangePasswordRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, err := f.me(ctx)
+	if err != nil {
+		return err
+	}
+	if f.pw[u.ID] != r.CurrentPassword {
+		return auth.ErrWrongPassword
+	}
+	f.pw[u.ID] = r.NewPassword
+	return nil
+}
+
+func (f *fakeAuth) ListUsers(ctx context.Context, _ auth.ListUsersRequest) (auth.UserList, error) {
+	p, err := authn.RequireUser(ctx)
+	if err != nil || !p.HasRole(authn.RoleAdmin) {
+		return auth.UserList{}, authn.ErrForbidden
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out auth.UserList
+	for _, u := range f.users {
+		out.Users = append(out.Users, *u)
+	}
+	return out, nil
+}
+
+func (f *fakeAuth) SetRoles(ctx context.Context, r auth.SetRolesRequest) (auth.User, error) {
+	p, err := authn.RequireUser(ctx)
+	if err != nil || !p.HasRole(authn.RoleAdmin) {
+		return auth.User{}, authn.ErrForbidden
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[r.UserID]
+	if !ok {
+		return auth.User{}, auth.ErrUserNotFound
+	}
+	u.Roles = r.Roles
+	return *u, nil
+}
+
+// fakePayments charges bookings of a bookingstest.Fake: pm_card_visa
+// succeeds (and confirms the booking), any other card is declined.
+type fakePayments struct {
+	bk *bookingstest.Fake
+	mu sync.Mutex
+	ps []payments.Payment
+}
+
+func (f *fakePayments) Pay(ctx context.Context, r payments.PayRequest) (payments.Payment, error) {
+	b, err := f.bk.Get(ctx, bookings.GetRequest{ID: r.BookingID})
+	if err != nil {
+		return payments.Payment{}, err
+	}
+	if b.Status != bookings.StatusPending {
+		return payments.Payment{}, payments.ErrNotPayable
+	}
+	p := payments.Payment{ID: ids.New("pay"), BookingID: b.ID, GuestID: b.GuestID, Amount: b.Total, Status: payments.StatusSucceeded,
+		Card: &payments.Card{Brand: "visa", Last4: "4242"}, CreatedAt: time.Now()}
+	if r.PaymentMethod != "pm_card_visa" {
+		p.Status, p.FailureCode, p.FailureMessage = payments.StatusFailed, "card_declined", "Your card was declined."
+	} else {
+		b.Status, b.PaymentID = bookings.StatusConfirmed, p.ID
+		f.bk.Put(b)
+	}
+	f.mu.Lock()
+	f.ps = append(f.ps, p)
+	f.mu.Unlock()
+	return p, nil
+}
+
+func (f *fakePayments) Get(ctx context.Context, r payments.GetRequest) (payments.Payment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range f.ps {
+		if p.ID == r.ID {
+			return p, nil
+		}
+	}
+	return payments.Payment{}, payments.ErrNotFound
+}
+
+func (f *fakePayments) List(ctx context.Context, r payments.ListRequest) (payments.PaymentList, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out payments.PaymentList
+	for _, p := range f.ps {
+		if r.BookingID == "" || p.BookingID == r.BookingID {
+			out.Payments = append(out.Payments, p)
+		}
+	}
+	return out, nil
+}
