@@ -425,9 +425,3 @@ func cheapestOffer(h search.HotelResult) search.RoomOffer {
 	}
 	return best
 }
-
-// isCode reports whether err is an apperr error with code.
-func isCode(err error, code apperr.Code) bool {
-	var ae *apperr.Error
-	return errors.As(err, &ae) && ae.Code == code
-}

@@ -208,9 +208,3 @@ func httpGet(e *echo.Echo, path string) string {
 	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	return rec.Body.String()
 }
-
-func httptestRequest(path string) *http.Request {
-	return httptest.NewRequest(http.MethodGet, path, nil)
-}
-
-func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
