@@ -103,6 +103,11 @@ func (s *sessionStore) get(ctx context.Context, cookie string) (sessionRow, bool
 }
 
 func (s *sessionStore) delete(ctx context.Context, id string) error {
+	// The refresh lock goes with the session. It is never dropped while the
+	// session lives: a request arriving after one refresh finished must queue
+	// behind a waiting one, not take a fresh lock and refresh beside it
+	// (auth treats a refresh token used twice as stolen).
+	s.refreshing.Delete(id)
 	return s.db.WithContext(ctx).Where("id = ?", id).Delete(&sessionRow{}).Error
 }
 
@@ -121,7 +126,6 @@ func (s *sessionStore) fresh(ctx context.Context, a auth.Service, row sessionRow
 	mu, _ := s.refreshing.LoadOrStore(row.ID, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-	defer s.refreshing.Delete(row.ID)
 	// Another request may have refreshed while this one waited.
 	var cur sessionRow
 	if err := s.db.WithContext(ctx).Where("id = ?", row.ID).Take(&cur).Error; err != nil {
