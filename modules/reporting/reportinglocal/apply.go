@@ -55,7 +55,7 @@ func (a *applier) apply(_ context.Context, tx *gorm.DB, evt events.Event, live b
 	switch evt.Type {
 	case bookings.EventHeld, bookings.EventConfirmed, bookings.EventExpired, bookings.EventRejected,
 		bookings.EventCancelled, bookings.EventPaymentRefused:
-		var e bookingEvent
+		var e bookings.BookingEvent
 		if err := evt.Decode(&e); err != nil {
 			return err
 		}
@@ -167,10 +167,7 @@ func (a *applier) applyPayment(tx *gorm.DB, e paymentEvent) error {
 
 // cityID is the booking's city id: the one the catalog gave its room type,
 // else one made like the catalog's ("lisbon-pt").
-func cityID(tx *gorm.DB, b bookingData) string {
-	if b.CityID != "" {
-		return b.CityID
-	}
+func cityID(tx *gorm.DB, b bookings.Booking) string {
 	var rt roomTypeRow
 	if tx.Select("city_id").Where("id = ?", b.RoomTypeID).Take(&rt).Error == nil && rt.CityID != "" {
 		return rt.CityID
@@ -179,7 +176,7 @@ func cityID(tx *gorm.DB, b bookingData) string {
 	return slug + "-" + strings.ToLower(b.Country)
 }
 
-func (a *applier) applyBooking(tx *gorm.DB, evt events.Event, e bookingEvent, live bool) error {
+func (a *applier) applyBooking(tx *gorm.DB, evt events.Event, e bookings.BookingEvent, live bool) error {
 	b := e.Booking
 	if b.ID == "" || b.HotelID == "" {
 		return events.Permanent(errors.New("booking event without booking or hotel"))
@@ -273,7 +270,7 @@ func (a *applier) applyBooking(tx *gorm.DB, evt events.Event, e bookingEvent, li
 	return nil
 }
 
-func paymentOf(e bookingEvent) string {
+func paymentOf(e bookings.BookingEvent) string {
 	switch {
 	case e.Payment != nil && e.Payment.ID != "":
 		return e.Payment.ID
@@ -285,12 +282,12 @@ func paymentOf(e bookingEvent) string {
 
 // paymentFor is what the event says of the payment, completed by what the
 // payment events said (they may arrive before or after the booking's).
-func paymentFor(tx *gorm.DB, e bookingEvent) *paymentData {
+func paymentFor(tx *gorm.DB, e bookings.BookingEvent) *bookings.EventPayment {
 	id := paymentOf(e)
 	if id == "" {
 		return nil
 	}
-	p := paymentData{ID: id}
+	p := bookings.EventPayment{ID: id}
 	if e.Payment != nil {
 		p = *e.Payment
 		p.ID = id
@@ -314,7 +311,7 @@ func paymentFor(tx *gorm.DB, e bookingEvent) *paymentData {
 
 func receiptKey(bookingID string) string { return "receipt:" + bookingID }
 
-func (a *applier) onConfirmed(tx *gorm.DB, evt events.Event, e bookingEvent, row bookingRow, live bool) error {
+func (a *applier) onConfirmed(tx *gorm.DB, evt events.Event, e bookings.BookingEvent, row bookingRow, live bool) error {
 	doc, err := findDocument(tx, receiptKey(row.ID))
 	if err != nil {
 		return err
@@ -340,7 +337,7 @@ func (a *applier) onConfirmed(tx *gorm.DB, evt events.Event, e bookingEvent, row
 		Gross: m.Total, Tax: m.TaxAmount + m.TourismTax}).Error
 }
 
-func (a *applier) onCancelled(tx *gorm.DB, evt events.Event, e bookingEvent, row bookingRow, live bool) error {
+func (a *applier) onCancelled(tx *gorm.DB, evt events.Event, e bookings.BookingEvent, row bookingRow, live bool) error {
 	b := e.Booking
 	ledger := ledgerRow{Key: "cancel:" + row.ID, BookingID: row.ID, HotelID: row.HotelID, RoomTypeID: row.RoomTypeID, CityID: row.CityID,
 		Date: row.CancelledDate, Currency: row.Currency, Fee: b.CancellationFee.Amount}
@@ -383,7 +380,7 @@ func (a *applier) onCancelled(tx *gorm.DB, evt events.Event, e bookingEvent, row
 
 // onRefundInFull issues the credit note of a payment refunded in full
 // (a rejection or a refused payment). It never was revenue: no ledger row.
-func (a *applier) onRefundInFull(tx *gorm.DB, evt events.Event, e bookingEvent, reason string, live bool) error {
+func (a *applier) onRefundInFull(tx *gorm.DB, evt events.Event, e bookings.BookingEvent, reason string, live bool) error {
 	pay := paymentFor(tx, e)
 	key := fmt.Sprintf("credit:%s:%s:%s", reason, e.Booking.ID, pay.ID)
 	doc, err := findDocument(tx, key)

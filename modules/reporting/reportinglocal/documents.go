@@ -11,6 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/ids"
@@ -79,7 +80,7 @@ func (a *applier) issue(tx *gorm.DB, key, prefix string, m *docModel, bookingID,
 }
 
 // receiptModel describes the receipt of a confirmed booking.
-func (a *applier) receiptModel(b bookingData, pay *paymentData, issued time.Time) docModel {
+func (a *applier) receiptModel(b bookings.Booking, pay *bookings.EventPayment, issued time.Time) docModel {
 	rule := a.cfg.taxFor(b.Country)
 	m := a.baseModel(b, issued)
 	m.Kind = reporting.KindReceipt
@@ -102,7 +103,7 @@ func (a *applier) receiptModel(b bookingData, pay *paymentData, issued time.Time
 // creditNoteModel describes a credit note for amount (positive: what is
 // paid back) of booking b. receipt is the receipt it corrects, if any; its
 // tax split is scaled to the amount so the two documents add up.
-func (a *applier) creditNoteModel(b bookingData, receipt *docModel, reason string, amount int64, pay *paymentData, issued time.Time) docModel {
+func (a *applier) creditNoteModel(b bookings.Booking, receipt *docModel, reason string, amount int64, pay *bookings.EventPayment, issued time.Time) docModel {
 	rule := a.cfg.taxFor(b.Country)
 	m := a.baseModel(b, issued)
 	m.Kind = reporting.KindCreditNote
@@ -145,7 +146,7 @@ func (a *applier) creditNoteModel(b bookingData, receipt *docModel, reason strin
 	return m
 }
 
-func (a *applier) baseModel(b bookingData, issued time.Time) docModel {
+func (a *applier) baseModel(b bookings.Booking, issued time.Time) docModel {
 	return docModel{
 		IssueDate: civilIn(issued, b.TimeZone), SupplyFrom: b.CheckIn, SupplyTo: b.CheckOut,
 		Seller:    a.cfg.Seller,
@@ -170,7 +171,7 @@ func (m *docModel) setTaxes(rule TaxRule, s taxSplit) {
 }
 
 // cancellationTerms says in words what the booking's terms were.
-func cancellationTerms(b bookingData) string {
+func cancellationTerms(b bookings.Booking) string {
 	var parts []string
 	if !b.FreeCancellationUntil.IsZero() {
 		parts = append(parts, "free cancellation until "+localTime(b.FreeCancellationUntil, b.TimeZone))

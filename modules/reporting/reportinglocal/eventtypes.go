@@ -7,14 +7,14 @@ import (
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/search"
-	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/money"
 )
 
-// The events reporting consumes, decoded into types of its own: only the
-// fields it reads, so a producer adding fields changes nothing here, and a
-// missing optional field (an older producer) decodes as zero.
+// The events reporting consumes. Booking events decode into the bookings
+// contract's own payload types (bookings.BookingEvent); the others into types
+// holding only the fields reporting reads. A producer adding fields changes
+// nothing here, and a missing optional field (an older producer) decodes as zero.
 
 // subjects reporting subscribes to.
 var subjects = []string{
@@ -22,59 +22,6 @@ var subjects = []string{
 	events.Subject(payments.Module, "bellhop.payment.>"),
 	events.Subject(search.Module, search.EventRoomTypeChanged),
 	events.Subject(auth.Module, auth.EventUserRegistered),
-}
-
-// bookingEvent is bookings.BookingEvent as reporting reads it.
-type bookingEvent struct {
-	Booking   bookingData `json:"booking"`
-	PaymentID string      `json:"payment_id"`
-	// Payment describes the payment that confirmed the booking (or that a
-	// rejection or refused payment gives back): set by bookings from the
-	// payment.succeeded event it handled.
-	Payment *paymentData `json:"payment,omitempty"`
-}
-
-type bookingData struct {
-	ID                    string       `json:"id"`
-	Status                string       `json:"status"`
-	GuestID               string       `json:"guest_id"`
-	GuestEmail            string       `json:"guest_email"`
-	GuestName             string       `json:"guest_name"`
-	HotelID               string       `json:"hotel_id"`
-	HotelName             string       `json:"hotel_name"`
-	RoomTypeID            string       `json:"room_type_id"`
-	RoomTypeName          string       `json:"room_type_name"`
-	Address               string       `json:"address"`
-	City                  string       `json:"city"`
-	CityID                string       `json:"city_id"`
-	Country               string       `json:"country"`
-	TimeZone              string       `json:"time_zone"`
-	CheckIn               civil.Date   `json:"check_in"`
-	CheckOut              civil.Date   `json:"check_out"`
-	Guests                int          `json:"guests"`
-	Nights                []nightPrice `json:"nights"`
-	Total                 money.Money  `json:"total"`
-	FreeCancellationUntil time.Time    `json:"free_cancellation_until"`
-	LateCancellationFee   money.Money  `json:"late_cancellation_fee"`
-	PaymentID             string       `json:"payment_id"`
-	CancellationFee       money.Money  `json:"cancellation_fee"`
-	Refund                money.Money  `json:"refund"`
-	CreatedAt             time.Time    `json:"created_at"`
-	UpdatedAt             time.Time    `json:"updated_at"`
-}
-
-type nightPrice struct {
-	Date  civil.Date  `json:"date"`
-	Price money.Money `json:"price"`
-}
-
-// paymentData is the part of a payment a receipt shows.
-type paymentData struct {
-	ID     string      `json:"id"`
-	Amount money.Money `json:"amount"`
-	Brand  string      `json:"brand"`
-	Last4  string      `json:"last4"`
-	PaidAt time.Time   `json:"paid_at"`
 }
 
 // paymentEvent is payments.PaymentEvent as reporting reads it.
