@@ -123,7 +123,7 @@ func TestREADME_Walkthrough(t *testing.T) {
 		if !strings.Contains(output, fmt.Sprintf("@@ block %d ", len(blocks))) {
 			t.Fatalf("the walkthrough ended before its last block:\n%s", output)
 		}
-		t.Logf("README walkthrough: %d blocks passed", len(blocks))
+		t.Logf("README walkthrough: %d blocks passed; their output:\n%s", len(blocks), output)
 		return
 	}
 	// Name the block that failed: the last marker printed.
