@@ -1,0 +1,143 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readmeBlock is one fenced block of README.md marked "sh walkthrough".
+type readmeBlock struct {
+	line int // README line of the opening fence
+	text string
+}
+
+// walkthroughBlocks returns README's "```sh walkthrough" blocks in order.
+func walkthroughBlocks(t *testing.T, readme string) []readmeBlock {
+	t.Helper()
+	f, err := os.Open(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		blocks []readmeBlock
+		cur    *readmeBlock
+		n      int
+	)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		n++
+		line := sc.Text()
+		switch {
+		case cur == nil && strings.TrimSpace(line) == "```sh walkthrough":
+			cur = &readmeBlock{line: n}
+		case cur != nil && strings.TrimSpace(line) == "```":
+			blocks = append(blocks, *cur)
+			cur = nil
+		case cur != nil:
+			cur.text += line + "\n"
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cur != nil {
+		t.Fatalf("README.md:%d: walkthrough block never closed", cur.line)
+	}
+	return blocks
+}
+
+// needTool finds a program the walkthrough uses, installing it with apt-get
+// when it is missing and the test runs as root (as `make test-tools` does);
+// otherwise the test skips, naming what to install.
+func needTool(t *testing.T, name, pkg string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err == nil {
+		return
+	}
+	if os.Geteuid() == 0 {
+		install := fmt.Sprintf("apt-get install -y %[1]s || (apt-get update && apt-get install -y %[1]s)", pkg)
+		if out, err := exec.Command("sh", "-c", install).CombinedOutput(); err != nil {
+			t.Logf("apt-get install %s: %v\n%s", pkg, err, out)
+		}
+		if _, err := exec.LookPath(name); err == nil {
+			return
+		}
+	}
+	t.Skipf("README walkthrough needs %s, which is missing and could not be installed (as root: apt-get install -y %s)", name, pkg)
+}
+
+var seededAdmin = regexp.MustCompile(`(?m)^demo admin created: admin@bellhop\.demo / (\S+)`)
+
+// TestREADME_Walkthrough runs README's walkthrough blocks in order, as a user
+// would after `make run`: a freshly seeded data dir, the server's own rate
+// limits on, one bash session (so variables carry from block to block) with
+// only the base URL changed. Each block checks its own statuses (curl -f,
+// explicit status tests), so a README that drifts from the API fails here.
+func TestREADME_Walkthrough(t *testing.T) {
+	needTool(t, "bash", "bash")
+	needTool(t, "curl", "curl")
+	needTool(t, "jq", "jq")
+
+	blocks := walkthroughBlocks(t, filepath.Join("..", "..", "README.md"))
+	if len(blocks) < 5 {
+		t.Fatalf("README.md has %d blocks marked ```sh walkthrough; the guest path (search, sign-up, hold and pay, receipt, cancel) and staff need at least 5", len(blocks))
+	}
+
+	// Seed afresh (as make run does the first time) to learn the demo
+	// admin's password, which only seed's output shows.
+	dataDir := t.TempDir()
+	out, err := exec.Command(binary, "seed", "--data-dir", dataDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	m := seededAdmin.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("seed printed no demo admin password:\n%s", out)
+	}
+	p := start(t, []string{"BELLHOP_SERVER_RATE_LIMIT_ENABLED=true"}, "--data-dir", dataDir)
+
+	var script strings.Builder
+	for i, b := range blocks {
+		fmt.Fprintf(&script, "printf '\\n@@ block %d (README.md line %d)\\n'\n", i+1, b.line)
+		script.WriteString(strings.ReplaceAll(b.text, "127.0.0.1:8080", p.Addr))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
+	cmd.Dir = t.TempDir() // the walkthrough writes a few files (hotels.json, receipt.pdf) where it runs
+	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+string(m[1]))
+	cmd.Stdin = strings.NewReader(script.String())
+	combined, err := cmd.CombinedOutput()
+	output := string(combined)
+	if err == nil {
+		if !strings.Contains(output, fmt.Sprintf("@@ block %d ", len(blocks))) {
+			t.Fatalf("the walkthrough ended before its last block:\n%s", output)
+		}
+		t.Logf("README walkthrough: %d blocks passed; their output:\n%s", len(blocks), output)
+		return
+	}
+	// Name the block that failed: the last marker printed.
+	failed := 0
+	for i := range blocks {
+		if strings.Contains(output, fmt.Sprintf("@@ block %d ", i+1)) {
+			failed = i
+		}
+	}
+	b := blocks[failed]
+	since := output
+	if at := strings.LastIndex(output, "@@ block "); at >= 0 {
+		since = output[at:]
+	}
+	t.Fatalf("README.md walkthrough block %d (line %d) failed: %v\n--- block ---\n%s--- its output ---\n%s\n--- server log ---\n%s",
+		failed+1, b.line, err, b.text, since, p.logs)
+}
