@@ -5,6 +5,7 @@
 package reportinghttp
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -139,69 +140,61 @@ func format(c echo.Context, param string) (string, error) {
 
 func (h handlers) occupancy(c echo.Context) error {
 	var q reportQuery
-	if err := httpserver.BindQuery(c, &q); err != nil {
-		return err
-	}
-	f, err := format(c, q.Format)
-	if err != nil {
-		return err
-	}
-	res, err := h.svc.Occupancy(c.Request().Context(), q.ReportRequest)
-	if err != nil {
-		return err
-	}
-	name := fmt.Sprintf("occupancy-%s-%s", res.From, res.To)
-	switch f {
-	case "csv":
-		return writeCSV(c, name, occupancyCSV(res))
-	case "pdf":
-		return writePDF(c, name, occupancyPDF(res))
-	}
-	return c.JSON(http.StatusOK, res)
+	return serveReport(c, &q, &q.Format, func(ctx context.Context) (reporting.OccupancyReport, error) {
+		return h.svc.Occupancy(ctx, q.ReportRequest)
+	}, reportFormats[reporting.OccupancyReport]{
+		name: func(r reporting.OccupancyReport) string { return fmt.Sprintf("occupancy-%s-%s", r.From, r.To) },
+		csv:  occupancyCSV, pdf: occupancyPDF,
+	})
 }
 
 func (h handlers) revenue(c echo.Context) error {
 	var q reportQuery
-	if err := httpserver.BindQuery(c, &q); err != nil {
-		return err
-	}
-	f, err := format(c, q.Format)
-	if err != nil {
-		return err
-	}
-	res, err := h.svc.Revenue(c.Request().Context(), q.ReportRequest)
-	if err != nil {
-		return err
-	}
-	name := fmt.Sprintf("revenue-%s-%s", res.From, res.To)
-	switch f {
-	case "csv":
-		return writeCSV(c, name, revenueCSV(res))
-	case "pdf":
-		return writePDF(c, name, revenuePDF(res))
-	}
-	return c.JSON(http.StatusOK, res)
+	return serveReport(c, &q, &q.Format, func(ctx context.Context) (reporting.RevenueReport, error) {
+		return h.svc.Revenue(ctx, q.ReportRequest)
+	}, reportFormats[reporting.RevenueReport]{
+		name: func(r reporting.RevenueReport) string { return fmt.Sprintf("revenue-%s-%s", r.From, r.To) },
+		csv:  revenueCSV, pdf: revenuePDF,
+	})
 }
 
 func (h handlers) behaviour(c echo.Context) error {
 	var q behaviourQuery
-	if err := httpserver.BindQuery(c, &q); err != nil {
+	return serveReport(c, &q, &q.Format, func(ctx context.Context) (reporting.BehaviourReport, error) {
+		return h.svc.BookingBehaviour(ctx, q.BehaviourRequest)
+	}, reportFormats[reporting.BehaviourReport]{
+		name: func(r reporting.BehaviourReport) string { return fmt.Sprintf("booking-behaviour-%s-%s", r.From, r.To) },
+		csv:  behaviourCSV, pdf: behaviourPDF,
+	})
+}
+
+// reportFormats draws one kind of report as a file: its name, and its CSV
+// and PDF forms (JSON is the report itself).
+type reportFormats[R any] struct {
+	name func(R) string
+	csv  func(R) table
+	pdf  func(R) reportDoc
+}
+
+// serveReport is every report route: bind the query into q (whose format
+// parameter is *formatParam), fetch the report, answer it as JSON, CSV or PDF.
+func serveReport[R any](c echo.Context, q any, formatParam *string, fetch func(context.Context) (R, error), f reportFormats[R]) error {
+	if err := httpserver.BindQuery(c, q); err != nil {
 		return err
 	}
-	f, err := format(c, q.Format)
+	kind, err := format(c, *formatParam)
 	if err != nil {
 		return err
 	}
-	res, err := h.svc.BookingBehaviour(c.Request().Context(), q.BehaviourRequest)
+	res, err := fetch(c.Request().Context())
 	if err != nil {
 		return err
 	}
-	name := fmt.Sprintf("booking-behaviour-%s-%s", res.From, res.To)
-	switch f {
+	switch kind {
 	case "csv":
-		return writeCSV(c, name, behaviourCSV(res))
+		return writeCSV(c, f.name(res), f.csv(res))
 	case "pdf":
-		return writePDF(c, name, behaviourPDF(res))
+		return writePDF(c, f.name(res), f.pdf(res))
 	}
 	return c.JSON(http.StatusOK, res)
 }
