@@ -1,6 +1,7 @@
 package authlocal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -26,10 +27,7 @@ func (s *Service) Register(ctx context.Context, req auth.RegisterRequest) (auth.
 // its user.registered event in the same transaction.
 func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, roles []string) (auth.User, error) {
 	req.Email, req.Name = strings.TrimSpace(req.Email), strings.TrimSpace(req.Name)
-	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
-		return auth.User{}, err
-	}
-	if err := checkPassword("password", req.Password, req.Email); err != nil {
+	if err := validateRegistration(s.validate.Struct(auth.ErrInvalidRequest.Reason, req), req); err != nil {
 		return auth.User{}, err
 	}
 	roles, err := normalizeRoles(roles)
@@ -49,6 +47,23 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 		return auth.User{}, apperr.OrInternal(err, "create user")
 	}
 	return toUser(row), nil
+}
+
+// validateRegistration names every bad field of a registration in one
+// answer: invalid is the validator's verdict on the request, to which the
+// password rules add theirs (a weak password alone is ErrWeakPassword).
+func validateRegistration(invalid error, req auth.RegisterRequest) error {
+	weak := checkPassword("password", req.Password, req.Email)
+	if invalid == nil || weak == nil {
+		return cmp.Or(invalid, weak)
+	}
+	bad := apperr.As(invalid)
+	for _, f := range bad.Fields {
+		if f.Field == "password" {
+			return bad // the validator already says what is wrong with it
+		}
+	}
+	return bad.WithFields(apperr.As(weak).Fields...)
 }
 
 // normalizeRoles orders roles by privilege without repeats; none is guest.

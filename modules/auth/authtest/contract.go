@@ -152,6 +152,11 @@ func (s *suite) testRegister(t *testing.T) {
 		_, err := s.svc.Register(context.Background(), auth.RegisterRequest{Email: "not-an-email", Name: " ", Password: Password})
 		wantErr(t, err, auth.ErrInvalidRequest, "email", "name")
 	})
+	t.Run("EveryBadFieldAtOnce", func(t *testing.T) {
+		// A bad email, an empty name and a weak password: one answer names all three.
+		_, err := s.svc.Register(context.Background(), auth.RegisterRequest{Email: "not-an-email", Name: " ", Password: "short"})
+		wantErr(t, err, auth.ErrInvalidRequest, "email", "name", "password")
+	})
 }
 
 func (s *suite) testSignIn(t *testing.T) {
