@@ -22,7 +22,7 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 		req.Limit = search.DefaultLimit
 	}
 	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
-		return search.SearchResult{}, err
+		return search.SearchResult{}, s.withStayFields(ctx, err, req)
 	}
 	cities, err := s.index.resolveCity(ctx, strings.TrimSpace(req.City))
 	if err != nil {
@@ -216,4 +216,27 @@ func decodeCursor(s, sort string) (*cursor, error) {
 		return nil, bad
 	}
 	return &cursor{key: key, id: parts[2]}, nil
+}
+
+// withStayFields adds to invalid (the validator's verdict on a search) what
+// is wrong with the stay itself, so one answer names every bad field (a past
+// check-in and guests=0 together). The stay rules need the city's time zone:
+// when the city cannot be resolved, or a date is missing, invalid stands alone.
+func (s *Service) withStayFields(ctx context.Context, invalid error, req search.SearchRequest) error {
+	bad := apperr.As(invalid)
+	named := map[string]bool{}
+	for _, f := range bad.Fields {
+		named[f.Field] = true
+	}
+	if named["city"] || named["check_in"] || named["check_out"] {
+		return bad
+	}
+	cities, err := s.index.resolveCity(ctx, strings.TrimSpace(req.City))
+	if err != nil || len(cities) == 0 {
+		return bad
+	}
+	if stay := apperr.As(search.CheckStay(req.CheckIn, req.CheckOut, cities[0].loc)); stay != nil {
+		return bad.WithFields(stay.Fields...)
+	}
+	return bad
 }

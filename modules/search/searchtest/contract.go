@@ -419,6 +419,8 @@ func (s *suite) testSearchInvalid(t *testing.T) {
 		{"UnknownCity", func(r *search.SearchRequest) { r.City = "Atlantis" }, search.ErrUnknownCity, []string{"city"}},
 		{"Missing", func(r *search.SearchRequest) { *r = search.SearchRequest{Guests: 0} }, search.ErrInvalidRequest, []string{"city", "check_in", "check_out", "guests"}},
 		{"BadSortAndLimit", func(r *search.SearchRequest) { r.Sort = "name"; r.Limit = 101 }, search.ErrInvalidRequest, []string{"sort", "limit"}},
+		// One answer names every bad field: the stay's with the validator's.
+		{"InPastAndNoGuests", func(r *search.SearchRequest) { r.CheckIn = today.AddDays(-1); r.Guests = 0 }, search.ErrInvalidRequest, []string{"check_in", "guests"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := base

@@ -136,7 +136,16 @@ func (f *Fake) SearchHotels(ctx context.Context, req search.SearchRequest) (sear
 	defer f.mu.Unlock()
 	req.Sort, req.Limit = cmp.Or(req.Sort, search.SortPrice), cmp.Or(req.Limit, search.DefaultLimit)
 	if err := f.enter(ctx, req); err != nil {
-		return search.SearchResult{}, err
+		// Like the module, name the stay's bad fields with the others.
+		bad := apperr.As(err)
+		if cities := f.resolveCity(strings.TrimSpace(req.City)); len(cities) > 0 && !slices.ContainsFunc(bad.Fields, func(fe apperr.FieldError) bool {
+			return fe.Field == "city" || fe.Field == "check_in" || fe.Field == "check_out"
+		}) && bad.Code == apperr.CodeInvalid {
+			if stay := apperr.As(search.CheckStay(req.CheckIn, req.CheckOut, zone(cities[0].TimeZone))); stay != nil {
+				bad = bad.WithFields(stay.Fields...)
+			}
+		}
+		return search.SearchResult{}, bad
 	}
 	cities := f.resolveCity(strings.TrimSpace(req.City))
 	if len(cities) == 0 {
