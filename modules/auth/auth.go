@@ -193,14 +193,14 @@ type User struct {
 // RegisterRequest creates an account. The email is compared case-insensitively.
 type RegisterRequest struct {
 	Email    string `json:"email" validate:"required,max=254,email"`
-	Name     string `json:"name" validate:"notblank,max=200"`
+	Name     string `json:"name" validate:"notblank,max=200,safetext"`
 	Password string `json:"password" validate:"required"`
 }
 
 // UpdateMeRequest changes the fields that are not nil. Changing the email
 // needs CurrentPassword.
 type UpdateMeRequest struct {
-	Name            *string `json:"name" validate:"omitnil,notblank,max=200"`
+	Name            *string `json:"name" validate:"omitnil,notblank,max=200,safetext"`
 	Email           *string `json:"email" validate:"omitnil,max=254,email"`
 	CurrentPassword string  `json:"current_password" validate:"max=256"`
 }
@@ -382,7 +382,7 @@ type Client struct {
 // confidential client, authorization_code at least one redirect URI (https,
 // http on a loopback address, or a private-use scheme such as com.example.app:/cb).
 type CreateClientRequest struct {
-	Name         string   `json:"name" validate:"notblank,max=100"`
+	Name         string   `json:"name" validate:"notblank,max=100,safetext"`
 	Confidential bool     `json:"confidential"`
 	FirstParty   bool     `json:"first_party"`
 	RedirectURIs []string `json:"redirect_uris" validate:"max=10,dive,required,max=2000"`
@@ -410,7 +410,7 @@ type GetClientRequest struct {
 // UpdateClientRequest changes the fields that are not nil.
 type UpdateClientRequest struct {
 	ID           string    `param:"id" json:"-" validate:"notblank,max=64"`
-	Name         *string   `json:"name" validate:"omitnil,notblank,max=100"`
+	Name         *string   `json:"name" validate:"omitnil,notblank,max=100,safetext"`
 	FirstParty   *bool     `json:"first_party"`
 	RedirectURIs *[]string `json:"redirect_uris" validate:"omitnil,max=10,dive,required,max=2000"`
 	Scopes       *[]string `json:"scopes" validate:"omitnil,max=50,dive,required,max=100"`

@@ -73,7 +73,7 @@ type Service interface {
 type PayRequest struct {
 	IdempotencyKey string `json:"-" validate:"required,max=255"`
 	BookingID      string `json:"booking_id" validate:"notblank,max=64"`
-	PaymentMethod  string `json:"payment_method" validate:"notblank,max=255"`
+	PaymentMethod  string `json:"payment_method" validate:"notblank,max=255,safetext"`
 }
 
 // GetRequest names a payment.

@@ -108,7 +108,7 @@ type City struct {
 
 // ListCitiesRequest asks for cities whose name starts with Prefix (any case).
 type ListCitiesRequest struct {
-	Prefix string `query:"prefix" json:"prefix" validate:"max=100"`
+	Prefix string `query:"prefix" json:"prefix" validate:"max=100,safetext"`
 	Limit  int    `query:"limit" json:"limit" validate:"gte=0,lte=100"` // 0: 10
 }
 
@@ -119,7 +119,7 @@ type CityList struct {
 
 // SearchRequest is a search by city and dates. City is a city ID or name.
 type SearchRequest struct {
-	City     string     `query:"city" json:"city" validate:"notblank,max=100"`
+	City     string     `query:"city" json:"city" validate:"notblank,max=100,safetext"`
 	CheckIn  civil.Date `query:"check_in" json:"check_in" validate:"required"`
 	CheckOut civil.Date `query:"check_out" json:"check_out" validate:"required"`
 	Guests   int        `query:"guests" json:"guests" validate:"min=1,max=16"`
@@ -212,28 +212,28 @@ type GetHotelRequest struct {
 
 // CreateHotelRequest describes a new hotel. City is a name; Country is ISO 3166-1 alpha-2.
 type CreateHotelRequest struct {
-	Name        string   `json:"name" validate:"notblank,max=200"`
-	City        string   `json:"city" validate:"notblank,max=100"`
+	Name        string   `json:"name" validate:"notblank,max=200,safetext"`
+	City        string   `json:"city" validate:"notblank,max=100,safetext"`
 	Country     string   `json:"country" validate:"len=2,uppercase"`
-	Address     string   `json:"address" validate:"notblank,max=300"`
+	Address     string   `json:"address" validate:"notblank,max=300,safetext"`
 	TimeZone    string   `json:"time_zone" validate:"timezone"`
 	Stars       int      `json:"stars" validate:"min=1,max=5"`
 	Rating      float64  `json:"rating" validate:"gte=0,lte=5"`
-	Description string   `json:"description" validate:"max=5000"`
-	Amenities   []string `json:"amenities" validate:"max=50,dive,notblank,max=60"`
+	Description string   `json:"description" validate:"max=5000,safemultiline"`
+	Amenities   []string `json:"amenities" validate:"max=50,dive,notblank,max=60,safetext"`
 }
 
 // UpdateHotelRequest changes the fields that are not nil. City and country
 // are fixed once created.
 type UpdateHotelRequest struct {
 	ID          string    `param:"id" json:"-" validate:"notblank,max=64"`
-	Name        *string   `json:"name" validate:"omitnil,notblank,max=200"`
-	Address     *string   `json:"address" validate:"omitnil,notblank,max=300"`
+	Name        *string   `json:"name" validate:"omitnil,notblank,max=200,safetext"`
+	Address     *string   `json:"address" validate:"omitnil,notblank,max=300,safetext"`
 	TimeZone    *string   `json:"time_zone" validate:"omitnil,timezone"`
 	Stars       *int      `json:"stars" validate:"omitnil,min=1,max=5"`
 	Rating      *float64  `json:"rating" validate:"omitnil,gte=0,lte=5"`
-	Description *string   `json:"description" validate:"omitnil,max=5000"`
-	Amenities   *[]string `json:"amenities" validate:"omitnil,max=50,dive,notblank,max=60"`
+	Description *string   `json:"description" validate:"omitnil,max=5000,safemultiline"`
+	Amenities   *[]string `json:"amenities" validate:"omitnil,max=50,dive,notblank,max=60,safetext"`
 }
 
 // DeleteHotelRequest names the hotel to delete.
@@ -245,7 +245,7 @@ type DeleteHotelRequest struct {
 // price on dates without an override.
 type CreateRoomTypeRequest struct {
 	HotelID    string      `param:"id" json:"-" validate:"notblank,max=64"`
-	Name       string      `json:"name" validate:"notblank,max=100"`
+	Name       string      `json:"name" validate:"notblank,max=100,safetext"`
 	MaxGuests  int         `json:"max_guests" validate:"min=1,max=16"`
 	RoomsTotal int         `json:"rooms_total" validate:"min=0,max=10000"`
 	BaseRate   money.Money `json:"base_rate"`
@@ -255,7 +255,7 @@ type CreateRoomTypeRequest struct {
 // a room type is fixed once created.
 type UpdateRoomTypeRequest struct {
 	ID         string  `param:"id" json:"-" validate:"notblank,max=64"`
-	Name       *string `json:"name" validate:"omitnil,notblank,max=100"`
+	Name       *string `json:"name" validate:"omitnil,notblank,max=100,safetext"`
 	MaxGuests  *int    `json:"max_guests" validate:"omitnil,min=1,max=16"`
 	RoomsTotal *int    `json:"rooms_total" validate:"omitnil,min=0,max=10000"`
 	BaseRate   *int64  `json:"base_rate" validate:"omitnil,min=1"` // minor units of the room type's currency

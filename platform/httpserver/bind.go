@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"bytes"
 	"encoding"
 	"encoding/json"
 	"errors"
@@ -27,7 +28,9 @@ var (
 )
 
 // BindJSON decodes the request body, which must be one JSON value sent as
-// application/json (or a +json type), into dst. Unknown fields are errors.
+// application/json (or a +json type), into dst. Binding is strict: a key
+// must name a field exactly (encoding/json alone would take "Guests" for
+// "guests"), and a key given twice in one object is an error.
 // Every failure is a 400 apperr with reason "http.unreadable_body" and a
 // message naming the problem (malformed JSON at an offset, a field of the
 // wrong type, an unknown field, trailing data, an empty body, a wrong
@@ -41,13 +44,32 @@ func BindJSON(c echo.Context, dst any) error {
 	if req.Body == nil || req.Body == http.NoBody {
 		return errUnreadableBody.With("the request body is empty: send a JSON value")
 	}
-	dec := json.NewDecoder(req.Body)
+	// What the decoder reads is kept for the strict second walk.
+	var seen bytes.Buffer
+	dec := json.NewDecoder(io.TeeReader(req.Body, &seen))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
+		if aerr := jsonError(err); !isValueRefused(err) {
+			return aerr
+		}
+		// A field's own UnmarshalText/UnmarshalJSON (a date, a time)
+		// refused its value: name the field.
+		msg := strings.TrimPrefix(err.Error(), "json: ")
+		if fe := locateValueError(seen.Bytes()[:dec.InputOffset()], reflect.TypeOf(dst)); fe != nil {
+			return errUnreadableBody.With("field %q cannot be read: %s", fe.Field, msg).
+				WithFields(apperr.FieldError{Field: fe.Field, Reason: "invalid", Detail: msg}).WithCause(err)
+		}
+		return errUnreadableBody.With("a value cannot be read: %s", msg).WithCause(err)
 	}
 	// Exactly one value: anything but whitespace after it is an error.
 	end := dec.InputOffset()
+	if fe := checkStrictJSON(seen.Bytes()[:end], reflect.TypeOf(dst)); fe != nil {
+		msg := fmt.Sprintf("unknown field %q", fe.Field)
+		if fe.Reason == "duplicate" {
+			msg = fmt.Sprintf("field %q is given more than once", fe.Field)
+		}
+		return errUnreadableBody.With("%s", msg).WithFields(*fe)
+	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -107,6 +129,23 @@ func jsonError(err error) error {
 	}
 	// An UnmarshalJSON/UnmarshalText of the destination refused a value.
 	return errUnreadableBody.With("a value cannot be read: %s", strings.TrimPrefix(err.Error(), "json: ")).WithCause(err)
+}
+
+// isValueRefused tells whether err came from a destination's own
+// UnmarshalJSON/UnmarshalText rather than from encoding/json.
+func isValueRefused(err error) bool {
+	var (
+		mbe    *http.MaxBytesError
+		syn    *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+		invDst *json.InvalidUnmarshalError
+	)
+	switch {
+	case errors.As(err, &mbe), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.As(err, &syn), errors.As(err, &typ), errors.As(err, &invDst):
+		return false
+	}
+	return !strings.HasPrefix(err.Error(), "json: unknown field ")
 }
 
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()

@@ -200,8 +200,32 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.cspSkipped(c.Request().URL.Path) {
 			h[echo.HeaderContentSecurityPolicy] = s.hdr.csp
 		}
-		return next(c)
+		if !isPrivatePath(c.Request().URL.Path) {
+			return next(c)
+		}
+		// Answers here carry personal, payment or token data: no cache may
+		// keep them unless the handler says otherwise (a public document
+		// sets its own Cache-Control, which replaces this default). An error
+		// answer is never cacheable, whatever the handler set before failing.
+		h[echo.HeaderCacheControl] = s.hdr.noStore
+		err := next(c)
+		if err != nil && !c.Response().Committed {
+			h[echo.HeaderCacheControl] = s.hdr.noStore
+		}
+		return err
 	}
+}
+
+// privatePrefixes are the path prefixes whose answers are no-store by default.
+var privatePrefixes = []string{"/api/", "/internal/", "/oauth/"}
+
+func isPrivatePath(p string) bool {
+	for _, prefix := range privatePrefixes {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // SkipCSP exempts paths under each prefix (such as "/app" or "/api/docs")

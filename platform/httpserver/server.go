@@ -169,7 +169,7 @@ type Server struct {
 	draining atomic.Bool
 	// cspSkip holds path prefixes that get no default Content-Security-Policy.
 	cspSkip atomic.Pointer[[]string]
-	hdr     struct{ nosniff, deny, noReferrer, csp []string }
+	hdr     struct{ nosniff, deny, noReferrer, csp, noStore []string }
 }
 
 // New builds the server: Echo with Bellhop's middleware stack and the
@@ -206,6 +206,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.hdr.deny = []string{"DENY"}
 	s.hdr.noReferrer = []string{"no-referrer"}
 	s.hdr.csp = []string{DefaultCSP}
+	s.hdr.noStore = []string{"no-store"}
 	e := s.e
 	e.HideBanner = true
 	e.HidePort = true

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 
@@ -26,6 +27,10 @@ type Validator struct {
 //   - currency: an ISO 4217 code money knows
 //   - timezone: an IANA time zone name
 //   - notblank: a string with something other than spaces
+//   - safetext: one line of text with no control characters (C0, DEL, C1)
+//     and no bidirectional override or isolate (U+202A–U+202E,
+//     U+2066–U+2069), which could make a name display as something else
+//   - safemultiline: like safetext, but tabs and line breaks are allowed
 func New() *Validator {
 	v := validator.New(validator.WithRequiredStructEnabled())
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
@@ -54,7 +59,32 @@ func New() *Validator {
 	must(v.RegisterValidation("notblank", func(fl validator.FieldLevel) bool {
 		return strings.TrimSpace(fl.Field().String()) != ""
 	}))
+	must(v.RegisterValidation("safetext", func(fl validator.FieldLevel) bool {
+		return SafeText(fl.Field().String(), false)
+	}))
+	must(v.RegisterValidation("safemultiline", func(fl validator.FieldLevel) bool {
+		return SafeText(fl.Field().String(), true)
+	}))
 	return &Validator{v: v}
+}
+
+// SafeText tells whether s is valid UTF-8 free of control characters and of
+// bidirectional overrides and isolates. With multiline, tab, line feed and
+// carriage return are allowed.
+func SafeText(s string, multiline bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case multiline && (r == '\t' || r == '\n' || r == '\r'):
+		case r < 0x20, r >= 0x7f && r <= 0x9f:
+			return false
+		case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			return false
+		}
+	}
+	return true
 }
 
 func must(err error) {
@@ -138,6 +168,10 @@ func describe(fe validator.FieldError) string {
 		return "must be an ISO 3166-1 alpha-2 country code such as PT"
 	case "alpha", "alphanum", "uppercase", "lowercase":
 		return "must be " + fe.Tag()
+	case "safetext":
+		return "must be one line without control or bidirectional override characters"
+	case "safemultiline":
+		return "must not contain control or bidirectional override characters"
 	case "dive", "unique":
 		return "must not repeat values"
 	}
