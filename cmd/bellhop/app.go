@@ -195,7 +195,8 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		RateLimit: httpserver.RateLimitConfig{
 			Enabled: cfg.Server.RateLimit.Enabled, RPS: cfg.Server.RateLimit.RPS, Burst: cfg.Server.RateLimit.Burst,
 		},
-		AccessLog: cfg.Log.AccessLog,
+		AccessLog:    cfg.Log.AccessLog,
+		MetricsToken: cfg.Server.MetricsToken,
 	}
 	if err := srvCfg.Validate(); err != nil {
 		return fmt.Errorf("config: server: %w", err)

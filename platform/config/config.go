@@ -55,6 +55,9 @@ type Server struct {
 	RateLimit          RateLimit     `mapstructure:"rate_limit"`
 	// PprofAddr: a separate listener for net/http/pprof (empty: none).
 	PprofAddr string `mapstructure:"pprof_addr"`
+	// MetricsToken: a bearer token Prometheus sends to scrape /metrics from
+	// anywhere (empty: /metrics answers loopback peers only).
+	MetricsToken string `mapstructure:"metrics_token"`
 }
 
 // RateLimit is a token bucket per caller.
@@ -239,6 +242,9 @@ func (c *Config) validate(known []string) error {
 	}
 	if err := checkHostPort(c.Server.Addr); err != nil {
 		bad("server.addr", "%q %v", c.Server.Addr, err)
+	}
+	if t := c.Server.MetricsToken; t != "" && len(t) < 32 {
+		bad("server.metrics_token", "must be at least 32 characters (e.g. the output of `openssl rand -hex 32`)")
 	}
 	if c.Server.PprofAddr != "" {
 		if err := checkHostPort(c.Server.PprofAddr); err != nil {

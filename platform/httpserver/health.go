@@ -2,10 +2,13 @@ package httpserver
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -28,10 +31,32 @@ func (s *Server) routes(reg *prometheus.Registry) {
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 	})
 	s.e.Match(get, PathReadyz, s.readyz)
-	s.e.GET(PathMetrics, echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+	metrics := echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
-	})))
+	}))
+	s.e.GET(PathMetrics, func(c echo.Context) error {
+		if !mayScrape(c.Request(), s.cfg.MetricsToken) {
+			return echo.ErrNotFound
+		}
+		return metrics(c)
+	})
+}
+
+// mayScrape reports whether r may read /metrics: with a token configured,
+// when it carries it as a bearer token; without one, when the peer itself
+// (never X-Forwarded-For) is on loopback.
+func mayScrape(r *http.Request, token string) bool {
+	if token != "" {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // readyBody is /readyz's 200 answer.

@@ -76,6 +76,10 @@ type Config struct {
 
 	RateLimit RateLimitConfig
 	AccessLog bool
+	// MetricsToken, when set, is the bearer token /metrics requires; when
+	// empty, /metrics answers only peers connected over loopback (404 to
+	// others, so its existence is not advertised).
+	MetricsToken string
 }
 
 // Validate reports the first problem with the configuration, in words an

@@ -704,6 +704,17 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
+func TestMetrics_Token(t *testing.T) {
+	const token = "0123456789abcdef0123456789abcdef"
+	ts := start(t, httpserver.Config{MetricsToken: token}, httpserver.Deps{}, func(e *echo.Echo) {})
+	if r := get(t, ts.URL+"/metrics", nil); r.Status != 404 {
+		t.Fatalf("/metrics without the token: %d, want 404", r.Status)
+	}
+	if r := get(t, ts.URL+"/metrics", map[string]string{"Authorization": "Bearer " + token}); r.Status != 200 || !strings.Contains(string(r.Body), "bellhop_http_requests_total") {
+		t.Fatalf("/metrics with the token: %d", r.Status)
+	}
+}
+
 func TestHealthAndReadiness(t *testing.T) {
 	var dbErr error
 	var mu sync.Mutex
