@@ -82,14 +82,21 @@ func TestRemoteKeySetCachesAndRefreshesOnRotation(t *testing.T) {
 func TestRemoteKeySetRateLimitsRefetches(t *testing.T) {
 	iss := authntest.NewIssuer(t, testIssuer, testAudience)
 	srv := newJWKSServer(t, iss, 0)
-	v := remoteVerifier(t, srv.URL, authn.WithMinRefreshInterval(150*time.Millisecond))
+	// The interval is long against the work inside it (a loaded CI machine
+	// under -race signs slowly: the tokens are signed before the clock starts).
+	const interval = time.Second
+	v := remoteVerifier(t, srv.URL, authn.WithMinRefreshInterval(interval))
+	unknown := make([]string, 20)
+	for i := range unknown {
+		unknown[i] = iss.UnknownKIDToken(t, guest)
+	}
 
 	if _, err := v.Verify(t.Context(), iss.Token(t, guest, 0)); err != nil {
 		t.Fatal(err)
 	}
 	// A burst of tokens under made-up kids right after a fetch fetches nothing.
-	for range 20 {
-		_, err := v.Verify(t.Context(), iss.UnknownKIDToken(t, guest))
+	for _, tok := range unknown {
+		_, err := v.Verify(t.Context(), tok)
 		if !errors.Is(err, authn.ErrInvalidToken) || !strings.Contains(apperr.As(err).Message, "unknown key") {
 			t.Fatalf("unknown kid: err = %v", err)
 		}
@@ -103,7 +110,7 @@ func TestRemoteKeySetRateLimitsRefetches(t *testing.T) {
 	if _, err := v.Verify(t.Context(), rotated); err == nil {
 		t.Fatal("new kid accepted without a fetch")
 	}
-	time.Sleep(160 * time.Millisecond)
+	time.Sleep(interval + 100*time.Millisecond)
 	if _, err := v.Verify(t.Context(), rotated); err != nil {
 		t.Fatalf("after the interval: %v", err)
 	}
