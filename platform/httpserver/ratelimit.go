@@ -32,6 +32,18 @@ const (
 // (sign-in, payments) on top of the server-wide one. Buckets live in a
 // sharded map and are forgotten after cfg.TTL idle.
 func RateLimit(cfg RateLimitConfig, reason string) echo.MiddlewareFunc {
+	return rateLimit(cfg, reason, false)
+}
+
+// RateLimitByIP is RateLimit keyed on the client IP always, even when the
+// request carries a principal: for routes meant for callers who are not
+// signed in (sign-in, registration, token endpoints), where keying on a
+// principal would let any valid token lift the per-IP limit.
+func RateLimitByIP(cfg RateLimitConfig, reason string) echo.MiddlewareFunc {
+	return rateLimit(cfg, reason, true)
+}
+
+func rateLimit(cfg RateLimitConfig, reason string, byIP bool) echo.MiddlewareFunc {
 	if !cfg.Enabled {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
@@ -50,7 +62,7 @@ func RateLimit(cfg RateLimitConfig, reason string) echo.MiddlewareFunc {
 				return next(c)
 			}
 			var key string
-			if p, ok := authn.FromContext(req.Context()); ok && p.Subject != "" {
+			if p, ok := authn.FromContext(req.Context()); ok && p.Subject != "" && !byIP {
 				key = "sub:" + p.Subject
 			} else {
 				key = ipKey(ClientIP(c))

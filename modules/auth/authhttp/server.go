@@ -92,8 +92,10 @@ func Register(g *echo.Group, svc auth.Service, opts Options) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := handlers{svc: svc, opts: opts, log: log, csrf: csrf{key: opts.CSRFKey, secure: opts.SecureCookies}}
-	signIn := httpserver.RateLimit(opts.SignInRateLimit, reasonRateLimited)
-	token := httpserver.RateLimit(opts.TokenRateLimit, reasonRateLimited)
+	// Keyed on the IP even when a bearer token is sent: a valid token must
+	// not lift the limits of routes meant for callers not yet signed in.
+	signIn := httpserver.RateLimitByIP(opts.SignInRateLimit, reasonRateLimited)
+	token := httpserver.RateLimitByIP(opts.TokenRateLimit, reasonRateLimited)
 	admin := authn.RequireRoles(authn.RoleAdmin)
 	signedIn := authn.RequireScopes()
 
@@ -211,6 +213,7 @@ func (h handlers) signIn(c echo.Context) error {
 	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
+	req.ClientIP = httpserver.ClientIP(c)
 	res, err := h.svc.SignIn(c.Request().Context(), req)
 	noStore(c)
 	return httpserver.Respond(c, http.StatusOK, res, err)
