@@ -72,8 +72,9 @@ var (
 	// ErrInvalidCredentials is the one answer to a wrong password and to an
 	// unknown email alike, so a caller cannot tell which accounts exist.
 	ErrInvalidCredentials = apperr.Unauthenticated("auth.invalid_credentials", "the email or password is not correct")
-	// ErrTooManyAttempts follows repeated failed sign-ins for one email
-	// (existing or not); it carries a RetryAfter that grows with each failure.
+	// ErrTooManyAttempts follows repeated failed password checks: sign-ins
+	// for one email (existing or not) from one source, or current_password
+	// checks for one account; it carries a RetryAfter that grows with each failure.
 	ErrTooManyAttempts = apperr.New(apperr.CodeRateLimited, "auth.too_many_attempts", "too many failed sign-ins: wait before trying again")
 	ErrWrongPassword   = apperr.Forbidden("auth.wrong_password", "the current password is not correct")
 	ErrUserNotFound    = apperr.NotFound("auth.user_not_found", "no user has that id")
@@ -233,6 +234,11 @@ type SetRolesRequest struct {
 type SignInRequest struct {
 	Email    string `json:"email" validate:"required,max=254"`
 	Password string `json:"password" validate:"required,max=256"`
+	// ClientIP is where the attempt comes from (set by the HTTP handler from
+	// httpserver.ClientIP, never read from the body). Failures are paced per
+	// (email, ClientIP), so guesses from one source do not lock the owner out
+	// of another. In-process callers should set it; "" is one shared source.
+	ClientIP string `json:"-"`
 }
 
 // SignOutRequest ends a session.
@@ -341,6 +347,10 @@ type AuthorizeRequest struct {
 	AuthorizationRequest
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// ClientIP is the browser's address, for the sign-in pacing as in
+	// SignInRequest. The sign-in page sets it; a gateway calling the internal
+	// route passes the browser's address it saw.
+	ClientIP string `json:"client_ip,omitempty"`
 }
 
 // AuthorizeResult is where the browser goes next: back to RedirectURI with

@@ -32,6 +32,18 @@ const (
 // (sign-in, payments) on top of the server-wide one. Buckets live in a
 // sharded map and are forgotten after cfg.TTL idle.
 func RateLimit(cfg RateLimitConfig, reason string) echo.MiddlewareFunc {
+	return rateLimit(cfg, reason, false)
+}
+
+// RateLimitByIP is RateLimit keyed on the client IP always, even when the
+// request carries a principal: for routes meant for callers who are not
+// signed in (sign-in, registration, token endpoints), where keying on a
+// principal would let any valid token lift the per-IP limit.
+func RateLimitByIP(cfg RateLimitConfig, reason string) echo.MiddlewareFunc {
+	return rateLimit(cfg, reason, true)
+}
+
+func rateLimit(cfg RateLimitConfig, reason string, byIP bool) echo.MiddlewareFunc {
 	if !cfg.Enabled {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
@@ -50,7 +62,7 @@ func RateLimit(cfg RateLimitConfig, reason string) echo.MiddlewareFunc {
 				return next(c)
 			}
 			var key string
-			if p, ok := authn.FromContext(req.Context()); ok && p.Subject != "" {
+			if p, ok := authn.FromContext(req.Context()); ok && p.Subject != "" && !byIP {
 				key = "sub:" + p.Subject
 			} else {
 				key = ipKey(ClientIP(c))
@@ -161,4 +173,70 @@ func (sh *limiterShard) evictOne() {
 		}
 	}
 	delete(sh.m, oldK)
+}
+
+// DefaultFailedAuthLimit is the pace of failed authentications allowed per
+// client IP when Config.FailedAuthLimit is left zero: a burst of 60, then
+// one a second. Generous for a client whose token just expired, yet a flood
+// of forged tokens costs one signature check a second per address at most.
+var DefaultFailedAuthLimit = RateLimitConfig{Enabled: true, RPS: 1, Burst: 60}
+
+// LimitFailedAuthentication wraps authenticate (a middleware that verifies
+// the request's credentials and puts the principal in its context) so that
+// requests carrying an Authorization header are refused with 429 once their
+// client IP has failed authentication more than cfg allows, before
+// authenticate runs: invalid tokens are limited before any signature check.
+// A failure is authenticate returning an error without calling the next
+// handler; what the handlers answer later does not count. A disabled cfg
+// returns authenticate unchanged.
+func LimitFailedAuthentication(cfg RateLimitConfig, authenticate echo.MiddlewareFunc) echo.MiddlewareFunc {
+	if !cfg.Enabled {
+		return authenticate
+	}
+	if err := cfg.validate(); err != nil {
+		panic("httpserver.LimitFailedAuthentication: " + err.Error())
+	}
+	store := newLimiterStore(cfg)
+	errLimited := apperr.New(apperr.CodeRateLimited, ReasonAuthFailuresLimited, "too many requests with invalid credentials")
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Request().Header.Get(echo.HeaderAuthorization) == "" {
+				return authenticate(next)(c)
+			}
+			key := ipKey(ClientIP(c))
+			if wait, ok := store.peek(key, time.Now()); !ok {
+				secs := retryAfterSeconds(wait)
+				return errLimited.With("too many requests with invalid credentials: try again in %d s", secs).
+					WithRetryAfter(time.Duration(secs) * time.Second)
+			}
+			passed := false
+			err := authenticate(func(c echo.Context) error {
+				passed = true
+				return next(c)
+			})(c)
+			if err != nil && !passed {
+				store.allow(key, time.Now()) // count the failure
+			}
+			return err
+		}
+	}
+}
+
+// ReasonAuthFailuresLimited is the reason of LimitFailedAuthentication's 429.
+const ReasonAuthFailuresLimited = "http.auth_failures_limited"
+
+// peek reports whether key has a token at now without taking it, or how long
+// until one is due.
+func (s *limiterStore) peek(key string, now time.Time) (time.Duration, bool) {
+	sh := &s.shards[maphash.String(s.seed, key)&(limiterShards-1)]
+	sh.mu.Lock()
+	e := sh.m[key]
+	sh.mu.Unlock()
+	if e == nil {
+		return 0, true
+	}
+	if tokens := e.lim.TokensAt(now); tokens < 1 {
+		return time.Duration((1 - tokens) / float64(s.limit) * float64(time.Second)), false
+	}
+	return 0, true
 }

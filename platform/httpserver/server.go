@@ -75,7 +75,11 @@ type Config struct {
 	CORSAllowedOrigins []string
 
 	RateLimit RateLimitConfig
-	AccessLog bool
+	// FailedAuthLimit limits, per client IP, requests whose credentials fail
+	// Deps.Authenticate, refusing further ones before they are verified
+	// (see LimitFailedAuthentication). Zero: DefaultFailedAuthLimit.
+	FailedAuthLimit RateLimitConfig
+	AccessLog       bool
 	// MetricsToken, when set, is the bearer token /metrics requires; when
 	// empty, /metrics answers only peers connected over loopback (404 to
 	// others, so its existence is not advertised).
@@ -107,6 +111,9 @@ func (c Config) Validate() error {
 		if strings.TrimSpace(o) == "" {
 			return errors.New("http cors_allowed_origins contains an empty origin")
 		}
+	}
+	if err := c.FailedAuthLimit.validate(); err != nil {
+		return fmt.Errorf("failed_auth_limit: %w", err)
 	}
 	return c.RateLimit.validate()
 }
@@ -183,7 +190,8 @@ type Server struct {
 // Middleware order: request ID; panic recovery (a safety net for the
 // middleware above the handlers); access log + metrics, which also render
 // returned errors and recover handler panics so both see the final status;
-// security headers; CORS (only with origins); body limit; Deps.Authenticate;
+// security headers; CORS (only with origins); body limit; Deps.Authenticate
+// behind the per-IP limit of failed authentications (Config.FailedAuthLimit);
 // rate limit (Config.RateLimit).
 func New(cfg Config, deps Deps) *Server {
 	if err := cfg.Validate(); err != nil {
@@ -233,7 +241,11 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	e.Use(bodyLimit(cfg.BodyLimit))
 	if deps.Authenticate != nil {
-		e.Use(deps.Authenticate)
+		failedAuth := cfg.FailedAuthLimit
+		if failedAuth == (RateLimitConfig{}) {
+			failedAuth = DefaultFailedAuthLimit
+		}
+		e.Use(LimitFailedAuthentication(failedAuth, deps.Authenticate))
 	}
 	if cfg.RateLimit.Enabled {
 		e.Use(RateLimit(cfg.RateLimit, ReasonRateLimited))

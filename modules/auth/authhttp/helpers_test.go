@@ -40,6 +40,13 @@ type env struct {
 // tokens with the module's own keys, as cmd/bellhop does.
 func serve(t *testing.T, opts authhttp.Options, deps authlocal.Deps) *env {
 	t.Helper()
+	return serveWith(t, opts, deps, nil)
+}
+
+// serveWith is serve with configure (may be nil) applied to the server's
+// Echo before the routes are mounted.
+func serveWith(t *testing.T, opts authhttp.Options, deps authlocal.Deps, configure func(*echo.Echo)) *env {
+	t.Helper()
 	deps.DB = dbtest.Open(t, auth.Module, authlocal.Migrations)
 	deps.Issuer, deps.Audience = issuer, audience
 	if deps.Password == (authlocal.PasswordParams{}) {
@@ -55,6 +62,9 @@ func serve(t *testing.T, opts authhttp.Options, deps authlocal.Deps) *env {
 	}
 	opts.Issuer = issuer
 	url := httpservertest.Serve(t, authhttp.Authenticate(v), func(e *echo.Echo) {
+		if configure != nil {
+			configure(e)
+		}
 		if err := authhttp.Register(e.Group(""), m.Service(), opts); err != nil {
 			t.Fatal(err)
 		}

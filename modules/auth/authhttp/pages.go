@@ -17,6 +17,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/httpserver"
 )
 
 // The sign-in and consent pages: plain HTML forms that work without
@@ -221,7 +222,7 @@ func (h handlers) authorizeSubmit(c echo.Context) error {
 	}
 
 	email := r.PostForm.Get("email")
-	res, err := h.svc.Authorize(ctx, auth.AuthorizeRequest{AuthorizationRequest: req, Email: email, Password: r.PostForm.Get("password")})
+	res, err := h.svc.Authorize(ctx, auth.AuthorizeRequest{AuthorizationRequest: req, Email: email, Password: r.PostForm.Get("password"), ClientIP: httpserver.ClientIP(c)})
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials), errors.Is(err, auth.ErrTooManyAttempts):
 		info, cerr := h.svc.CheckAuthorization(ctx, req)

@@ -48,7 +48,7 @@ type Options struct {
 	PublicURL string
 	// SignInRateLimit is stacked on the routes that check passwords or
 	// create accounts: POST /api/v1/sessions, POST /oauth/authorize and POST
-	// /api/v1/users. It keys on the client IP (callers there are not signed in).
+	// /api/v1/users. It keys on the client IP, even when a bearer token is sent.
 	SignInRateLimit httpserver.RateLimitConfig
 	// TokenRateLimit is stacked on /oauth/token, /oauth/revoke and /oauth/introspect.
 	TokenRateLimit httpserver.RateLimitConfig
@@ -92,8 +92,10 @@ func Register(g *echo.Group, svc auth.Service, opts Options) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := handlers{svc: svc, opts: opts, log: log, csrf: csrf{key: opts.CSRFKey, secure: opts.SecureCookies}}
-	signIn := httpserver.RateLimit(opts.SignInRateLimit, reasonRateLimited)
-	token := httpserver.RateLimit(opts.TokenRateLimit, reasonRateLimited)
+	// Keyed on the IP even when a bearer token is sent: a valid token must
+	// not lift the limits of routes meant for callers not yet signed in.
+	signIn := httpserver.RateLimitByIP(opts.SignInRateLimit, reasonRateLimited)
+	token := httpserver.RateLimitByIP(opts.TokenRateLimit, reasonRateLimited)
 	admin := authn.RequireRoles(authn.RoleAdmin)
 	signedIn := authn.RequireScopes()
 
@@ -123,7 +125,8 @@ func Register(g *echo.Group, svc auth.Service, opts Options) error {
 
 	// The gateway calling these limits its own sign-in page per IP; a limit
 	// here would key on the gateway's service identity and throttle every
-	// user at once. The per-email pacing in the service still applies.
+	// user at once. The per-(email, browser IP) pacing in the service still
+	// applies: the gateway passes the browser's address as client_ip.
 	authorizing := authn.RequireScopes(auth.ScopeAuthorize)
 	g.POST(pathAuthzCheck, h.checkAuthorization, authorizing)
 	g.POST(pathAuthz, h.authorize, authorizing)
@@ -211,6 +214,7 @@ func (h handlers) signIn(c echo.Context) error {
 	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
+	req.ClientIP = httpserver.ClientIP(c)
 	res, err := h.svc.SignIn(c.Request().Context(), req)
 	noStore(c)
 	return httpserver.Respond(c, http.StatusOK, res, err)

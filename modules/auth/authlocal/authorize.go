@@ -87,7 +87,7 @@ func (s *Service) Authorize(ctx context.Context, req auth.AuthorizeRequest) (aut
 	if req.Email == "" || req.Password == "" || len(req.Email) > 254 || len(req.Password) > auth.MaxPasswordLength*4 {
 		return auth.AuthorizeResult{}, auth.ErrInvalidCredentials
 	}
-	u, err := s.authenticate(ctx, req.Email, req.Password)
+	u, err := s.authenticate(ctx, req.Email, req.Password, req.ClientIP)
 	if err != nil {
 		return auth.AuthorizeResult{}, err
 	}

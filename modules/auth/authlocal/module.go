@@ -61,7 +61,8 @@ type Deps struct {
 	// Password is the argon2id cost of new password hashes (zero:
 	// DefaultPasswordParams). Tests use a cheap one.
 	Password PasswordParams
-	// Throttle paces sign-ins per email after failures (zero: DefaultThrottle).
+	// Throttle paces failed password checks (zero: DefaultThrottle): sign-ins
+	// per (email, client IP), current_password checks per account.
 	Throttle ThrottleConfig
 	// RoleScopes maps roles to the scopes they grant (nil: DefaultRoleScopes()).
 	RoleScopes map[string][]string

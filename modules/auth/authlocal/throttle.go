@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// ThrottleConfig paces sign-in attempts per email address (whether an
-// account has it or not, so the pacing tells nothing about accounts).
+// ThrottleConfig paces password checks: sign-in attempts per (email
+// address, client IP) (whether an account has the address or not, so the
+// pacing tells nothing about accounts) and current_password checks per account.
 // After FreeFailures failures in a row, each further failure makes the
 // address wait BaseDelay, doubled per failure up to MaxDelay. A success
 // clears the count; an address forgotten for Forget starts afresh.

@@ -136,12 +136,8 @@ func (s *Service) UpdateMe(ctx context.Context, req auth.UpdateMeRequest) (auth.
 			return auth.User{}, auth.ErrInvalidRequest.WithFields(apperr.FieldError{
 				Field: "current_password", Reason: "required", Detail: "is required to change the email"})
 		}
-		ok, _, err := s.hasher.verify(ctx, req.CurrentPassword, u.PasswordHash)
-		if err != nil {
-			return auth.User{}, apperr.OrInternal(err, "check password")
-		}
-		if !ok {
-			return auth.User{}, auth.ErrWrongPassword
+		if err := s.checkCurrentPassword(ctx, u, req.CurrentPassword); err != nil {
+			return auth.User{}, err
 		}
 		changes["email"] = strings.TrimSpace(*req.Email)
 		changes["email_key"] = emailKey(*req.Email)
@@ -171,12 +167,8 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.hasher.verify(ctx, req.CurrentPassword, u.PasswordHash)
-	if err != nil {
-		return apperr.OrInternal(err, "check password")
-	}
-	if !ok {
-		return auth.ErrWrongPassword
+	if err := s.checkCurrentPassword(ctx, u, req.CurrentPassword); err != nil {
+		return err
 	}
 	if err := checkPassword("new_password", req.NewPassword, u.Email); err != nil {
 		return err
@@ -270,17 +262,54 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 	return toUser(out), nil
 }
 
-// authenticate checks an email and password. An unknown email and a wrong
-// password get the same error after the same work (a password hash), and
-// both count towards the email's throttle.
-func (s *Service) authenticate(ctx context.Context, email, password string) (userRow, error) {
-	key := emailKey(email)
+// checkCurrentPassword checks a signed-in user's current_password under the
+// same pacing as sign-in, keyed by account: a stolen session must not be a
+// way to guess the password, nor to make the server run argon2 without
+// limit. A throttled attempt is refused before any hashing.
+func (s *Service) checkCurrentPassword(ctx context.Context, u userRow, password string) error {
+	key := "user:" + u.ID
+	if err := s.throttled(key); err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.verify(ctx, password, u.PasswordHash)
+	if err != nil {
+		return apperr.OrInternal(err, "check password")
+	}
+	if !ok {
+		s.throttle.fail(key, s.now())
+		return auth.ErrWrongPassword
+	}
+	s.throttle.succeed(key)
+	return nil
+}
+
+// throttled is ErrTooManyAttempts, with Retry-After in whole seconds, while
+// key must wait; nil when it may try.
+func (s *Service) throttled(key string) error {
 	if wait := s.throttle.wait(key, s.now()); wait > 0 {
 		secs := (wait + time.Second - 1) / time.Second
-		return userRow{}, auth.ErrTooManyAttempts.WithRetryAfter(secs * time.Second)
+		return auth.ErrTooManyAttempts.WithRetryAfter(secs * time.Second)
+	}
+	return nil
+}
+
+// signInKey is the throttle key of sign-ins for email from clientIP: the
+// pacing is per (account, source), so an attacker's failures from one
+// address do not lock the owner out when they sign in from another.
+func signInKey(email, clientIP string) string {
+	return "signin:" + emailKey(email) + "|" + clientIP
+}
+
+// authenticate checks an email and password. An unknown email and a wrong
+// password get the same error after the same work (a password hash), and
+// both count towards the (email, clientIP) throttle.
+func (s *Service) authenticate(ctx context.Context, email, password, clientIP string) (userRow, error) {
+	key := signInKey(email, clientIP)
+	if err := s.throttled(key); err != nil {
+		return userRow{}, err
 	}
 	var u userRow
-	err := s.db.WithContext(ctx).Where("email_key = ?", key).Take(&u).Error
+	err := s.db.WithContext(ctx).Where("email_key = ?", emailKey(email)).Take(&u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		if err := s.hasher.verifyDummy(ctx, password); err != nil {
 			return userRow{}, apperr.OrInternal(err, "check password")
@@ -317,7 +346,7 @@ func (s *Service) SignIn(ctx context.Context, req auth.SignInRequest) (auth.Toke
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return auth.Tokens{}, err
 	}
-	u, err := s.authenticate(ctx, req.Email, req.Password)
+	u, err := s.authenticate(ctx, req.Email, req.Password, req.ClientIP)
 	if err != nil {
 		return auth.Tokens{}, err
 	}
