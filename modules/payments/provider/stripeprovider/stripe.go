@@ -144,7 +144,10 @@ func (p *Provider) Refund(ctx context.Context, key, providerRef string, amount m
 // PaymentIntent still processing has no outcome yet: that is reported as
 // ErrUnavailable (ask again later).
 func intentResult(pi *stripe.PaymentIntent) (provider.ChargeResult, error) {
-	r := provider.ChargeResult{ProviderRef: pi.ID}
+	r := provider.ChargeResult{ProviderRef: pi.ID, Reference: pi.Metadata[MetadataKey]}
+	if pi.Currency != "" {
+		r.Amount = money.Money{Amount: pi.Amount, Currency: strings.ToUpper(string(pi.Currency))}
+	}
 	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil {
 		c := ch.PaymentMethodDetails.Card
 		r.Card = &payments.Card{Brand: string(c.Brand), Last4: c.Last4, ExpMonth: int(c.ExpMonth), ExpYear: int(c.ExpYear)}
