@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -182,23 +181,9 @@ func New(baseURL string, opts Options) (*Client, error) {
 }
 
 func defaultHTTPClient() *http.Client {
-	return &http.Client{
-		Transport: &http.Transport{
-			DialContext: (&net.Dialer{
-				Timeout:   2 * time.Second,
-				KeepAlive: 30 * time.Second,
-			}).DialContext,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   5 * time.Second,
-			ExpectContinueTimeout: time.Second,
-		},
-		// A redirect could carry the caller's token elsewhere; a module API
-		// never redirects, so report it instead of following it.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	// A redirect could carry the caller's token elsewhere; a module API
+	// never redirects, so report it instead of following it.
+	return &http.Client{Transport: NewTransport(), CheckRedirect: NoRedirects}
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the

@@ -34,6 +34,9 @@ type envOptions struct {
 	// grace is Deps.NotFoundGrace (default here: 1ns, i.e. at once: the
 	// sandbox's ledger is exact).
 	grace time.Duration
+	// wrap, if set, stands between the module and the bank (a provider that
+	// lies, say).
+	wrap func(provider.Provider) provider.Provider
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -46,9 +49,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.grace == 0 {
 		o.grace = time.Nanosecond
 	}
+	var prov provider.Provider = bank
+	if o.wrap != nil {
+		prov = o.wrap(bank)
+	}
 	d := dbtest.Open(t, payments.Module, paymentslocal.Migrations)
 	m, err := paymentslocal.New(paymentslocal.Deps{
-		DB: d, Bus: o.bus, Bookings: bk, Provider: bank, ProviderPolicy: o.policy,
+		DB: d, Bus: o.bus, Bookings: bk, Provider: prov, ProviderPolicy: o.policy,
 		NotFoundGrace: o.grace, ReconcileInterval: 100 * time.Millisecond,
 	})
 	if err != nil {

@@ -37,7 +37,7 @@ func (s *Service) reconcile(ctx context.Context) (int, error) {
 			s.log.WarnContext(ctx, "cannot look a payment up at the provider; will try again", "payment_id", r.ID, "err", err)
 			continue
 		}
-		p, err := s.settle(ctx, r.ID, res)
+		p, err := s.settle(ctx, r, res)
 		if err != nil {
 			return settled, err
 		}

@@ -312,7 +312,7 @@ func (s *Service) charge(ctx context.Context, row paymentRow, key, paymentMethod
 	})
 	switch {
 	case err == nil:
-		return s.settle(cctx, row.ID, res)
+		return s.settle(cctx, row, res)
 	case errors.Is(err, provider.ErrNotAttempted):
 		// Never sent: nothing was charged. Forget the payment and the key, so
 		// the same request can be sent again later.
@@ -328,7 +328,7 @@ func (s *Service) charge(ctx context.Context, row paymentRow, key, paymentMethod
 		return s.markUnknown(cctx, row.ID)
 	default: // ErrRejected (or anything else): the provider refused; nothing was charged
 		s.log.ErrorContext(ctx, "payment provider refused the charge", "payment_id", row.ID, "booking_id", row.BookingID, "err", err)
-		return s.settle(cctx, row.ID, provider.ChargeResult{
+		return s.settle(cctx, row, provider.ChargeResult{
 			Status: provider.StatusFailed, FailureCode: provider.CodeProviderRejected,
 			FailureMessage: "The payment could not be processed; no money was taken.",
 		})
@@ -341,8 +341,19 @@ func (s *Service) unavailable() error {
 
 // settle records a provider's answer on a payment still processing or
 // unknown, with its event; a payment already settled (by the reconciler,
-// say) is returned as it is.
-func (s *Service) settle(ctx context.Context, id string, res provider.ChargeResult) (payments.Payment, error) {
+// say) is returned as it is. Every answer (the charge's, the reconciler's)
+// passes here, so this is where a succeeded answer is checked against the
+// charge: one for another amount, currency or key fails the payment.
+func (s *Service) settle(ctx context.Context, row paymentRow, res provider.ChargeResult) (payments.Payment, error) {
+	id := row.ID
+	if err := provider.CheckAnswer(provider.ChargeRequest{IdempotencyKey: row.ID, Amount: row.toPayment().Amount}, res); err != nil {
+		s.log.ErrorContext(ctx, "payment provider's answer does not match the charge; payment failed",
+			"payment_id", id, "booking_id", row.BookingID, "provider_ref", res.ProviderRef, "err", err)
+		res = provider.ChargeResult{
+			ProviderRef: res.ProviderRef, Status: provider.StatusFailed, FailureCode: provider.CodeProviderMismatch,
+			FailureMessage: "The payment could not be confirmed. Contact the hotel before trying again.",
+		}
+	}
 	o := settlement{
 		Status: payments.StatusFailed, ProviderRef: res.ProviderRef,
 		FailureCode: res.FailureCode, FailureMessage: res.FailureMessage, Card: res.Card, At: s.now(),

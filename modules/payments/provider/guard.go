@@ -125,13 +125,13 @@ func (g *Guarded) TimesOpened() int64 { return g.opened.Load() }
 // Policy is the policy in force, with its defaults.
 func (g *Guarded) Policy() Policy { return g.pol }
 
-// Charge implements Provider.
+// Charge implements Provider. The answer is [Normalize]d.
 func (g *Guarded) Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error) {
 	var res ChargeResult
 	err := g.call(ctx, "charge", req.IdempotencyKey, func(ctx context.Context) error {
 		r, err := g.p.Charge(ctx, req)
 		if err == nil {
-			res = r
+			res = Normalize(r)
 		}
 		return err
 	})
@@ -151,13 +151,13 @@ func (g *Guarded) Refund(ctx context.Context, key, providerRef string, amount mo
 	return res, err
 }
 
-// Lookup implements Provider.
+// Lookup implements Provider. The answer is [Normalize]d.
 func (g *Guarded) Lookup(ctx context.Context, key string) (ChargeResult, error) {
 	var res ChargeResult
 	err := g.call(ctx, "lookup", key, func(ctx context.Context) error {
 		r, err := g.p.Lookup(ctx, key)
 		if err == nil {
-			res = r
+			res = Normalize(r)
 		}
 		return err
 	})

@@ -148,3 +148,25 @@ func TestGuard_Breaker(t *testing.T) {
 		t.Fatalf("after recovery: %v", err)
 	}
 }
+
+func TestCheckAnswer(t *testing.T) {
+	t.Parallel()
+	req := provider.ChargeRequest{IdempotencyKey: "pay_1", Amount: money.Money{Amount: 12400, Currency: "EUR"}}
+	ok := provider.ChargeResult{Status: provider.StatusSucceeded, Amount: req.Amount, Reference: "pay_1"}
+	if err := provider.CheckAnswer(req, ok); err != nil {
+		t.Fatalf("matching answer: %v", err)
+	}
+	for name, res := range map[string]provider.ChargeResult{
+		"Amount":    {Status: provider.StatusSucceeded, Amount: money.Money{Amount: 100, Currency: "EUR"}, Reference: "pay_1"},
+		"Currency":  {Status: provider.StatusSucceeded, Amount: money.Money{Amount: 12400, Currency: "USD"}, Reference: "pay_1"},
+		"Reference": {Status: provider.StatusSucceeded, Amount: req.Amount, Reference: "pay_2"},
+		"Nothing":   {Status: provider.StatusSucceeded},
+	} {
+		if err := provider.CheckAnswer(req, res); !errors.Is(err, provider.ErrMismatch) {
+			t.Errorf("%s: err = %v, want ErrMismatch", name, err)
+		}
+	}
+	if err := provider.CheckAnswer(req, provider.ChargeResult{Status: provider.StatusFailed}); err != nil {
+		t.Errorf("failed answer: %v", err)
+	}
+}

@@ -38,6 +38,9 @@ const (
 	// CodeNotCharged: the provider never recorded the charge (Lookup found
 	// nothing after the outcome was unknown).
 	CodeNotCharged = "not_charged"
+	// CodeProviderMismatch: the provider said succeeded, but for another
+	// amount, currency or charge than the one asked for (see [CheckAnswer]).
+	CodeProviderMismatch = "provider_mismatch"
 )
 
 // ChargeRequest asks the provider to take Amount from PaymentMethod.
@@ -58,6 +61,11 @@ type ChargeResult struct {
 	FailureMessage string // safe to show the guest
 	// Card is what the provider reported about the card, if anything.
 	Card *payments.Card
+	// Amount is what the provider says it charged, and Reference the
+	// idempotency key it says the charge was made with: a succeeded answer
+	// is believed only if both match the charge (see [CheckAnswer]).
+	Amount    money.Money
+	Reference string
 }
 
 // RefundResult is the provider's answer to a refund it accepted.

@@ -455,7 +455,8 @@ func (b *Bank) Refunds(ctx context.Context) ([]Refund, error) {
 }
 
 func result(c Charge) provider.ChargeResult {
-	r := provider.ChargeResult{ProviderRef: c.ID, Status: c.Status, FailureCode: c.FailureCode, FailureMessage: c.FailureMessage}
+	r := provider.ChargeResult{ProviderRef: c.ID, Status: c.Status, FailureCode: c.FailureCode, FailureMessage: c.FailureMessage,
+		Amount: money.Money{Amount: c.Amount, Currency: c.Currency}, Reference: c.IdempotencyKey}
 	if c.CardBrand != "" {
 		r.Card = &payments.Card{Brand: c.CardBrand, Last4: c.CardLast4, ExpMonth: c.CardExpMonth, ExpYear: c.CardExpYear}
 	}

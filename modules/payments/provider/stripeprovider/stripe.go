@@ -21,6 +21,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/provider"
+	"github.com/bellhop/bellhop/platform/httpclient"
 	"github.com/bellhop/bellhop/platform/money"
 )
 
@@ -38,10 +39,19 @@ type Options struct {
 	// BaseURL is the API's base URL ("" means Stripe's); tests point it at
 	// stripe-mock.
 	BaseURL string
-	// HTTPClient is used as is when set (default: 30s timeout; the guard's
-	// per-attempt timeout is normally shorter).
+	// HTTPClient's transport and timeout are used when set (default:
+	// platform/httpclient's transport, 30s timeout; the guard's per-attempt
+	// timeout is normally shorter). Whatever it says, redirects are not
+	// followed and answers are bounded to MaxResponseSize.
 	HTTPClient *http.Client
 }
+
+// MaxResponseSize bounds what is read of one Stripe answer (Stripe's
+// largest, a search page of one expanded PaymentIntent, is a few kB).
+const MaxResponseSize = 1 << 20
+
+// DefaultTimeout bounds one HTTP call when Options.HTTPClient is not set.
+const DefaultTimeout = 30 * time.Second
 
 // Provider is Stripe as a provider.Provider.
 type Provider struct {
@@ -56,10 +66,7 @@ func New(o Options) (*Provider, error) {
 	if strings.TrimSpace(o.APIKey) == "" {
 		return nil, errors.New("stripeprovider: an API key is required")
 	}
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
+	hc := safeClient(o.HTTPClient)
 	cfg := &stripe.BackendConfig{
 		HTTPClient:        hc,
 		MaxNetworkRetries: stripe.Int64(0),
@@ -70,6 +77,39 @@ func New(o Options) (*Provider, error) {
 		cfg.URL = stripe.String(strings.TrimSuffix(o.BaseURL, "/"))
 	}
 	return &Provider{client: stripe.NewClient(o.APIKey, stripe.WithBackends(stripe.NewBackendsWithConfig(cfg)))}, nil
+}
+
+// safeClient is base (or platform/httpclient's transport with
+// DefaultTimeout) made safe to trust with the secret key: a redirect is an
+// error, not followed (it would re-send the charge, with the key, to another
+// address), and an answer longer than MaxResponseSize fails rather than being
+// read whole.
+func safeClient(base *http.Client) *http.Client {
+	hc := &http.Client{Transport: httpclient.NewTransport(), Timeout: DefaultTimeout}
+	if base != nil {
+		hc.Transport, hc.Timeout, hc.Jar = base.Transport, base.Timeout, base.Jar
+		if hc.Transport == nil {
+			hc.Transport = http.DefaultTransport
+		}
+	}
+	hc.Transport = httpclient.LimitResponses(refuseRedirects{hc.Transport}, MaxResponseSize)
+	hc.CheckRedirect = httpclient.NoRedirects
+	return hc
+}
+
+// errRedirected: Stripe's API never redirects, so an answer that does is not
+// Stripe's.
+var errRedirected = errors.New("stripe: the API answered with a redirect, not followed")
+
+type refuseRedirects struct{ rt http.RoundTripper }
+
+func (r refuseRedirects) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.rt.RoundTrip(req)
+	if err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		resp.Body.Close()
+		return nil, fmt.Errorf("%w (%d)", errRedirected, resp.StatusCode)
+	}
+	return resp, err
 }
 
 // Name implements provider.Provider.
@@ -144,7 +184,10 @@ func (p *Provider) Refund(ctx context.Context, key, providerRef string, amount m
 // PaymentIntent still processing has no outcome yet: that is reported as
 // ErrUnavailable (ask again later).
 func intentResult(pi *stripe.PaymentIntent) (provider.ChargeResult, error) {
-	r := provider.ChargeResult{ProviderRef: pi.ID}
+	r := provider.ChargeResult{ProviderRef: pi.ID, Reference: pi.Metadata[MetadataKey]}
+	if pi.Currency != "" {
+		r.Amount = money.Money{Amount: pi.Amount, Currency: strings.ToUpper(string(pi.Currency))}
+	}
 	if ch := pi.LatestCharge; ch != nil && ch.PaymentMethodDetails != nil && ch.PaymentMethodDetails.Card != nil {
 		c := ch.PaymentMethodDetails.Card
 		r.Card = &payments.Card{Brand: string(c.Brand), Last4: c.Last4, ExpMonth: int(c.ExpMonth), ExpYear: int(c.ExpYear)}
