@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -84,7 +85,11 @@ func loadPages(assets *assetSet) (*pageSet, error) {
 			}
 			return s
 		},
-		"cheapest": cheapestOffer,
+		"cheapest":   cheapestOffer,
+		"coord":      coord,
+		"percent":    percent,
+		"docKind":    documentKind,
+		"lowerFirst": lowerFirst,
 	}
 	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
 	if err != nil {
@@ -430,4 +435,12 @@ func cheapestOffer(h search.HotelResult) search.RoomOffer {
 func isCode(err error, code apperr.Code) bool {
 	var ae *apperr.Error
 	return errors.As(err, &ae) && ae.Code == code
+}
+
+// documentKind names a kind of document for a guest.
+func documentKind(kind string) string {
+	if kind == reporting.KindCreditNote {
+		return "Credit note"
+	}
+	return "Receipt"
 }
