@@ -83,7 +83,7 @@ func TestBookingDocuments(t *testing.T) {
 
 	st, _, body := guest.get(bookingPage)
 	must(t, "booking page", st, body, 200, "Receipts and credit notes", receipt.Number, credit.Number, "Credit note", "€200.00", "−€200.00", // a real minus sign
-		`href="/documents/`+receipt.ID+`"`, `href="/documents/`+credit.ID+`"`)
+		`href="/documents/`+receipt.ID+`"`, `href="/documents/`+credit.ID+`"`, "PDF<span class=\"vh\">: receipt "+receipt.Number)
 	st, _, body = guest.get("/bookings")
 	must(t, "my bookings", st, body, 200, "Receipt "+receipt.Number, "Credit note "+credit.Number, `href="/documents/`+receipt.ID+`"`)
 
