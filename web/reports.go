@@ -75,13 +75,13 @@ func (w *Web) downloadDocument(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set(echo.HeaderCacheControl, "private, no-store")
 	h.Set("ETag", `"`+doc.SHA256+`"`)
-	h.Set(echo.HeaderContentDisposition, mime8Attachment(doc.Filename))
+	h.Set(echo.HeaderContentDisposition, attachmentDisposition(doc.Filename))
 	return c.Blob(http.StatusOK, "application/pdf", doc.PDF)
 }
 
-// mime8Attachment is a Content-Disposition naming the file, with its name
+// attachmentDisposition is a Content-Disposition naming the file, with its name
 // kept to safe characters (it comes from the document's number).
-func mime8Attachment(name string) string {
+func attachmentDisposition(name string) string {
 	safe := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
@@ -363,7 +363,7 @@ func (w *Web) reportCSV(which string) echo.HandlerFunc {
 		}
 		h := c.Response().Header()
 		h.Set(echo.HeaderCacheControl, "private, no-store")
-		h.Set(echo.HeaderContentDisposition, mime8Attachment(which+"-"+req.From.String()+"-"+req.To.String()+".csv"))
+		h.Set(echo.HeaderContentDisposition, attachmentDisposition(which+"-"+req.From.String()+"-"+req.To.String()+".csv"))
 		return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
 	}
 }

@@ -1,8 +1,9 @@
 // Package web is Bellhop's browser dashboard: server-rendered pages for
-// guests (search, book, pay, cancel), staff (hotels, rates, bookings), admins
-// (users, the sandbox bank) and operators (the System page). It talks only to
-// the modules' contracts, so every page works unchanged when a module runs in
-// another process; it owns nothing but its sessions.
+// guests (search, book, pay, cancel, receipts), staff (hotels, rates,
+// bookings, reports), admins (users, the sandbox bank) and operators (the
+// System page). It talks only to the modules' contracts, so every page
+// works unchanged when a module runs in another process; it owns nothing but
+// its sessions.
 package web
 
 import (
