@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"hash/fnv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -64,11 +63,8 @@ type sessionStore struct {
 	ttl time.Duration
 	// refreshing serializes refreshes per session: auth rotates refresh
 	// tokens and revokes the whole family when one is used twice, so two
-	// requests of one browser must not both refresh. A fixed set of locks
-	// picked by the session's id: a lock per session taken from a map and
-	// deleted after use let a late request take a fresh lock while another
-	// still held the old one, and both refreshed.
-	refreshing [64]sync.Mutex
+	// requests of one browser must not both refresh.
+	refreshing sync.Map // session id → *sync.Mutex
 }
 
 func hashID(cookie string) string {
@@ -122,11 +118,10 @@ func (s *sessionStore) fresh(ctx context.Context, a auth.Service, row sessionRow
 	if s.now().Add(refreshBefore).Before(row.AccessExpires) {
 		return row, true, nil
 	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(row.ID))
-	mu := &s.refreshing[h.Sum32()%uint32(len(s.refreshing))]
-	mu.Lock()
-	defer mu.Unlock()
+	mu, _ := s.refreshing.LoadOrStore(row.ID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	defer s.refreshing.Delete(row.ID)
 	// Another request may have refreshed while this one waited.
 	var cur sessionRow
 	if err := s.db.WithContext(ctx).Where("id = ?", row.ID).Take(&cur).Error; err != nil {
