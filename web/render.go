@@ -16,7 +16,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -435,12 +434,4 @@ func cheapestOffer(h search.HotelResult) search.RoomOffer {
 func isCode(err error, code apperr.Code) bool {
 	var ae *apperr.Error
 	return errors.As(err, &ae) && ae.Code == code
-}
-
-// documentKind names a kind of document for a guest.
-func documentKind(kind string) string {
-	if kind == reporting.KindCreditNote {
-		return "Credit note"
-	}
-	return "Receipt"
 }

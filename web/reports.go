@@ -95,6 +95,14 @@ func attachmentDisposition(name string) string {
 	return `attachment; filename="` + safe + `"`
 }
 
+// documentKind names a kind of document for a guest.
+func documentKind(kind string) string {
+	if kind == reporting.KindCreditNote {
+		return "Credit note"
+	}
+	return "Receipt"
+}
+
 var reportLabels = [][2]string{{"from", "From"}, {"to", "Up to"}, {"hotel_id", "Hotel id"}, {"granularity", "Period"}}
 
 // reportsData is the staff reports page.
