@@ -11,6 +11,7 @@ import (
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
@@ -48,7 +49,7 @@ func (f *fakeAuth) add(email, name, password string, roles ...string) auth.User 
 func (f *fakeAuth) tokens(u *auth.User) auth.Tokens {
 	p := authn.Principal{Subject: u.ID, Kind: authn.KindUser, Email: u.Email, Name: u.Name, Roles: u.Roles}
 	if p.IsStaff() {
-		p.Scopes = []string{search.ScopeCatalogWrite}
+		p.Scopes = []string{search.ScopeCatalogWrite, reporting.ScopeReportsRead} // as auth grants staff
 	}
 	rt := ids.New("rt")
 	f.refresh[rt] = u.ID

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/civil"
@@ -416,6 +417,9 @@ type bookingData struct {
 	WaitingForBank bool
 	CanCancel      bool
 	Paid           bool
+	// Documents are the booking's receipts and credit notes (none where
+	// reporting is not composed).
+	Documents []reporting.DocumentInfo
 }
 
 // bookingPage is a booking's page: the confirmation once it is paid, its
@@ -455,6 +459,11 @@ func (w *Web) bookingPage(c echo.Context) error {
 		v.Title = "Waiting for the bank · Bellhop"
 	case b.Status == bookings.StatusConfirmed:
 		v.Title = "Booking confirmed: " + b.HotelName + " · Bellhop"
+	}
+	var docBanner string
+	d.Documents, docBanner = w.documentsOf(ctx, b.ID)
+	if v.Banner == "" {
+		v.Banner = docBanner
 	}
 	if c.QueryParam("cancelled") == "1" && b.Status == bookings.StatusCancelled {
 		v.Notice = "Your booking is cancelled"
@@ -532,6 +541,8 @@ type listData struct {
 	FirstURL string
 	Filter   bookings.ListRequest
 	Hotel    string
+	// Documents are the receipts and credit notes by booking id (My bookings).
+	Documents map[string][]reporting.DocumentInfo
 }
 
 // myBookings lists the guest's bookings, newest first, a page at a time.
@@ -542,6 +553,11 @@ func (w *Web) myBookings(c echo.Context) error {
 		return w.fail(c, err)
 	}
 	d := listData{Bookings: list.Bookings}
+	ids := make([]string, len(list.Bookings))
+	for i, b := range list.Bookings {
+		ids[i] = b.ID
+	}
+	d.Documents = w.documentsByBooking(c.Request().Context(), ids)
 	if list.NextCursor != "" {
 		d.NextURL = "/bookings?cursor=" + url.QueryEscape(list.NextCursor)
 	}

@@ -84,7 +84,11 @@ func loadPages(assets *assetSet) (*pageSet, error) {
 			}
 			return s
 		},
-		"cheapest": cheapestOffer,
+		"cheapest":   cheapestOffer,
+		"coord":      coord,
+		"percent":    percent,
+		"docKind":    documentKind,
+		"lowerFirst": lowerFirst,
 	}
 	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
 	if err != nil {

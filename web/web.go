@@ -1,8 +1,9 @@
 // Package web is Bellhop's browser dashboard: server-rendered pages for
-// guests (search, book, pay, cancel), staff (hotels, rates, bookings), admins
-// (users, the sandbox bank) and operators (the System page). It talks only to
-// the modules' contracts, so every page works unchanged when a module runs in
-// another process; it owns nothing but its sessions.
+// guests (search, book, pay, cancel, receipts), staff (hotels, rates,
+// bookings, reports), admins (users, the sandbox bank) and operators (the
+// System page). It talks only to the modules' contracts, so every page
+// works unchanged when a module runs in another process; it owns nothing but
+// its sessions.
 package web
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/db"
@@ -35,14 +37,17 @@ type TokenVerifier interface {
 }
 
 // Deps are what the dashboard needs. Auth, Search, Bookings, Payments and
-// Verifier are required; System and Bank are optional (their pages say they
-// are not available here).
+// Verifier are required; Reporting, System and Bank are optional (their
+// pages say they are not available here; booking pages omit documents).
 type Deps struct {
 	Auth     auth.Service
 	Search   search.Service
 	Bookings bookings.Service
 	Payments payments.Service
-	Verifier TokenVerifier
+	// Reporting lists and serves a booking's receipts and credit notes and
+	// the staff reports (nil: no documents, the reports page says so).
+	Reporting reporting.Service
+	Verifier  TokenVerifier
 	// DB holds the sessions (migrate it with Migrations).
 	DB *db.DB
 	// System is what the System page shows (cmd/bellhop implements it).
@@ -173,6 +178,7 @@ func (w *Web) routes() []route {
 		get("/bookings/:id/pay", w.payPage, user),
 		post("/bookings/:id/pay", w.pay, user),
 		get("/bookings/:id/cancel", w.cancelPage, user),
+		get("/documents/:id", w.downloadDocument, user),
 		post("/bookings/:id/cancel", w.cancel, user),
 
 		get("/staff", w.staffHome, staff),
@@ -184,6 +190,9 @@ func (w *Web) routes() []route {
 		get("/staff/hotels/:id/room-types/:rt/rates", w.ratesPage, staff),
 		post("/staff/hotels/:id/room-types/:rt/rates", w.setRates, staff),
 		get("/staff/bookings", w.staffBookings, staff),
+		get("/staff/reports", w.reportsPage, staff),
+		get("/staff/reports/occupancy.csv", w.reportCSV("occupancy"), staff),
+		get("/staff/reports/revenue.csv", w.reportCSV("revenue"), staff),
 
 		get("/admin/users", w.usersPage, admin),
 		post("/admin/users/:id/roles", w.setRoles, admin),

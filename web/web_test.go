@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
+	"github.com/bellhop/bellhop/modules/reporting/reportingtest"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/searchtest"
 	"github.com/bellhop/bellhop/platform/apperr"
@@ -36,6 +37,7 @@ type app struct {
 	srv     *httptest.Server
 	auth    *fakeAuth
 	search  *searchtest.Fake
+	reports *reportingtest.Fake
 	hotel   search.Hotel
 	checkIn civil.Date
 }
@@ -49,10 +51,10 @@ func newApp(tb testing.TB, hotelName string) *app {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := &app{auth: newFakeAuth(tb, iss), search: searchtest.NewFake()}
+	a := &app{auth: newFakeAuth(tb, iss), search: searchtest.NewFake(), reports: reportingtest.NewFake()}
 	bk := bookingstest.NewFake()
-	w, err := web.New(web.Deps{Auth: a.auth, Search: a.search, Bookings: bk, Payments: &fakePayments{bk: bk}, Verifier: verifier,
-		DB: dbtest.Open(tb, web.Module, web.Migrations)})
+	w, err := web.New(web.Deps{Auth: a.auth, Search: a.search, Bookings: bk, Payments: &fakePayments{bk: bk}, Reporting: a.reports,
+		Verifier: verifier, DB: dbtest.Open(tb, web.Module, web.Migrations)})
 	if err != nil {
 		tb.Fatal(err)
 	}

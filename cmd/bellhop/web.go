@@ -26,6 +26,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth/authmodule"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
+	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -78,6 +79,11 @@ func mountWeb(ctx context.Context, e *echo.Echo, d webDeps) (*web.Web, *db.DB, e
 		Auth: ath, Search: srch, Bookings: bkg, Payments: pay, Verifier: d.verifier,
 		DB: sessions, CSRFKey: key, Log: d.log,
 		System: newSystemStatus(d),
+	}
+	// Reporting is optional: without it the booking pages omit documents and
+	// the reports page says reports are not available here.
+	if rep, ok := host.Service[reporting.Service](d.host, reporting.Module); ok {
+		deps.Reporting = rep
 	}
 	if d.cfg.Modules[payments.Module].URL == "" {
 		// The sandbox bank's fault controls are an admin route of the

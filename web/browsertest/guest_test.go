@@ -2,6 +2,9 @@ package browsertest
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +137,21 @@ func guestPath(t *testing.T, jsOff bool, offset int) {
 		tb.audit("confirmed")
 	}
 
+	// The receipt: reporting issues it from the booking's events, so it
+	// shows up on the page a moment later; downloaded as this guest, it is
+	// a PDF that pdftotext reads with its number in it.
+	tb.reloadUntil("main", "Receipts and credit notes", 30*time.Second)
+	number := tb.text("table.documents td.ref")
+	href := tb.attr("table.documents a[href^='/documents/']", "href")
+	res, pdf := tb.download(href)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" ||
+		!strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment; filename=") {
+		t.Fatalf("receipt download: %d %s %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
+	}
+	if text := pdfText(t, pdf); !strings.Contains(text, "Receipt") || !strings.Contains(text, number) {
+		t.Errorf("the receipt's text lacks its number %s:\n%s", number, text)
+	}
+
 	// My bookings lists it.
 	tb.visit("/bookings")
 	tb.waitText("table.list", hotelName, 10*time.Second)
@@ -161,6 +179,7 @@ func guestPath(t *testing.T, jsOff bool, offset int) {
 	if got := tb.text(".status"); got != "Cancelled" {
 		t.Errorf("status %q", got)
 	}
+	tb.reloadUntil("table.documents", "Credit note", 30*time.Second)
 	if shots {
 		tb.audit("cancelled")
 	}
@@ -180,6 +199,20 @@ func guestPath(t *testing.T, jsOff bool, offset int) {
 	tb.waitText("nav", "Sign in", 10*time.Second)
 	tb.visit("/bookings")
 	tb.waitText("h1", "Sign in", 10*time.Second)
+}
+
+// pdfText is the text of a PDF as pdftotext reads it.
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "document.pdf")
+	if err := os.WriteFile(f, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pdftotext", "-layout", f, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v: %s", err, out)
+	}
+	return string(out)
 }
 
 func TestGuestPath(t *testing.T) { guestPath(t, false, 0) }

@@ -68,6 +68,19 @@ func TestStaffCatalog(t *testing.T) {
 	staff.visit("/staff/bookings?status=confirmed")
 	staff.waitFor("h1")
 	staff.audit("staff-bookings")
+
+	// Reports: the occupancy chart over the stay's nights (rooms of every
+	// hotel are on sale, the new one's too), with the same figures as a table.
+	staff.visit("/staff/reports?from=" + checkIn + "&to=" + checkOut + "&granularity=night")
+	staff.reloadUntil("main", "Occupancy by night", 30*time.Second)
+	staff.waitFor("figure.chart svg rect.chart-bar")
+	if n := staff.count("#occupancy-table tbody tr"); n == 0 {
+		t.Errorf("the occupancy table has no rows")
+	}
+	if got := staff.text("figure.chart figcaption"); !strings.Contains(got, "Occupancy by night") {
+		t.Errorf("chart title %q", got)
+	}
+	staff.audit("reports")
 }
 
 // An admin gives a user the staff role, and breaks the sandbox bank: a

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -215,4 +218,66 @@ func (tb *tab) checked(sel string) bool {
 		tb.t.Fatalf("%s: checked %s: %v", tb.name, sel, err)
 	}
 	return on
+}
+
+// reloadUntil reloads the page until the first match of sel contains want
+// (something made in the background, such as a receipt issued from events).
+func (tb *tab) reloadUntil(sel, want string, within time.Duration) string {
+	tb.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.AtLeast(0)))
+		cancel()
+		if err == nil && strings.Contains(s, want) {
+			return strings.TrimSpace(s)
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("%s: %s never said %q after reloading (at %s)", tb.name, sel, want, tb.where())
+		}
+		time.Sleep(500 * time.Millisecond)
+		tb.do(chromedp.Reload())
+	}
+}
+
+// attr is an attribute of the first match of sel.
+func (tb *tab) attr(sel, name string) string {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+	if err != nil {
+		tb.t.Fatalf("%s: attribute %s of %s: %v (at %s)", tb.name, name, sel, err, tb.where())
+	}
+	return v.Value
+}
+
+// download fetches path as this tab's person: with the browser's cookies
+// (the HttpOnly session cookie too, read over the DevTools protocol), so
+// the server sees the same session the page does.
+func (tb *tab) download(path string) (*http.Response, []byte) {
+	tb.t.Helper()
+	var cookies []*network.Cookie
+	tb.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		res, err := cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{URLs: []string{baseURL}})
+		cookies = res.Cookies
+		return err
+	}))
+	req, err := http.NewRequestWithContext(tb.ctx, http.MethodGet, baseURL+path, nil)
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for _, c := range cookies {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.t.Fatalf("%s: download %s: %v", tb.name, path, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		tb.t.Fatalf("%s: download %s: %v", tb.name, path, err)
+	}
+	return res, body
 }
