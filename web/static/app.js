@@ -28,8 +28,10 @@
   }
 
   // A page that waits for something (a payment being confirmed) asks to be
-  // reloaded: <meta http-equiv="refresh"> does it without JavaScript, but
-  // a page swapped in by htmx keeps the old <head>, so this does it then.
+  // reloaded (data-refresh on <main>). Without JavaScript a
+  // <meta http-equiv="refresh"> inside <noscript> does it; with JavaScript
+  // this does, so no page carries an unannounced timed refresh (WCAG 2.2.1)
+  // and a page swapped in by htmx, which keeps the old <head>, still reloads.
   var reloading = null;
   function scheduleReload() {
     var el = document.querySelector("[data-refresh]");
