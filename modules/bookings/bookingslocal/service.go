@@ -261,15 +261,21 @@ func checkQuote(q search.Quote, req bookings.HoldRequest) error {
 	if q.RoomTypeID != req.RoomTypeID || len(q.Nights) != len(nights) || !money.IsCurrency(q.Total.Currency) {
 		return fmt.Errorf("quote for %s %s–%s does not match the request: %+v", req.RoomTypeID, req.CheckIn, req.CheckOut, q)
 	}
-	var sum int64
+	sum := money.New(0, q.Total.Currency)
 	for i, n := range q.Nights {
 		if n.Date != nights[i] || n.Price.Currency != q.Total.Currency {
 			return fmt.Errorf("quote for %s: night %d is %s in %s", req.RoomTypeID, i, n.Date, n.Price.Currency)
 		}
-		sum += n.Price.Amount
+		if n.Price.Amount < 1 || n.Price.Amount > search.MaxRate {
+			return fmt.Errorf("quote for %s: night %d costs %d, outside 1..%d", req.RoomTypeID, i, n.Price.Amount, search.MaxRate)
+		}
+		var err error
+		if sum, err = sum.Add(n.Price); err != nil {
+			return fmt.Errorf("quote for %s: %w", req.RoomTypeID, err)
+		}
 	}
-	if sum != q.Total.Amount {
-		return fmt.Errorf("quote for %s: nights add up to %d, total is %d", req.RoomTypeID, sum, q.Total.Amount)
+	if sum != q.Total {
+		return fmt.Errorf("quote for %s: nights add up to %d, total is %d", req.RoomTypeID, sum.Amount, q.Total.Amount)
 	}
 	return nil
 }
