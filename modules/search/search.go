@@ -52,6 +52,7 @@ var (
 	ErrHotelNotFound    = apperr.NotFound("search.hotel_not_found", "no hotel has that id")
 	ErrRoomTypeNotFound = apperr.NotFound("search.room_type_not_found", "no room type has that id")
 	ErrRateNotFound     = apperr.NotFound("search.rate_not_found", "the room type has no rate override on that date")
+	ErrCatalogInUse     = apperr.Conflict("search.catalog_in_use", "rooms are held or sold on future nights; the change would strand those bookings")
 	ErrRoomTypeExists   = apperr.Conflict("search.room_type_exists", "the hotel already has a room type with that name")
 )
 
@@ -74,7 +75,8 @@ type Service interface {
 	CreateHotel(ctx context.Context, req CreateHotelRequest) (Hotel, error)
 	// UpdateHotel changes the fields that are set. Errors: ErrHotelNotFound, ErrInvalidRequest.
 	UpdateHotel(ctx context.Context, req UpdateHotelRequest) (Hotel, error)
-	// DeleteHotel removes a hotel with its room types and rates. Errors: ErrHotelNotFound.
+	// DeleteHotel removes a hotel with its room types and rates. Errors:
+	// ErrHotelNotFound, ErrCatalogInUse (a room is held or sold on a future night).
 	DeleteHotel(ctx context.Context, req DeleteHotelRequest) error
 	// CreateRoomType adds a room type to a hotel.
 	// Errors: ErrHotelNotFound, ErrInvalidRequest, ErrRoomTypeExists.
@@ -82,7 +84,8 @@ type Service interface {
 	// UpdateRoomType changes the fields that are set.
 	// Errors: ErrRoomTypeNotFound, ErrInvalidRequest, ErrRoomTypeExists.
 	UpdateRoomType(ctx context.Context, req UpdateRoomTypeRequest) (RoomType, error)
-	// DeleteRoomType removes a room type and its rates. Errors: ErrRoomTypeNotFound.
+	// DeleteRoomType removes a room type and its rates. Errors:
+	// ErrRoomTypeNotFound, ErrCatalogInUse (a room is held or sold on a future night).
 	DeleteRoomType(ctx context.Context, req DeleteRoomTypeRequest) error
 	// SetRates sets nightly rates for specific dates, replacing any already set
 	// on those dates. Errors: ErrRoomTypeNotFound, ErrInvalidRequest.
