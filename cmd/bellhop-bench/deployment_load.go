@@ -82,6 +82,7 @@ var reSeedAdmin = regexp.MustCompile(`demo admin created: admin@bellhop\.demo / 
 var loadServerEnv = []string{
 	"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=1000", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=1000",
 	"BELLHOP_PAYMENTS_RATE_LIMIT_RPS=1000", "BELLHOP_PAYMENTS_RATE_LIMIT_BURST=1000",
+	"BELLHOP_BOOKINGS_MAX_PENDING_HOLDS=1000",
 }
 
 // runDeploymentLoadMain runs -fire and returns the exit code (usage errors: 2).

@@ -20,6 +20,7 @@ func TestLoad_BookingMixInvariantsHold(t *testing.T) {
 	p := start(t, []string{
 		"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=1000", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=1000",
 		"BELLHOP_PAYMENTS_RATE_LIMIT_RPS=1000", "BELLHOP_PAYMENTS_RATE_LIMIT_BURST=1000",
+		"BELLHOP_BOOKINGS_MAX_PENDING_HOLDS=1000",
 	}, "--data-dir", dir)
 
 	cmd := exec.Command(binary, "load", "--target", p.URL, "--rate", "30", "--duration", "3s", "--mix", "booking",

@@ -65,6 +65,7 @@ func TestSplitMode_BookingInvariants(t *testing.T) {
 		"BELLHOP_EVENTS_NATS_URL=" + natsURL,
 		"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=1000", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=1000",
 		"BELLHOP_PAYMENTS_RATE_LIMIT_RPS=1000", "BELLHOP_PAYMENTS_RATE_LIMIT_BURST=1000",
+		"BELLHOP_BOOKINGS_MAX_PENDING_HOLDS=1000",
 	}
 	gw := start(t, common, "--data-dir", gwDir, "--config", gwConfig,
 		"--remote", "bookings=http://"+bkAddr, "--remote", "payments=http://"+pmAddr)

@@ -40,6 +40,7 @@ var (
 	ErrNotFound             = apperr.NotFound("bookings.not_found", "no booking has that id")
 	ErrSoldOut              = apperr.Conflict("bookings.sold_out", "no room of this type is free for those nights")
 	ErrNotCancellable       = apperr.Conflict("bookings.not_cancellable", "the booking cannot be cancelled in its current status")
+	ErrTooManyHolds         = apperr.Conflict("bookings.too_many_holds", "you already hold as many unpaid rooms as a guest may; pay for or cancel one first")
 	ErrIdempotencyKeyReused = apperr.Invalid("bookings.idempotency_key_reused", "the idempotency key was used with a different request")
 )
 
@@ -51,7 +52,10 @@ var (
 type Service interface {
 	// Hold takes one room of the type for every night of the stay and keeps
 	// it as a pending booking until HoldExpiresAt. The caller is the guest.
-	// Errors: ErrInvalidRequest, ErrSoldOut, ErrIdempotencyKeyReused, search's
+	// A guest holds at most a configured number of pending bookings at once
+	// (ErrTooManyHolds), and a stay may start at most a configured horizon
+	// ahead (ErrInvalidRequest naming check_in).
+	// Errors: ErrInvalidRequest, ErrSoldOut, ErrTooManyHolds, ErrIdempotencyKeyReused, search's
 	// errors (unknown room type, invalid stay, too many guests), authn errors.
 	Hold(ctx context.Context, req HoldRequest) (Booking, error)
 	// Get returns a booking. Errors: ErrNotFound (also for another guest's

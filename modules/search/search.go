@@ -52,6 +52,7 @@ var (
 	ErrHotelNotFound    = apperr.NotFound("search.hotel_not_found", "no hotel has that id")
 	ErrRoomTypeNotFound = apperr.NotFound("search.room_type_not_found", "no room type has that id")
 	ErrRateNotFound     = apperr.NotFound("search.rate_not_found", "the room type has no rate override on that date")
+	ErrCatalogInUse     = apperr.Conflict("search.catalog_in_use", "rooms are held or sold on future nights; the change would strand those bookings")
 	ErrRoomTypeExists   = apperr.Conflict("search.room_type_exists", "the hotel already has a room type with that name")
 )
 
@@ -74,7 +75,8 @@ type Service interface {
 	CreateHotel(ctx context.Context, req CreateHotelRequest) (Hotel, error)
 	// UpdateHotel changes the fields that are set. Errors: ErrHotelNotFound, ErrInvalidRequest.
 	UpdateHotel(ctx context.Context, req UpdateHotelRequest) (Hotel, error)
-	// DeleteHotel removes a hotel with its room types and rates. Errors: ErrHotelNotFound.
+	// DeleteHotel removes a hotel with its room types and rates. Errors:
+	// ErrHotelNotFound, ErrCatalogInUse (a room is held or sold on a future night).
 	DeleteHotel(ctx context.Context, req DeleteHotelRequest) error
 	// CreateRoomType adds a room type to a hotel.
 	// Errors: ErrHotelNotFound, ErrInvalidRequest, ErrRoomTypeExists.
@@ -82,7 +84,8 @@ type Service interface {
 	// UpdateRoomType changes the fields that are set.
 	// Errors: ErrRoomTypeNotFound, ErrInvalidRequest, ErrRoomTypeExists.
 	UpdateRoomType(ctx context.Context, req UpdateRoomTypeRequest) (RoomType, error)
-	// DeleteRoomType removes a room type and its rates. Errors: ErrRoomTypeNotFound.
+	// DeleteRoomType removes a room type and its rates. Errors:
+	// ErrRoomTypeNotFound, ErrCatalogInUse (a room is held or sold on a future night).
 	DeleteRoomType(ctx context.Context, req DeleteRoomTypeRequest) error
 	// SetRates sets nightly rates for specific dates, replacing any already set
 	// on those dates. Errors: ErrRoomTypeNotFound, ErrInvalidRequest.
@@ -202,7 +205,7 @@ type RoomType struct {
 // Rate is the nightly price of one date, in minor units of the room type's currency.
 type Rate struct {
 	Date   civil.Date `json:"date" validate:"required"`
-	Amount int64      `json:"amount" validate:"min=1"`
+	Amount int64      `json:"amount" validate:"min=1,max=100000000"` // at most MaxRate
 }
 
 // GetHotelRequest names a hotel.
@@ -258,7 +261,7 @@ type UpdateRoomTypeRequest struct {
 	Name       *string `json:"name" validate:"omitnil,notblank,max=100,safetext"`
 	MaxGuests  *int    `json:"max_guests" validate:"omitnil,min=1,max=16"`
 	RoomsTotal *int    `json:"rooms_total" validate:"omitnil,min=0,max=10000"`
-	BaseRate   *int64  `json:"base_rate" validate:"omitnil,min=1"` // minor units of the room type's currency
+	BaseRate   *int64  `json:"base_rate" validate:"omitnil,min=1,max=100000000"` // minor units of the room type's currency, at most MaxRate
 }
 
 // DeleteRoomTypeRequest names the room type to delete.
@@ -312,14 +315,36 @@ type NightPrice struct {
 	Price money.Money `json:"price"`
 }
 
+// MaxRate is the highest nightly rate, in minor units (1,000,000.00 in a
+// two-decimal currency): with at most MaxNights nights a stay's total stays
+// far from int64's limit, so no sum of rates can overflow.
+const MaxRate = 100_000_000
+
+// HorizonMonths is how far ahead a stay may start: a check-in more than
+// this many months after today (where the hotel is) is refused, so no one
+// searches, quotes or holds a stay in the year 9999. Bookings may set a
+// shorter horizon of its own (bookings.horizon_months), never a longer one.
+const HorizonMonths = 18
+
+// Horizon is the last check-in date allowed when today is today, months
+// months ahead.
+func Horizon(today civil.Date, months int) civil.Date {
+	return civil.Of(today.In(time.UTC).AddDate(0, months, 0))
+}
+
 // CheckStay applies the rules every stay follows, wherever it is checked:
-// check-out after check-in, at most MaxNights nights, and check-in not in the
-// past where the hotel is (loc). It returns ErrInvalidStay naming each field.
+// check-out after check-in, at most MaxNights nights, check-in not in the
+// past where the hotel is (loc) and not past the horizon (HorizonMonths
+// ahead). It returns ErrInvalidStay naming each field.
 func CheckStay(checkIn, checkOut civil.Date, loc *time.Location) error {
 	var fields []apperr.FieldError
-	if today := civil.Today(loc); checkIn.Before(today) {
+	today := civil.Today(loc)
+	if checkIn.Before(today) {
 		fields = append(fields, apperr.FieldError{Field: "check_in", Reason: "in_past",
 			Detail: "must not be in the past (today is " + today.String() + " in " + loc.String() + ")"})
+	} else if last := Horizon(today, HorizonMonths); checkIn.After(last) {
+		fields = append(fields, apperr.FieldError{Field: "check_in", Reason: "beyond_horizon",
+			Detail: "must be at most " + strconv.Itoa(HorizonMonths) + " months ahead (on or before " + last.String() + ")"})
 	}
 	switch n := checkIn.DaysUntil(checkOut); {
 	case n <= 0:

@@ -30,6 +30,9 @@ var minorUnits = map[string]int{
 // ErrCurrencyMismatch is returned when amounts in different currencies meet.
 var ErrCurrencyMismatch = errors.New("money: currencies differ")
 
+// ErrOverflow is returned by Add when the sum does not fit in an int64.
+var ErrOverflow = errors.New("money: amount overflows")
+
 // IsCurrency reports whether code is an ISO 4217 currency Bellhop knows.
 func IsCurrency(code string) bool { _, ok := minorUnits[code]; return ok }
 
@@ -44,12 +47,19 @@ func MinorUnits(currency string) int {
 // New is shorthand for Money{amount, currency}.
 func New(amount int64, currency string) Money { return Money{Amount: amount, Currency: currency} }
 
-// Add returns m+o; both must be in the same currency.
+// Add returns m+o; both must be in the same currency (else
+// ErrCurrencyMismatch) and the sum must fit in an int64 (else ErrOverflow).
 func (m Money) Add(o Money) (Money, error) {
 	if m.Currency != o.Currency {
 		return Money{}, fmt.Errorf("%w: %s and %s", ErrCurrencyMismatch, m.Currency, o.Currency)
 	}
-	return Money{Amount: m.Amount + o.Amount, Currency: m.Currency}, nil
+	sum := m.Amount + o.Amount
+	// Signed overflow wraps: it happened iff both operands have the same
+	// sign and the sum's sign differs from theirs.
+	if (m.Amount >= 0) == (o.Amount >= 0) && (sum >= 0) != (m.Amount >= 0) {
+		return Money{}, fmt.Errorf("%w: %d + %d", ErrOverflow, m.Amount, o.Amount)
+	}
+	return Money{Amount: sum, Currency: m.Currency}, nil
 }
 
 // Mul returns m times n.

@@ -2,6 +2,7 @@ package money_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/bellhop/bellhop/platform/money"
@@ -31,6 +32,14 @@ func TestAdd(t *testing.T) {
 	}
 	if _, err := money.New(1, "EUR").Add(money.New(1, "USD")); !errors.Is(err, money.ErrCurrencyMismatch) {
 		t.Fatalf("Add across currencies: err = %v", err)
+	}
+	for _, tc := range [][2]int64{{math.MaxInt64, 1}, {math.MinInt64, -1}, {9e18, 9e18}} {
+		if _, err := money.New(tc[0], "EUR").Add(money.New(tc[1], "EUR")); !errors.Is(err, money.ErrOverflow) {
+			t.Fatalf("Add(%d, %d): err = %v, want ErrOverflow", tc[0], tc[1], err)
+		}
+	}
+	if sum, err := money.New(math.MaxInt64, "EUR").Add(money.New(math.MinInt64, "EUR")); err != nil || sum.Amount != -1 {
+		t.Fatalf("Add(max, min) = %v, %v", sum, err)
 	}
 	if got := money.New(12000, "EUR").Mul(3); got.Amount != 36000 {
 		t.Fatalf("Mul = %v", got)

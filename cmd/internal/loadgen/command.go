@@ -81,10 +81,12 @@ request (a line on stderr tells each wait); the load's own requests are not
 retried (their errors are figures of the run).
 
 The target's per-caller rate limits throttle a run from one host (setup signs
-in every guest; each guest pays often). Raise them on the target for a run:
+in every guest; each guest pays often), and each guest holds many unpaid rooms
+at once. Raise them on the target for a run:
   BELLHOP_SERVER_RATE_LIMIT_ENABLED=false
   BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=1000 BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=1000
-  BELLHOP_PAYMENTS_RATE_LIMIT_RPS=1000 BELLHOP_PAYMENTS_RATE_LIMIT_BURST=1000`,
+  BELLHOP_PAYMENTS_RATE_LIMIT_RPS=1000 BELLHOP_PAYMENTS_RATE_LIMIT_BURST=1000
+  BELLHOP_BOOKINGS_MAX_PENDING_HOLDS=1000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runLoad(cmd.Context(), o, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())

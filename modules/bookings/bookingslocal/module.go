@@ -5,6 +5,7 @@
 package bookingslocal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -23,6 +24,11 @@ import (
 const (
 	DefaultHoldTTL        = 15 * time.Minute
 	DefaultExpiryInterval = 30 * time.Second
+	// DefaultMaxPendingHolds is how many unpaid holds a guest may have at once.
+	DefaultMaxPendingHolds = 5
+	// DefaultHorizonMonths is how many months ahead a stay may start (search
+	// refuses stays beyond search.HorizonMonths anyway).
+	DefaultHorizonMonths = search.HorizonMonths
 )
 
 // Deps are what the module needs from its host.
@@ -41,6 +47,13 @@ type Deps struct {
 	HoldTTL time.Duration
 	// ExpiryInterval is how often Run expires unpaid holds (0: DefaultExpiryInterval).
 	ExpiryInterval time.Duration
+	// MaxPendingHolds is how many pending bookings one guest may have at once
+	// (0: DefaultMaxPendingHolds): one account cannot hold every room.
+	MaxPendingHolds int
+	// HorizonMonths is how many months ahead a stay may start (0:
+	// DefaultHorizonMonths; more than search.HorizonMonths is pointless,
+	// search refuses those stays).
+	HorizonMonths int
 	// Now is the clock (nil: time.Now); tests move it to expire holds and to
 	// cancel late.
 	Now func() time.Time
@@ -69,6 +82,8 @@ func New(d Deps) (*Module, error) {
 	svc := &Service{
 		search: d.Search, validate: validation.New(), log: log,
 		clock: d.Now, holdTTL: d.HoldTTL, policy: d.Policy,
+		maxPendingHolds: cmp.Or(d.MaxPendingHolds, DefaultMaxPendingHolds),
+		horizonMonths:   cmp.Or(d.HorizonMonths, DefaultHorizonMonths),
 	}
 	if svc.clock == nil {
 		svc.clock = time.Now

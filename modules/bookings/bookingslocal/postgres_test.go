@@ -29,7 +29,7 @@ func TestContract_Postgres(t *testing.T) {
 	bookingstest.RunContract(t, func(t *testing.T, _ *authntest.Issuer) bookingstest.Target {
 		catalog := searchtest.NewFake()
 		bus := eventstest.Bus(t)
-		m, err := bookingslocal.New(bookingslocal.Deps{DB: openPostgres(t), Bus: bus, Search: catalog})
+		m, err := bookingslocal.New(bookingslocal.Deps{DB: openPostgres(t), Bus: bus, Search: catalog, MaxPendingHolds: 1000}) // as in contract_test.go
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -29,7 +29,11 @@ type Service struct {
 	clock    func() time.Time
 	holdTTL  time.Duration
 	policy   Policy
-	zones    sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
+	// maxPendingHolds is how many pending bookings a guest may have at once.
+	maxPendingHolds int
+	// horizonMonths is how many months ahead (where the hotel is) a stay may start.
+	horizonMonths int
+	zones         sync.Map // zone name → *time.Location (LoadLocation reads a file each time)
 }
 
 // store is what the service needs of its database (gormStore in store.go).
@@ -66,6 +70,8 @@ type storeTx interface {
 	// roomsTotal: bookings.ErrSoldOut as soon as a night is full (the
 	// caller rolls back).
 	takeRooms(ctx context.Context, roomTypeID string, nights []string, roomsTotal int) error
+	// pendingHolds counts the guest's pending bookings.
+	pendingHolds(ctx context.Context, guestID string) (int, error)
 	// releaseRooms gives back one room of the type on each night.
 	releaseRooms(ctx context.Context, roomTypeID string, nights []string) error
 	// record adds a booking event about r to the outbox.
@@ -157,6 +163,11 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 	}
 
 	now := s.now()
+	if last := search.Horizon(civil.Of(now.In(s.zone(q.TimeZone))), s.horizonMonths); req.CheckIn.After(last) {
+		return bookings.Booking{}, bookings.ErrInvalidRequest.WithFields(apperr.FieldError{
+			Field: "check_in", Reason: "beyond_horizon",
+			Detail: fmt.Sprintf("must be at most %d months ahead (on or before %s)", s.horizonMonths, last)})
+	}
 	row := bookingRow{
 		ID: ids.New(strings.TrimSuffix(idPrefix, "_")), Status: bookings.StatusPending,
 		GuestID: caller.Subject, GuestEmail: caller.Email, GuestName: caller.Name,
@@ -188,6 +199,16 @@ func (s *Service) Hold(ctx context.Context, req bookings.HoldRequest) (bookings.
 				first = &b
 				return err
 			}
+		}
+		// Counted in the same writing transaction as the hold (BEGIN
+		// IMMEDIATE serialises writers), so concurrent holds of one guest
+		// cannot both pass the limit.
+		held, err := tx.pendingHolds(ctx, caller.Subject)
+		if err != nil {
+			return err
+		}
+		if held >= s.maxPendingHolds {
+			return bookings.ErrTooManyHolds.With("you hold %d unpaid rooms, the most a guest may; pay for or cancel one first", held)
 		}
 		if err := tx.takeRooms(ctx, row.RoomTypeID, nightDates(row), q.RoomsTotal); err != nil {
 			return err
@@ -261,15 +282,21 @@ func checkQuote(q search.Quote, req bookings.HoldRequest) error {
 	if q.RoomTypeID != req.RoomTypeID || len(q.Nights) != len(nights) || !money.IsCurrency(q.Total.Currency) {
 		return fmt.Errorf("quote for %s %s–%s does not match the request: %+v", req.RoomTypeID, req.CheckIn, req.CheckOut, q)
 	}
-	var sum int64
+	sum := money.New(0, q.Total.Currency)
 	for i, n := range q.Nights {
 		if n.Date != nights[i] || n.Price.Currency != q.Total.Currency {
 			return fmt.Errorf("quote for %s: night %d is %s in %s", req.RoomTypeID, i, n.Date, n.Price.Currency)
 		}
-		sum += n.Price.Amount
+		if n.Price.Amount < 1 || n.Price.Amount > search.MaxRate {
+			return fmt.Errorf("quote for %s: night %d costs %d, outside 1..%d", req.RoomTypeID, i, n.Price.Amount, search.MaxRate)
+		}
+		var err error
+		if sum, err = sum.Add(n.Price); err != nil {
+			return fmt.Errorf("quote for %s: %w", req.RoomTypeID, err)
+		}
 	}
-	if sum != q.Total.Amount {
-		return fmt.Errorf("quote for %s: nights add up to %d, total is %d", req.RoomTypeID, sum, q.Total.Amount)
+	if sum != q.Total {
+		return fmt.Errorf("quote for %s: nights add up to %d, total is %d", req.RoomTypeID, sum.Amount, q.Total.Amount)
 	}
 	return nil
 }

@@ -198,6 +198,15 @@ func (s *gormStore) takeRooms(ctx context.Context, roomTypeID string, nights []s
 	return nil
 }
 
+func (s *gormStore) pendingHolds(ctx context.Context, guestID string) (int, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&bookingRow{}).Where("guest_id = ? AND status = ?", guestID, bookings.StatusPending).Count(&n).Error
+	if err != nil {
+		return 0, fmt.Errorf("count pending holds: %w", err)
+	}
+	return int(n), nil
+}
+
 func (s *gormStore) releaseRooms(ctx context.Context, roomTypeID string, nights []string) error {
 	err := s.db.WithContext(ctx).Exec("UPDATE inventory SET taken = taken - 1 WHERE room_type_id = ? AND date IN ? AND taken > 0", roomTypeID, nights).Error
 	if err != nil {

@@ -33,6 +33,7 @@ func Module() host.Module {
 				DB: env.DB, Log: env.Log, Bus: env.Bus, OutboxRetention: env.Config.Events.OutboxRetention,
 				Search:  host.Callee[search.Service](env, search.Module),
 				HoldTTL: cfg.HoldTTL, ExpiryInterval: cfg.ExpiryInterval,
+				MaxPendingHolds: cfg.MaxPendingHolds, HorizonMonths: cfg.HorizonMonths,
 			})
 			if err != nil {
 				return host.Local[bookings.Service]{}, err

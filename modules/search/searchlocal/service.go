@@ -308,7 +308,11 @@ func (s *Service) Quote(ctx context.Context, req search.QuoteRequest) (search.Qu
 			price = o
 		}
 		q.Nights = append(q.Nights, search.NightPrice{Date: night, Price: money.New(price, r.Currency)})
-		q.Total.Amount += price
+		total, err := q.Total.Add(money.New(price, r.Currency))
+		if err != nil { // rates are bounded (search.MaxRate), so only bad data gets here
+			return search.Quote{}, apperr.Internal(fmt.Errorf("quote %s: %w", req.RoomTypeID, err))
+		}
+		q.Total = total
 	}
 	// The next quote of this city comes from the index (if the city cannot
 	// be loaded now, the next quote reads the database again).
@@ -342,7 +346,11 @@ func (s *Service) quoteFromIndex(req search.QuoteRequest, c *cityEntry, h *hotel
 			price = overrides[0].value
 		}
 		q.Nights = append(q.Nights, search.NightPrice{Date: night, Price: money.New(price, r.currency)})
-		q.Total.Amount += price
+		total, err := q.Total.Add(money.New(price, r.currency))
+		if err != nil { // rates are bounded (search.MaxRate), so only bad data gets here
+			return search.Quote{}, apperr.Internal(fmt.Errorf("quote %s: %w", req.RoomTypeID, err))
+		}
+		q.Total = total
 	}
 	return q, nil
 }
@@ -379,6 +387,9 @@ func withMoneyErrors(err error, field string, m money.Money) error {
 	var fields []apperr.FieldError
 	if m.Amount < 1 {
 		fields = append(fields, apperr.FieldError{Field: field + ".amount", Reason: "min", Detail: "must be at least 1 (minor units, e.g. cents)"})
+	}
+	if m.Amount > search.MaxRate {
+		fields = append(fields, apperr.FieldError{Field: field + ".amount", Reason: "max", Detail: "must be at most 100000000 (minor units)"})
 	}
 	if !money.IsCurrency(m.Currency) {
 		fields = append(fields, apperr.FieldError{Field: field + ".currency", Reason: "currency", Detail: "must be an ISO 4217 currency code such as EUR or USD"})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -232,6 +233,13 @@ func (st store) deleteHotel(ctx context.Context, id string) (cityID string, err 
 		if err := tx.Where("hotel_id = ?", id).Find(&rooms).Error; err != nil {
 			return err
 		}
+		ids := make([]string, len(rooms))
+		for i, rt := range rooms {
+			ids[i] = rt.ID
+		}
+		if err := refuseIfTaken(tx, ids, 0, "delete the hotel"); err != nil {
+			return err
+		}
 		for _, rt := range rooms {
 			if err := recordChange(ctx, tx, search.ChangeDeleted, rt, cityID, nil); err != nil {
 				return err
@@ -271,6 +279,11 @@ func (st store) createRoomType(ctx context.Context, row roomTypeRow) (cityID str
 // updateRoomType applies changes (columns) to room type id.
 func (st store) updateRoomType(ctx context.Context, id string, changes map[string]any) (cityID string, err error) {
 	return st.changeRoomType(ctx, id, search.ChangeUpdated, nil, func(tx *gorm.DB) error {
+		if total, ok := changes["rooms_total"].(int); ok {
+			if err := refuseIfTaken(tx, []string{id}, total, "lower rooms_total to "+strconv.Itoa(total)); err != nil {
+				return err
+			}
+		}
 		err := tx.Model(&roomTypeRow{}).Where("id = ?", id).Updates(changes).Error
 		if db.IsUniqueViolation(err) {
 			return search.ErrRoomTypeExists
@@ -282,6 +295,9 @@ func (st store) updateRoomType(ctx context.Context, id string, changes map[strin
 // deleteRoomType deletes room type id with its rates.
 func (st store) deleteRoomType(ctx context.Context, id string) (cityID string, err error) {
 	return st.changeRoomType(ctx, id, search.ChangeDeleted, nil, func(tx *gorm.DB) error {
+		if err := refuseIfTaken(tx, []string{id}, 0, "delete the room type"); err != nil {
+			return err
+		}
 		return tx.Delete(&roomTypeRow{}, "id = ?", id).Error
 	})
 }
@@ -389,4 +405,34 @@ func notFound(err error, nf *apperr.Error, what string) error {
 		return fmt.Errorf("%s: %w", what, nf)
 	}
 	return fmt.Errorf("load %s: %w", what, err)
+}
+
+// refuseIfTaken returns ErrCatalogInUse if, on some night from yesterday
+// (UTC: today somewhere on Earth) on, more than allowed rooms of the room
+// types are taken according to the availability view.
+//
+// Why refuse rather than archive: search cannot see bookings' tables, only
+// this view, which booking events keep (held and confirmed take rooms,
+// expired, rejected and cancelled give them back). Refusing keeps one rule
+// that holds in split mode too: a hotel or room type with held or sold
+// future nights cannot disappear (a booking whose hotel vanished was still
+// payable), and rooms_total never drops below the rooms taken on any future
+// night. Staff cancel those bookings first. The view trails bookings by the
+// event delay, so a hold made in that window can still race a deletion;
+// bookings' own inventory keeps the rooms it sold either way.
+func refuseIfTaken(tx *gorm.DB, roomTypeIDs []string, allowed int, what string) error {
+	if len(roomTypeIDs) == 0 {
+		return nil
+	}
+	var taken []int
+	from := civil.Today(time.UTC).AddDays(-1).String()
+	err := tx.Model(&availabilityRow{}).Where("room_type_id IN ? AND date >= ?", roomTypeIDs, from).
+		Select("COALESCE(MAX(taken), 0)").Scan(&taken).Error
+	if err != nil {
+		return fmt.Errorf("rooms taken: %w", err)
+	}
+	if len(taken) > 0 && taken[0] > allowed {
+		return search.ErrCatalogInUse.With("cannot %s: %d rooms are held or sold on a future night; cancel those bookings first", what, taken[0])
+	}
+	return nil
 }

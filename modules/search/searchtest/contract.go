@@ -250,6 +250,16 @@ func (s *suite) testRates(t *testing.T) {
 		_, err = s.svc.SetRates(s.staff, search.SetRatesRequest{RoomTypeID: rt.ID})
 		wantErr(t, err, search.ErrInvalidRequest, "rates")
 	})
+	t.Run("RatesAreBounded", func(t *testing.T) {
+		_, err := s.svc.SetRates(s.staff, search.SetRatesRequest{RoomTypeID: rt.ID, Rates: []search.Rate{
+			{Date: s.checkIn, Amount: search.MaxRate}, {Date: s.checkIn.AddDays(1), Amount: 9e18}}})
+		wantErr(t, err, search.ErrInvalidRequest, "rates[1].amount")
+		huge := int64(search.MaxRate + 1)
+		_, err = s.svc.UpdateRoomType(s.staff, search.UpdateRoomTypeRequest{ID: rt.ID, BaseRate: &huge})
+		wantErr(t, err, search.ErrInvalidRequest, "base_rate")
+		_, err = s.svc.CreateRoomType(s.staff, search.CreateRoomTypeRequest{HotelID: h.ID, Name: "Gold Suite", MaxGuests: 2, RoomsTotal: 1, BaseRate: money.New(9e18, "EUR")})
+		wantErr(t, err, search.ErrInvalidRequest, "base_rate.amount")
+	})
 	t.Run("Delete", func(t *testing.T) {
 		if err := s.svc.DeleteRate(s.staff, search.DeleteRateRequest{RoomTypeID: rt.ID, Date: s.checkIn.AddDays(1)}); err != nil {
 			t.Fatal(err)
@@ -416,6 +426,13 @@ func (s *suite) testSearchInvalid(t *testing.T) {
 		{"SameDay", func(r *search.SearchRequest) { r.CheckOut = r.CheckIn }, search.ErrInvalidStay, []string{"check_out"}},
 		{"TooLong", func(r *search.SearchRequest) { r.CheckOut = r.CheckIn.AddDays(31) }, search.ErrInvalidStay, []string{"check_out"}},
 		{"InPast", func(r *search.SearchRequest) { r.CheckIn = today.AddDays(-1) }, search.ErrInvalidStay, []string{"check_in"}},
+		{"BeyondHorizon", func(r *search.SearchRequest) {
+			r.CheckIn = search.Horizon(today, search.HorizonMonths).AddDays(1)
+			r.CheckOut = r.CheckIn.AddDays(1)
+		}, search.ErrInvalidStay, []string{"check_in"}},
+		{"Year9999", func(r *search.SearchRequest) {
+			r.CheckIn, r.CheckOut = civil.MustParse("9999-12-01"), civil.MustParse("9999-12-02")
+		}, search.ErrInvalidStay, []string{"check_in"}},
 		{"UnknownCity", func(r *search.SearchRequest) { r.City = "Atlantis" }, search.ErrUnknownCity, []string{"city"}},
 		{"Missing", func(r *search.SearchRequest) { *r = search.SearchRequest{Guests: 0} }, search.ErrInvalidRequest, []string{"city", "check_in", "check_out", "guests"}},
 		{"BadSortAndLimit", func(r *search.SearchRequest) { r.Sort = "name"; r.Limit = 101 }, search.ErrInvalidRequest, []string{"sort", "limit"}},
@@ -486,6 +503,12 @@ func (s *suite) testQuote(t *testing.T) {
 		r.CheckOut = r.CheckIn
 		_, err := s.svc.Quote(s.booking, r)
 		wantErr(t, err, search.ErrInvalidStay, "check_out")
+	})
+	t.Run("Year9999IsBeyondHorizon", func(t *testing.T) {
+		r := req
+		r.CheckIn, r.CheckOut = civil.MustParse("9999-12-01"), civil.MustParse("9999-12-03")
+		_, err := s.svc.Quote(s.booking, r)
+		wantErr(t, err, search.ErrInvalidStay, "check_in")
 	})
 	t.Run("ErrRoomTypeNotFound", func(t *testing.T) {
 		r := req

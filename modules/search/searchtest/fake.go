@@ -90,6 +90,9 @@ func (f *Fake) enter(ctx context.Context, req any, scopes ...string) error {
 		if r.BaseRate.Amount < 1 {
 			fields = append(fields, apperr.FieldError{Field: "base_rate.amount", Reason: "min", Detail: "must be at least 1 (minor units, e.g. cents)"})
 		}
+		if r.BaseRate.Amount > search.MaxRate {
+			fields = append(fields, apperr.FieldError{Field: "base_rate.amount", Reason: "max", Detail: "must be at most 100000000 (minor units)"})
+		}
 		if !money.IsCurrency(r.BaseRate.Currency) {
 			fields = append(fields, apperr.FieldError{Field: "base_rate.currency", Reason: "currency", Detail: "must be an ISO 4217 currency code such as EUR or USD"})
 		}
