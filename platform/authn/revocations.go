@@ -22,9 +22,13 @@ type Revocations struct {
 }
 
 // NewRevocations returns an empty set whose entries are kept for keep (the
-// longest an access token lives, leeway included).
-func NewRevocations(keep time.Duration) *Revocations {
-	return &Revocations{keep: keep, now: time.Now, m: make(map[string]time.Time)}
+// longest an access token lives, leeway included), by the clock now (nil:
+// time.Now; the issuer's clock, so entries age like its tokens).
+func NewRevocations(keep time.Duration, now func() time.Time) *Revocations {
+	if now == nil {
+		now = time.Now
+	}
+	return &Revocations{keep: keep, now: now, m: make(map[string]time.Time)}
 }
 
 // Revoke makes subject's tokens issued before notBefore invalid. A later

@@ -22,7 +22,7 @@ func tokenAt(t *testing.T, iss *authntest.Issuer, iat time.Time) string {
 func TestVerifyRefusesTokensIssuedBeforeNotBefore(t *testing.T) {
 	t.Parallel()
 	iss := authntest.NewIssuer(t, testIssuer, testAudience)
-	revoked := authn.NewRevocations(time.Hour)
+	revoked := authn.NewRevocations(time.Hour, nil)
 	v, err := authn.NewVerifier(iss.KeySet(), testIssuer, testAudience, authn.WithRevocations(revoked))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestVerifyRefusesTokensIssuedBeforeNotBefore(t *testing.T) {
 func TestVerifyRefusesRememberedTokenAfterRevocation(t *testing.T) {
 	t.Parallel()
 	iss := authntest.NewIssuer(t, testIssuer, testAudience)
-	revoked := authn.NewRevocations(time.Hour)
+	revoked := authn.NewRevocations(time.Hour, nil)
 	v, err := authn.NewVerifier(iss.KeySet(), testIssuer, testAudience, authn.WithRevocations(revoked))
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestVerifyRefusesRememberedTokenAfterRevocation(t *testing.T) {
 
 func TestRevocationsKeepLatestAndIssueAfter(t *testing.T) {
 	t.Parallel()
-	r := authn.NewRevocations(time.Hour)
+	r := authn.NewRevocations(time.Hour, nil)
 	now := time.Now()
 	r.Revoke("usr_1", now)
 	r.Revoke("usr_1", now.Add(-time.Minute)) // a late, older event changes nothing

@@ -292,7 +292,10 @@ func (s *Service) signAccess(ctx context.Context, p authn.Principal, client stri
 	if err != nil {
 		return "", apperr.Internal(err)
 	}
-	claims := authn.NewClaims(p, s.cfg.issuer, []string{s.cfg.audience}, s.now(), s.cfg.accessTTL)
+	// Not before the subject's last revocation's second, or the token would
+	// be refused by it (iat has whole seconds).
+	iat := s.revoked.IssueTime(p.Subject, s.now())
+	claims := authn.NewClaims(p, s.cfg.issuer, []string{s.cfg.audience}, iat, s.cfg.accessTTL)
 	claims.ClientID = client
 	tok, err := authn.SignToken(claims, k.kid, k.priv)
 	if err != nil {

@@ -171,16 +171,21 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 		return apperr.OrInternal(err, "hash password")
 	}
 	now := s.now()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": hash, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		// Whoever knew the old password may hold a session: end them all.
-		return tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error
+		// Whoever knew the old password may hold a session: end them all,
+		// and their access tokens with them.
+		if err := tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return recordTokensRevoked(ctx, tx, u.ID, now, "password_changed")
 	})
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("change password: %w", err))
 	}
+	s.revoked.Revoke(u.ID, now)
 	return nil
 }
 
@@ -228,7 +233,7 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		return auth.User{}, err
 	}
 	var out userRow
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		u, err := s.userByID(ctx, tx, req.UserID)
 		if err != nil {
 			return err
@@ -247,11 +252,14 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 			return err
 		}
 		out = u
-		return nil
+		// Tokens carry roles and scopes: those issued before the change
+		// must not keep the old ones (a refresh gets the new ones).
+		return recordTokensRevoked(ctx, tx, u.ID, u.UpdatedAt, "roles_changed")
 	})
 	if err != nil {
 		return auth.User{}, apperr.OrInternal(err, "set roles")
 	}
+	s.revoked.Revoke(out.ID, out.UpdatedAt)
 	return toUser(out), nil
 }
 
@@ -322,7 +330,21 @@ func (s *Service) SignOut(ctx context.Context, req auth.SignOutRequest) error {
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("load refresh token: %w", err))
 	}
-	return s.revokeFamily(ctx, rt.FamilyID)
+	// The session's access token goes with it. Access tokens do not say
+	// which session they belong to, so all of the user's go: their other
+	// sessions refresh to get new ones.
+	now := s.now()
+	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return recordTokensRevoked(ctx, tx, rt.UserID, now, "signed_out")
+	})
+	if err != nil {
+		return apperr.Internal(fmt.Errorf("sign out: %w", err))
+	}
+	s.revoked.Revoke(rt.UserID, now)
+	return nil
 }
 
 // Roles and scope reach the principal from the user row: a token carries

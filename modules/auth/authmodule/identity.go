@@ -48,7 +48,13 @@ func Verifier(cfg *config.Config, h *host.Host) (*authn.Verifier, error) {
 	default:
 		return nil, nil
 	}
-	return authn.NewVerifier(keys, ac.Issuer, ac.Audience)
+	var opts []authn.VerifierOption
+	if hosted {
+		// Auth's own not-before times: a role or password change or a
+		// sign-out takes effect on this process's routes the moment it commits.
+		opts = append(opts, authn.WithRevocations(local.Revocations()))
+	}
+	return authn.NewVerifier(keys, ac.Issuer, ac.Audience, opts...)
 }
 
 // ServiceTokens is this process's service identity on other modules'
