@@ -64,27 +64,30 @@ func (r *Revocations) NotBefore(subject string) time.Time {
 }
 
 // Revoked reports whether a token of subject issued at issuedAt was revoked.
-// Token times have whole seconds: a token counts as issued before the
-// not-before time when its second started before it (issuers mint tokens
-// for a revoked subject no earlier than NotBefore, see IssueTime).
 func (r *Revocations) Revoked(subject string, issuedAt time.Time) bool {
 	nb := r.NotBefore(subject)
 	return !nb.IsZero() && issuedAt.Before(nb)
 }
 
-// IssueTime is the iat an issuer should give a new token of subject at now:
-// now, or the subject's not-before time rounded up to a whole second when
-// that is later, so a token issued in the same second as a revocation (a
-// sign-in right after a password change) is not refused by it.
+// Next is the not-before time an issuer sets when it revokes subject's
+// tokens at now. Token times have whole seconds, so it is a whole second
+// later than every iat issued so far: after now's second and after the
+// subject's current not-before (which tokens issued since may carry, see
+// IssueTime). The issuer then passes it to Revoke (and to other processes).
+func (r *Revocations) Next(subject string, now time.Time) time.Time {
+	next := now.Truncate(time.Second).Add(time.Second)
+	if nb := r.NotBefore(subject); !nb.IsZero() && !nb.Before(next) {
+		next = nb.Add(time.Second)
+	}
+	return next
+}
+
+// IssueTime is the iat an issuer gives a new token of subject at now: now,
+// or the subject's not-before time when that is later (up to a second or so
+// ahead, well within any leeway), so a token issued right after a
+// revocation is not refused by it.
 func (r *Revocations) IssueTime(subject string, now time.Time) time.Time {
-	nb := r.NotBefore(subject)
-	if nb.IsZero() {
-		return now
-	}
-	if up := nb.Truncate(time.Second); up.Before(nb) {
-		nb = up.Add(time.Second)
-	}
-	if nb.After(now) {
+	if nb := r.NotBefore(subject); nb.After(now) {
 		return nb
 	}
 	return now

@@ -77,11 +77,26 @@ func TestRevocationsKeepLatestAndIssueAfter(t *testing.T) {
 	if got := r.NotBefore("usr_2"); !got.IsZero() {
 		t.Fatalf("NotBefore of an outlived revocation = %v, want zero", got)
 	}
-	// A token issued in the revocation's second gets the next whole second
-	// as iat, so it is not refused by it once truncated to seconds.
-	iat := r.IssueTime("usr_1", now)
-	if r.Revoked("usr_1", iat.Truncate(time.Second)) || iat.Before(now) || iat.Sub(now) > time.Second {
-		t.Fatalf("IssueTime = %v for not-before %v", iat, now)
+	// Not-before times the issuer picks are whole seconds, later than any
+	// token issued so far, and a token issued after one is not refused by it
+	// even in the same second; a second revocation in that second still
+	// refuses that token.
+	first := r.Next("usr_4", now)
+	if first.Nanosecond() != 0 || !first.After(now) || first.Sub(now) > time.Second {
+		t.Fatalf("Next = %v at %v", first, now)
+	}
+	r.Revoke("usr_4", first)
+	if !r.Revoked("usr_4", now.Truncate(time.Second)) { // issued in the revocation's second, before it
+		t.Fatal("a token issued before the revocation survived it")
+	}
+	iat := r.IssueTime("usr_4", now)
+	if r.Revoked("usr_4", iat) {
+		t.Fatalf("a token issued right after the revocation (iat %v) is refused by it", iat)
+	}
+	second := r.Next("usr_4", now)
+	r.Revoke("usr_4", second)
+	if !r.Revoked("usr_4", iat) {
+		t.Fatalf("a second revocation in the same second (%v) did not refuse the token issued at %v", second, iat)
 	}
 	if got := r.IssueTime("usr_3", now); !got.Equal(now) {
 		t.Fatalf("IssueTime without revocation = %v, want %v", got, now)

@@ -171,6 +171,7 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 		return apperr.OrInternal(err, "hash password")
 	}
 	now := s.now()
+	notBefore := s.revoked.Next(u.ID, now)
 	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": hash, "updated_at": now}).Error; err != nil {
 			return err
@@ -180,12 +181,12 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 		if err := tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		return recordTokensRevoked(ctx, tx, u.ID, now, "password_changed")
+		return recordTokensRevoked(ctx, tx, u.ID, notBefore, "password_changed")
 	})
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("change password: %w", err))
 	}
-	s.revoked.Revoke(u.ID, now)
+	s.revoked.Revoke(u.ID, notBefore)
 	return nil
 }
 
@@ -233,6 +234,7 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		return auth.User{}, err
 	}
 	var out userRow
+	notBefore := s.revoked.Next(req.UserID, s.now())
 	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		u, err := s.userByID(ctx, tx, req.UserID)
 		if err != nil {
@@ -254,12 +256,12 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		out = u
 		// Tokens carry roles and scopes: those issued before the change
 		// must not keep the old ones (a refresh gets the new ones).
-		return recordTokensRevoked(ctx, tx, u.ID, u.UpdatedAt, "roles_changed")
+		return recordTokensRevoked(ctx, tx, u.ID, notBefore, "roles_changed")
 	})
 	if err != nil {
 		return auth.User{}, apperr.OrInternal(err, "set roles")
 	}
-	s.revoked.Revoke(out.ID, out.UpdatedAt)
+	s.revoked.Revoke(out.ID, notBefore)
 	return toUser(out), nil
 }
 
@@ -334,16 +336,17 @@ func (s *Service) SignOut(ctx context.Context, req auth.SignOutRequest) error {
 	// which session they belong to, so all of the user's go: their other
 	// sessions refresh to get new ones.
 	now := s.now()
+	notBefore := s.revoked.Next(rt.UserID, now)
 	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Update("revoked_at", now).Error; err != nil {
 			return err
 		}
-		return recordTokensRevoked(ctx, tx, rt.UserID, now, "signed_out")
+		return recordTokensRevoked(ctx, tx, rt.UserID, notBefore, "signed_out")
 	})
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("sign out: %w", err))
 	}
-	s.revoked.Revoke(rt.UserID, now)
+	s.revoked.Revoke(rt.UserID, notBefore)
 	return nil
 }
 
