@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bellhop/bellhop/modules/auth"
 )
@@ -75,5 +76,45 @@ func TestAuth_RevocationTakesEffectAtOnce(t *testing.T) {
 	// The admin, whose state did not change, keeps their token.
 	if got := createHotel(admin.AccessToken); got != 201 {
 		t.Fatalf("admin's token after another user's revocations: %d", got)
+	}
+}
+
+// With auth in its own process, the rest learns of a demotion from auth's
+// event over NATS and refuses the old token within a second.
+func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
+	natsURL := startNATS(t)
+	authDir, adminPassword := seedWithUsers(t)
+	env := []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}
+	authProc := start(t, env, "--only", "auth", "--data-dir", authDir)
+	rest := start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
+	const email, password = "split.staff@hotel.example", "a long enough passphrase"
+
+	var u auth.User
+	if res := call(t, "POST", authProc.URL+"/api/v1/users", "", strings.NewReader(fmt.Sprintf(`{"email":%q,"name":"Sam","password":%q}`, email, password)), &u); res.StatusCode != 201 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	admin := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
+	if res := call(t, "PUT", authProc.URL+"/api/v1/users/"+u.ID+"/roles", admin.AccessToken, strings.NewReader(`{"roles":["staff"]}`), nil); res.StatusCode != 200 {
+		t.Fatalf("promote: %d", res.StatusCode)
+	}
+	staff := signIn(t, authProc.URL, email, password)
+	newHotel := `{"name":"Split Revoked Inn","city":"Porto","country":"PT","address":"Rua 3","time_zone":"Europe/Lisbon","stars":3,"rating":4}`
+	if res := call(t, "POST", rest.URL+"/api/v1/hotels", staff.AccessToken, strings.NewReader(newHotel), nil); res.StatusCode != 201 {
+		t.Fatalf("staff creates a hotel on the rest: %d", res.StatusCode)
+	}
+	if res := call(t, "PUT", authProc.URL+"/api/v1/users/"+u.ID+"/roles", admin.AccessToken, strings.NewReader(`{"roles":["guest"]}`), nil); res.StatusCode != 200 {
+		t.Fatalf("demote: %d", res.StatusCode)
+	}
+	demoted := time.Now()
+	for {
+		res := call(t, "POST", rest.URL+"/api/v1/hotels", staff.AccessToken, strings.NewReader(newHotel), nil)
+		if res.StatusCode == 401 {
+			t.Logf("the rest refused the demoted user's token %v after the demotion", time.Since(demoted).Round(time.Millisecond))
+			break
+		}
+		if time.Since(demoted) > time.Second {
+			t.Fatalf("the rest still accepts the demoted user's token a second later: %d", res.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
