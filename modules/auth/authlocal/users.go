@@ -234,6 +234,7 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		return auth.User{}, err
 	}
 	var out userRow
+	var demoted bool
 	notBefore := s.revoked.Next(req.UserID, s.now())
 	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		u, err := s.userByID(ctx, tx, req.UserID)
@@ -249,19 +250,28 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 				return auth.ErrLastAdmin
 			}
 		}
+		// Demoted: a privileged role or a scope taken away. Guest is every
+		// user's base role, so trading it for staff or admin is a promotion.
+		demoted = !subset(s.scopesOf(u.Roles), s.scopesOf(roles)) ||
+			slices.ContainsFunc(u.Roles, func(r string) bool { return r != authn.RoleGuest && !slices.Contains(roles, r) })
 		u.Roles, u.UpdatedAt = roles, s.now()
 		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Select("roles", "updated_at").Updates(&u).Error; err != nil {
 			return err
 		}
 		out = u
-		// Tokens carry roles and scopes: those issued before the change
-		// must not keep the old ones (a refresh gets the new ones).
+		if !demoted {
+			return nil // earlier tokens grant less than the user may do now: harmless
+		}
+		// Tokens carry roles and scopes: those issued before a role was
+		// taken away must not keep it (a refresh gets the new ones).
 		return recordTokensRevoked(ctx, tx, u.ID, notBefore, "roles_changed")
 	})
 	if err != nil {
 		return auth.User{}, apperr.OrInternal(err, "set roles")
 	}
-	s.revoked.Revoke(out.ID, notBefore)
+	if demoted {
+		s.revoked.Revoke(out.ID, notBefore)
+	}
 	return toUser(out), nil
 }
 
@@ -332,22 +342,10 @@ func (s *Service) SignOut(ctx context.Context, req auth.SignOutRequest) error {
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("load refresh token: %w", err))
 	}
-	// The session's access token goes with it. Access tokens do not say
-	// which session they belong to, so all of the user's go: their other
-	// sessions refresh to get new ones.
-	now := s.now()
-	notBefore := s.revoked.Next(rt.UserID, now)
-	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Update("revoked_at", now).Error; err != nil {
-			return err
-		}
-		return recordTokensRevoked(ctx, tx, rt.UserID, notBefore, "signed_out")
-	})
-	if err != nil {
-		return apperr.Internal(fmt.Errorf("sign out: %w", err))
-	}
-	s.revoked.Revoke(rt.UserID, notBefore)
-	return nil
+	// Access tokens do not say which session they belong to, so a sign-out
+	// cannot refuse this session's alone without ending the user's others:
+	// they live out their (short) lifetime. Follow-up: a "sid" claim.
+	return s.revokeFamily(ctx, rt.FamilyID)
 }
 
 // Roles and scope reach the principal from the user row: a token carries
