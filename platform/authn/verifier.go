@@ -237,8 +237,8 @@ func NewVerifier(keys KeySet, issuer, audience string, opts ...VerifierOption) (
 var errNoKid = errors.New("no kid header")
 
 // errRevoked refuses a token issued before its subject's roles or password
-// changed or they signed out.
-var errRevoked = ErrInvalidToken.With("the token was revoked (the user's roles or password changed, or they signed out): sign in again")
+// changed (its subject's not-before time is later).
+var errRevoked = ErrInvalidToken.With("the token was revoked (the user's roles or password changed): sign in again")
 
 // Verify checks rawToken and returns the principal it carries, with Token set
 // to rawToken. Every failure is ErrInvalidToken with a message saying why

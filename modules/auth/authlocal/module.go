@@ -153,7 +153,7 @@ func (m *Module) Service() auth.Service { return m.svc }
 func (m *Module) KeySet() authn.KeySet { return m.svc.keys }
 
 // Revocations are the not-before times of users' access tokens this module
-// sets (after a role or password change or a sign-out) the moment it
+// sets (after a demotion or a password change) the moment it
 // commits: the process's verifier uses them, so the change takes effect at
 // once here; other processes learn them from auth.EventTokensRevoked.
 func (m *Module) Revocations() *authn.Revocations { return m.svc.revoked }

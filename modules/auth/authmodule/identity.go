@@ -24,8 +24,8 @@ import (
 // no verifier (nil), and routes that need a token answer 401.
 //
 // It refuses a user's tokens issued before their roles or password last
-// changed or they signed out: with auth here, from auth's own record the
-// moment it commits; elsewhere, from auth's auth.EventTokensRevoked events on
+// changed: with auth here, from auth's own record the moment it commits;
+// elsewhere, from auth's auth.EventTokensRevoked events on
 // bus, read back over the last token lifetime at start and then as they
 // come, until ctx is done.
 func Verifier(ctx context.Context, cfg *config.Config, h *host.Host, bus *events.Bus) (*authn.Verifier, error) {
@@ -58,8 +58,8 @@ func Verifier(ctx context.Context, cfg *config.Config, h *host.Host, bus *events
 	var opts []authn.VerifierOption
 	switch {
 	case hosted:
-		// Auth's own not-before times: a role or password change or a
-		// sign-out takes effect on this process's routes the moment it commits.
+		// Auth's own not-before times: a demotion or a password change
+		// takes effect on this process's routes the moment it commits.
 		opts = append(opts, authn.WithRevocations(local.Revocations()))
 	case bus != nil:
 		opts = append(opts, authn.WithRevocations(followRevocations(ctx, bus, ac.AccessTokenTTL)))
