@@ -178,7 +178,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err := h.Build(ctx, host.BuildOptions{Bus: bus, Edges: edges, Registerer: reg, ServiceTokens: tokens}); err != nil {
 		return err
 	}
-	verifier, err := authmodule.Verifier(cfg, h)
+	verifier, err := authmodule.Verifier(ctx, cfg, h, bus)
 	if err != nil {
 		return err
 	}

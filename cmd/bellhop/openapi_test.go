@@ -581,6 +581,10 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	pwURL := me + "/password"
 	c.problem(t, x{method: "POST", url: pwURL, token: session.AccessToken, body: fmt.Sprintf(`{"current_password":"not it at all","new_password":%q}`, renewed)}, 403, "auth.wrong_password")
 	c.check(t, x{method: "POST", url: pwURL, token: session.AccessToken, body: fmt.Sprintf(`{"current_password":%q,"new_password":%q}`, password, renewed)}, 204)
+	// A password change ends the tokens issued before it: sign in again.
+	c.problem(t, x{method: "GET", url: me, token: session.AccessToken}, 401, "authn.invalid_token")
+	var signedInAgain auth.Tokens
+	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(email, renewed)}, 200, &signedInAgain)
 
 	// Admins: users and their roles.
 	var page auth.UserList
@@ -590,7 +594,7 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	}
 	c.check(t, x{method: "GET", url: u + "/api/v1/users?" + query("limit", "200", "cursor", page.NextCursor), token: ops.AccessToken}, 200)
 	c.problem(t, x{method: "GET", url: u + "/api/v1/users?limit=201", token: ops.AccessToken, refused: true}, 422, "auth.invalid_request")
-	c.problem(t, x{method: "GET", url: u + "/api/v1/users", token: session.AccessToken}, 403, "authn.forbidden")
+	c.problem(t, x{method: "GET", url: u + "/api/v1/users", token: signedInAgain.AccessToken}, 403, "authn.forbidden")
 	var promoted auth.User
 	c.decode(t, x{method: "PUT", url: u + "/api/v1/users/" + guest.ID + "/roles", token: ops.AccessToken, body: `{"roles":["staff","guest"]}`}, 200, &promoted)
 	if len(promoted.Roles) != 2 {
@@ -615,7 +619,7 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 		t.Fatalf("public client %+v", app)
 	}
 	c.problem(t, x{method: "POST", url: clients, token: ops.AccessToken, body: `{"name":"Bad","grant_types":["password"]}`, refused: true}, 422, "auth.invalid_request")
-	c.problem(t, x{method: "POST", url: clients, token: session.AccessToken, body: `{"name":"Mine"}`}, 403, "authn.forbidden")
+	c.problem(t, x{method: "POST", url: clients, token: signedInAgain.AccessToken, body: `{"name":"Mine"}`}, 403, "authn.forbidden")
 	var list auth.ClientList
 	c.decode(t, x{method: "GET", url: clients, token: ops.AccessToken}, 200, &list)
 	if len(list.Clients) < 2 {

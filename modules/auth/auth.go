@@ -435,6 +435,19 @@ type DeleteClientRequest struct {
 // created, by Register or by an operator.
 const EventUserRegistered = "bellhop.user.registered.v1"
 
+// EventTokensRevoked is published (as TokensRevoked) when a user's access
+// tokens issued so far lose their power: their roles or password changed, or
+// (later) they sign out. Every process that verifies tokens consumes it.
+const EventTokensRevoked = "bellhop.user.tokens_revoked.v1"
+
+// TokensRevoked is the payload of EventTokensRevoked: the user's access
+// tokens issued before NotBefore are refused.
+type TokensRevoked struct {
+	UserID    string    `json:"user_id"`
+	NotBefore time.Time `json:"not_before"`
+	Reason    string    `json:"reason"` // "roles_changed", "password_changed" (later "signed_out")
+}
+
 // UserRegistered is the payload of EventUserRegistered: enough to greet the
 // user without calling auth.
 type UserRegistered struct {

@@ -124,6 +124,7 @@ type Verifier struct {
 	now      func() time.Time
 	parser   *jwt.Parser
 	verified verifiedTokens
+	revoked  *Revocations
 }
 
 // verifiedTokens remembers tokens that passed verification, so a client
@@ -141,6 +142,7 @@ type verifiedTokens struct {
 type verifiedToken struct {
 	p       Principal
 	kid     string
+	issued  time.Time // iat (zero when the token has none)
 	expires time.Time // exp + leeway
 }
 
@@ -190,6 +192,13 @@ func WithoutRemembering() VerifierOption {
 	return func(v *Verifier) { v.verified.off = true }
 }
 
+// WithRevocations makes the Verifier refuse a token issued before its
+// subject's not-before time in r, whether it checks the token in full or
+// remembers it.
+func WithRevocations(r *Revocations) VerifierOption {
+	return func(v *Verifier) { v.revoked = r }
+}
+
 // WithClock sets the source of the current time (for tests).
 func WithClock(now func() time.Time) VerifierOption {
 	return func(v *Verifier) {
@@ -227,6 +236,10 @@ func NewVerifier(keys KeySet, issuer, audience string, opts ...VerifierOption) (
 
 var errNoKid = errors.New("no kid header")
 
+// errRevoked refuses a token issued before its subject's roles or password
+// changed (its subject's not-before time is later).
+var errRevoked = ErrInvalidToken.With("the token was revoked (the user's roles or password changed): sign in again")
+
 // Verify checks rawToken and returns the principal it carries, with Token set
 // to rawToken. Every failure is ErrInvalidToken with a message saying why
 // (never quoting the token) and the underlying cause wrapped for logs.
@@ -238,6 +251,9 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 		return Principal{}, ErrInvalidToken.With("the bearer token is empty")
 	}
 	if t, ok := v.verified.get(rawToken, v.now()); ok {
+		if v.revoked.Revoked(t.p.Subject, t.issued) {
+			return Principal{}, errRevoked
+		}
 		if _, err := v.keys.PublicKey(ctx, t.kid); err == nil {
 			p := t.p
 			p.Roles, p.Scopes = slices.Clip(p.Roles), slices.Clip(p.Scopes)
@@ -263,13 +279,20 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 	if err != nil {
 		return Principal{}, ErrInvalidToken.With("the token names an unknown principal kind").WithCause(err)
 	}
+	var issued time.Time
+	if claims.IssuedAt != nil {
+		issued = claims.IssuedAt.Time
+	}
+	if v.revoked.Revoked(claims.Subject, issued) {
+		return Principal{}, errRevoked
+	}
 	p.Token = rawToken
 	if claims.ExpiresAt != nil {
 		// Clipped: a caller appending to a role or scope list gets a copy
 		// rather than writing into the cached principal.
 		cached := p
 		cached.Roles, cached.Scopes = slices.Clip(slices.Clone(p.Roles)), slices.Clip(slices.Clone(p.Scopes))
-		v.verified.put(rawToken, verifiedToken{p: cached, kid: kid, expires: claims.ExpiresAt.Add(v.leeway)})
+		v.verified.put(rawToken, verifiedToken{p: cached, kid: kid, issued: issued, expires: claims.ExpiresAt.Add(v.leeway)})
 	}
 	return p, nil
 }

@@ -114,14 +114,16 @@ func New(d Deps) (*Module, error) {
 	// A retired key stays published until the last token it signed has
 	// expired, with room for clock skew and for caches of the JWKS.
 	keys := newKeyring(d.DB, utcNow, cfg.accessTTL+authn.DefaultLeeway+5*time.Minute)
-	verifier, err := authn.NewVerifier(keys, cfg.issuer, cfg.audience, authn.WithClock(now))
+	revoked := authn.NewRevocations(cfg.accessTTL+authn.DefaultLeeway, now)
+	verifier, err := authn.NewVerifier(keys, cfg.issuer, cfg.audience, authn.WithClock(now), authn.WithRevocations(revoked))
 	if err != nil {
 		return nil, err
 	}
-	// Auth publishes its accounts' registrations and consumes nothing.
+	// Auth publishes its accounts' registrations and token revocations and
+	// consumes nothing.
 	wired, err := events.Wire(events.Declaration{
 		Module:    auth.Module,
-		Publishes: []string{auth.EventUserRegistered},
+		Publishes: []string{auth.EventUserRegistered, auth.EventTokensRevoked},
 	}, events.Wiring{DB: d.DB.DB, Bus: d.Bus, OutboxRetention: d.OutboxRetention, Log: log})
 	if err != nil {
 		return nil, err
@@ -129,7 +131,7 @@ func New(d Deps) (*Module, error) {
 	return &Module{
 		svc: &Service{
 			db: d.DB, log: log, cfg: cfg, validate: validation.New(), hasher: hasher, keys: keys,
-			verifier: verifier, throttle: newThrottle(d.Throttle), now: utcNow,
+			verifier: verifier, revoked: revoked, throttle: newThrottle(d.Throttle), now: utcNow,
 			store: store{outbox: wired.Outbox()},
 		},
 		log:    log,
@@ -150,6 +152,12 @@ func (m *Module) Service() auth.Service { return m.svc }
 // KeySet verifies this module's tokens in-process: the keys it signs with
 // and those it retired less than a token lifetime ago.
 func (m *Module) KeySet() authn.KeySet { return m.svc.keys }
+
+// Revocations are the not-before times of users' access tokens this module
+// sets (after a demotion or a password change) the moment it
+// commits: the process's verifier uses them, so the change takes effect at
+// once here; other processes learn them from auth.EventTokensRevoked.
+func (m *Module) Revocations() *authn.Revocations { return m.svc.revoked }
 
 // Run runs the module's background work until ctx is done: the relay that
 // publishes its outbox.

@@ -31,6 +31,7 @@ type Service struct {
 	hasher   *passwordHasher
 	keys     *keyring
 	verifier *authn.Verifier
+	revoked  *authn.Revocations // the not-before times of users' tokens, shared with this process's verifiers
 	throttle *throttle
 	now      func() time.Time
 	store    store

@@ -137,3 +137,15 @@ func (st store) createUser(ctx context.Context, row userRow) error {
 		return events.Record(tx, evt)
 	})
 }
+
+// recordTokensRevoked records, in tx, that userID's access tokens issued
+// before notBefore are revoked (auth.EventTokensRevoked).
+func recordTokensRevoked(ctx context.Context, tx *gorm.DB, userID string, notBefore time.Time, reason string) error {
+	evt, err := events.New(ctx, auth.Module, auth.EventTokensRevoked, auth.TokensRevoked{
+		UserID: userID, NotBefore: notBefore, Reason: reason,
+	})
+	if err != nil {
+		return err
+	}
+	return events.Record(tx, evt)
+}

@@ -178,16 +178,22 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 		return apperr.OrInternal(err, "hash password")
 	}
 	now := s.now()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	notBefore := s.revoked.Next(u.ID, now)
+	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": hash, "updated_at": now}).Error; err != nil {
 			return err
 		}
-		// Whoever knew the old password may hold a session: end them all.
-		return tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error
+		// Whoever knew the old password may hold a session: end them all,
+		// and their access tokens with them.
+		if err := tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return recordTokensRevoked(ctx, tx, u.ID, notBefore, "password_changed")
 	})
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("change password: %w", err))
 	}
+	s.revoked.Revoke(u.ID, notBefore)
 	return nil
 }
 
@@ -235,7 +241,9 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		return auth.User{}, err
 	}
 	var out userRow
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	var demoted bool
+	notBefore := s.revoked.Next(req.UserID, s.now())
+	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		u, err := s.userByID(ctx, tx, req.UserID)
 		if err != nil {
 			return err
@@ -249,15 +257,27 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 				return auth.ErrLastAdmin
 			}
 		}
+		// Demoted: a privileged role or a scope taken away. Guest is every
+		// user's base role, so trading it for staff or admin is a promotion.
+		demoted = !subset(s.scopesOf(u.Roles), s.scopesOf(roles)) ||
+			slices.ContainsFunc(u.Roles, func(r string) bool { return r != authn.RoleGuest && !slices.Contains(roles, r) })
 		u.Roles, u.UpdatedAt = roles, s.now()
 		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Select("roles", "updated_at").Updates(&u).Error; err != nil {
 			return err
 		}
 		out = u
-		return nil
+		if !demoted {
+			return nil // earlier tokens grant less than the user may do now: harmless
+		}
+		// Tokens carry roles and scopes: those issued before a role was
+		// taken away must not keep it (a refresh gets the new ones).
+		return recordTokensRevoked(ctx, tx, u.ID, notBefore, "roles_changed")
 	})
 	if err != nil {
 		return auth.User{}, apperr.OrInternal(err, "set roles")
+	}
+	if demoted {
+		s.revoked.Revoke(out.ID, notBefore)
 	}
 	return toUser(out), nil
 }
@@ -366,6 +386,9 @@ func (s *Service) SignOut(ctx context.Context, req auth.SignOutRequest) error {
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("load refresh token: %w", err))
 	}
+	// Access tokens do not say which session they belong to, so a sign-out
+	// cannot refuse this session's alone without ending the user's others:
+	// they live out their (short) lifetime. Follow-up: a "sid" claim.
 	return s.revokeFamily(ctx, rt.FamilyID)
 }
 

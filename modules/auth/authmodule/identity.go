@@ -13,6 +13,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth/authlocal"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/config"
+	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/host"
 	"github.com/bellhop/bellhop/platform/httpclient"
 )
@@ -21,7 +22,13 @@ import (
 // JWKS file or URL), else the auth module's own keys in-process (built in h),
 // else auth's JWKS over HTTP when auth is remote. With none of those there is
 // no verifier (nil), and routes that need a token answer 401.
-func Verifier(cfg *config.Config, h *host.Host) (*authn.Verifier, error) {
+//
+// It refuses a user's tokens issued before their roles or password last
+// changed: with auth here, from auth's own record the moment it commits;
+// elsewhere, from auth's auth.EventTokensRevoked events on
+// bus, read back over the last token lifetime at start and then as they
+// come, until ctx is done.
+func Verifier(ctx context.Context, cfg *config.Config, h *host.Host, bus *events.Bus) (*authn.Verifier, error) {
 	ac := Settings(cfg)
 	var keys authn.KeySet
 	var err error
@@ -48,7 +55,16 @@ func Verifier(cfg *config.Config, h *host.Host) (*authn.Verifier, error) {
 	default:
 		return nil, nil
 	}
-	return authn.NewVerifier(keys, ac.Issuer, ac.Audience)
+	var opts []authn.VerifierOption
+	switch {
+	case hosted:
+		// Auth's own not-before times: a demotion or a password change
+		// takes effect on this process's routes the moment it commits.
+		opts = append(opts, authn.WithRevocations(local.Revocations()))
+	case bus != nil:
+		opts = append(opts, authn.WithRevocations(followRevocations(ctx, bus, ac.AccessTokenTTL)))
+	}
+	return authn.NewVerifier(keys, ac.Issuer, ac.Audience, opts...)
 }
 
 // ServiceTokens is this process's service identity on other modules'
@@ -115,4 +131,20 @@ func (l *localTokens) Invalidate() {
 	l.mu.Lock()
 	l.token = ""
 	l.mu.Unlock()
+}
+
+// followRevocations keeps not-before times of users' tokens from auth's
+// events: those of the last token lifetime (older ones refuse only expired
+// tokens), then each new one.
+func followRevocations(ctx context.Context, bus *events.Bus, ttl time.Duration) *authn.Revocations {
+	keep := ttl + authn.DefaultLeeway
+	r := authn.NewRevocations(keep, nil)
+	subject := events.Subject(auth.Module, auth.EventTokensRevoked)
+	go bus.Watch(ctx, auth.Module, subject, time.Now().Add(-keep), func(evt events.Event) {
+		var p auth.TokensRevoked
+		if err := evt.Decode(&p); err == nil {
+			r.Revoke(p.UserID, p.NotBefore)
+		}
+	})
+	return r
 }

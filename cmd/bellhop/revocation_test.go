@@ -1,0 +1,113 @@
+package main_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/modules/auth"
+)
+
+// A staff user's access token loses its power the moment a role is taken
+// from them or their password changes, on a route of another module (search's
+// catalog writes), not when the token expires; and a token issued right
+// after works.
+func TestAuth_RevocationTakesEffectAtOnce(t *testing.T) {
+	dir, adminPassword := seedWithUsers(t)
+	p := start(t, nil, "--data-dir", dir)
+	const email, password, newPassword = "rhea.staff@hotel.example", "a long enough passphrase", "another long passphrase"
+
+	var u auth.User
+	if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(fmt.Sprintf(`{"email":%q,"name":"Rhea","password":%q}`, email, password)), &u); res.StatusCode != 201 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	admin := signIn(t, p.URL, "admin@bellhop.demo", adminPassword)
+	setRoles := func(roles string) {
+		t.Helper()
+		if res := call(t, "PUT", p.URL+"/api/v1/users/"+u.ID+"/roles", admin.AccessToken, strings.NewReader(`{"roles":`+roles+`}`), nil); res.StatusCode != 200 {
+			t.Fatalf("set roles %s: %d", roles, res.StatusCode)
+		}
+	}
+	hotel := 0
+	createHotel := func(token string) int {
+		t.Helper()
+		hotel++
+		body := fmt.Sprintf(`{"name":"Revoked Inn %d","city":"Lisbon","country":"PT","address":"Rua 1","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
+		return call(t, "POST", p.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
+	}
+
+	// Demoted: the staff token is refused at once.
+	setRoles(`["staff"]`)
+	staff := signIn(t, p.URL, email, password)
+	if got := createHotel(staff.AccessToken); got != 201 {
+		t.Fatalf("staff creates a hotel: %d", got)
+	}
+	setRoles(`["guest"]`)
+	if got := createHotel(staff.AccessToken); got != 401 {
+		t.Fatalf("token issued before the demotion: %d, want 401", got)
+	}
+
+	// Password changed: every earlier token is refused.
+	setRoles(`["staff"]`)
+	staff = signIn(t, p.URL, email, password) // within a second of the revocation: still valid
+	if got := createHotel(staff.AccessToken); got != 201 {
+		t.Fatalf("token issued after the promotion: %d", got)
+	}
+	body := fmt.Sprintf(`{"current_password":%q,"new_password":%q}`, password, newPassword)
+	if res := call(t, "POST", p.URL+"/api/v1/users/me/password", staff.AccessToken, strings.NewReader(body), nil); res.StatusCode/100 != 2 {
+		t.Fatalf("change password: %d", res.StatusCode)
+	}
+	if got := createHotel(staff.AccessToken); got != 401 {
+		t.Fatalf("token issued before the password change: %d, want 401", got)
+	}
+
+	staff = signIn(t, p.URL, email, newPassword)
+	if got := createHotel(staff.AccessToken); got != 201 {
+		t.Fatalf("token issued after the password change: %d", got)
+	}
+	// The admin, whose state did not change, keeps their token.
+	if got := createHotel(admin.AccessToken); got != 201 {
+		t.Fatalf("admin's token after another user's revocations: %d", got)
+	}
+}
+
+// With auth in its own process, the rest learns of a demotion from auth's
+// event over NATS and refuses the old token within a second.
+func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
+	natsURL := startNATS(t)
+	authDir, adminPassword := seedWithUsers(t)
+	env := []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}
+	authProc := start(t, env, "--only", "auth", "--data-dir", authDir)
+	rest := start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
+	const email, password = "split.staff@hotel.example", "a long enough passphrase"
+
+	var u auth.User
+	if res := call(t, "POST", authProc.URL+"/api/v1/users", "", strings.NewReader(fmt.Sprintf(`{"email":%q,"name":"Sam","password":%q}`, email, password)), &u); res.StatusCode != 201 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	admin := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
+	if res := call(t, "PUT", authProc.URL+"/api/v1/users/"+u.ID+"/roles", admin.AccessToken, strings.NewReader(`{"roles":["staff"]}`), nil); res.StatusCode != 200 {
+		t.Fatalf("promote: %d", res.StatusCode)
+	}
+	staff := signIn(t, authProc.URL, email, password)
+	newHotel := `{"name":"Split Revoked Inn","city":"Porto","country":"PT","address":"Rua 3","time_zone":"Europe/Lisbon","stars":3,"rating":4}`
+	if res := call(t, "POST", rest.URL+"/api/v1/hotels", staff.AccessToken, strings.NewReader(newHotel), nil); res.StatusCode != 201 {
+		t.Fatalf("staff creates a hotel on the rest: %d", res.StatusCode)
+	}
+	if res := call(t, "PUT", authProc.URL+"/api/v1/users/"+u.ID+"/roles", admin.AccessToken, strings.NewReader(`{"roles":["guest"]}`), nil); res.StatusCode != 200 {
+		t.Fatalf("demote: %d", res.StatusCode)
+	}
+	demoted := time.Now()
+	for {
+		res := call(t, "POST", rest.URL+"/api/v1/hotels", staff.AccessToken, strings.NewReader(newHotel), nil)
+		if res.StatusCode == 401 {
+			t.Logf("the rest refused the demoted user's token %v after the demotion", time.Since(demoted).Round(time.Millisecond))
+			break
+		}
+		if time.Since(demoted) > time.Second {
+			t.Fatalf("the rest still accepts the demoted user's token a second later: %d", res.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
