@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
@@ -15,7 +14,6 @@ import (
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
-	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/events/eventstest"
 	"github.com/bellhop/bellhop/platform/money"
 )
@@ -39,24 +37,12 @@ func TestModule_AvailabilityFollowsBookings(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A stand-in for the bookings module: its outbox and relay.
-	bdb := dbtest.Open(t, bookings.Module, events.Migrations)
-	relay, err := events.NewRelay(bus, events.RelayOptions{Module: bookings.Module, DB: bdb.DB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventstest.Run(t, relay)
+	bookingsEvents := bookingstest.NewEvents(t, bus) // bookings' side of the bus
 	in := civil.Today(time.UTC).AddDays(40)
 	publish := func(typ, bookingID string) {
 		t.Helper()
-		evt, err := events.New(context.Background(), bookings.Module, typ, bookings.BookingEvent{Booking: bookings.Booking{
-			ID: bookingID, RoomTypeID: rt.ID, HotelID: h.ID, CheckIn: in, CheckOut: in.AddDays(2)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := relay.Transaction(context.Background(), func(tx *gorm.DB) error { return events.Record(tx, evt) }); err != nil {
-			t.Fatal(err)
-		}
+		bookingsEvents.Publish(t, bookingsEvents.Event(t, typ, bookings.Booking{
+			ID: bookingID, RoomTypeID: rt.ID, HotelID: h.ID, CheckIn: in, CheckOut: in.AddDays(2)}, ""))
 	}
 	freeRooms := func(want int) {
 		t.Helper()

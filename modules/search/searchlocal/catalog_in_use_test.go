@@ -6,9 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
@@ -17,7 +16,6 @@ import (
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
-	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/events/eventstest"
 	"github.com/bellhop/bellhop/platform/money"
 )
@@ -43,23 +41,12 @@ func TestModule_CatalogChangesCannotStrandBookings(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	bdb := dbtest.Open(t, bookings.Module, events.Migrations)
-	relay, err := events.NewRelay(bus, events.RelayOptions{Module: bookings.Module, DB: bdb.DB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventstest.Run(t, relay)
+	bookingsEvents := bookingstest.NewEvents(t, bus) // bookings' side of the bus
 	in := civil.Today(time.UTC).AddDays(30)
 	publish := func(typ, bookingID string) {
 		t.Helper()
-		evt, err := events.New(context.Background(), bookings.Module, typ, bookings.BookingEvent{Booking: bookings.Booking{
-			ID: bookingID, RoomTypeID: rt.ID, HotelID: h.ID, CheckIn: in, CheckOut: in.AddDays(2)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := relay.Transaction(context.Background(), func(tx *gorm.DB) error { return events.Record(tx, evt) }); err != nil {
-			t.Fatal(err)
-		}
+		bookingsEvents.Publish(t, bookingsEvents.Event(t, typ, bookings.Booking{
+			ID: bookingID, RoomTypeID: rt.ID, HotelID: h.ID, CheckIn: in, CheckOut: in.AddDays(2)}, ""))
 	}
 	roomsTotal := func(n int) error {
 		_, err := svc.UpdateRoomType(staff, search.UpdateRoomTypeRequest{ID: rt.ID, RoomsTotal: &n})
