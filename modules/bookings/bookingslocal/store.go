@@ -2,7 +2,6 @@ package bookingslocal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -97,14 +96,7 @@ func (s *gormStore) write(ctx context.Context, fn func(tx storeTx) error) error 
 func inTx(tx *gorm.DB) storeTx { return &gormStore{db: tx} }
 
 func (s *gormStore) booking(ctx context.Context, id string) (bookingRow, error) {
-	var r bookingRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return bookingRow{}, fmt.Errorf("booking %s: %w", id, bookings.ErrNotFound)
-		}
-		return bookingRow{}, apperr.Internal(fmt.Errorf("load booking %s: %w", id, err))
-	}
-	return r, nil
+	return db.TakeByID[bookingRow](ctx, s.db, "booking", id, bookings.ErrNotFound)
 }
 
 func (s *gormStore) byIdempotencyKey(ctx context.Context, guestID, key string) (bookingRow, bool, error) {

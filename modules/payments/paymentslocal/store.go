@@ -141,14 +141,7 @@ func (s *gormStore) write(ctx context.Context, fn func(tx storeTx) error) error 
 func inTx(tx *gorm.DB) storeTx { return &gormStore{db: tx} }
 
 func (s *gormStore) payment(ctx context.Context, id string) (paymentRow, error) {
-	var row paymentRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return paymentRow{}, fmt.Errorf("payment %s: %w", id, payments.ErrNotFound)
-		}
-		return paymentRow{}, apperr.Internal(fmt.Errorf("read payment %s: %w", id, err))
-	}
-	return row, nil
+	return db.TakeByID[paymentRow](ctx, s.db, "payment", id, payments.ErrNotFound)
 }
 
 func (s *gormStore) idempotencyKey(ctx context.Context, guestID, key string) (idempotencyRow, bool, error) {
