@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test test-tools lint bench clean chromium
+.PHONY: all run build test test-tools lint bench clean chromium fuzz
 
 all: lint test
 
@@ -68,6 +68,26 @@ bench:
 	$(GO) test -run '^$$' -bench RenderReceipt -benchmem -cpu 1 -count 1 ./modules/reporting/reportinglocal/
 	$(GO) test -run '^$$' -bench Occupancy_AllHotels -benchtime 5x -count 1 ./modules/reporting/reportinglocal/
 	$(GO) run ./cmd/bellhop-bench
+
+## fuzz: each Go fuzz target for FUZZTIME (default 2m; e.g. make fuzz FUZZTIME=10m). Their seed
+## corpora run in make test; a crash is saved under the package's testdata/fuzz and fails the run.
+FUZZTIME ?= 2m
+FUZZ_PARALLEL ?= 1
+FUZZ_TARGETS = \
+	FuzzBindJSON:./platform/httpserver/ \
+	FuzzStatusError:./platform/httpclient/ \
+	FuzzParse:./platform/civil/ \
+	FuzzMoney:./platform/money/ \
+	FuzzParseEvent:./platform/events/ \
+	FuzzVerify:./platform/authn/ \
+	FuzzDecodeCursor:./modules/search/searchlocal/ \
+	FuzzDecodeCursor:./modules/bookings/bookingslocal/ \
+	FuzzDecodeCursor:./modules/payments/paymentslocal/
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name $$pkg ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL) $$pkg; \
+	done
 
 clean:
 	rm -rf bin
