@@ -268,7 +268,11 @@ func TestOWASP_API7_ServerSideRequestForgery(t *testing.T) {
 	if client.ID != "" {
 		authz := url.Values{"response_type": {"code"}, "client_id": {client.ID}, "redirect_uri": {trap.URL + "/cb"}, "state": {"s"},
 			"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}, "scope": {"everything"}}
-		rawCall(t, "GET", p.URL+"/oauth/authorize?"+authz.Encode(), "", "")
+		// Not followed here: the browser, not the server, goes to a redirect URI.
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if res, err := noFollow.Get(p.URL + "/oauth/authorize?" + authz.Encode()); err == nil {
+			res.Body.Close()
+		}
 	}
 	req, _ := http.NewRequest("GET", p.URL+"/.well-known/oauth-authorization-server", nil)
 	req.Host = strings.TrimPrefix(trap.URL, "http://")
