@@ -307,7 +307,7 @@ func TestOWASP_API8_SecurityMisconfiguration(t *testing.T) {
 	}
 	res, body := rawCall(t, "GET", p.URL+"/api/v1/users/me", guest, "")
 	if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "no-store" || res.Header.Get("X-Content-Type-Options") != "nosniff" {
-		t.Fatalf("personal answer headers: %d %v", res.StatusCode, res.Header)
+		t.Fatalf("personal answer headers: %d %v %s", res.StatusCode, res.Header, body)
 	}
 	res, body = rawCall(t, "POST", p.URL+"/api/v1/bookings", guest, `{"room_type_id":`)
 	if res.StatusCode != 400 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/problem+json") ||
