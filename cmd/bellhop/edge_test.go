@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 )
@@ -33,7 +34,8 @@ import (
 // Clients speak from other loopback addresses (127.0.0.2 and up), as clients
 // elsewhere would, so each has an address of its own at nginx and in the
 // processes' logs. The test checks that each path prefix reaches the process
-// it names, the 429s on sign-in and payments, the Lua rule, and that the
+// it names, a booking made through nginx alone, the 429s on sign-in and
+// payments, the Lua rule, a 503 for a stopped process, and that the
 // processes see the client's address through nginx and ignore a forged
 // X-Forwarded-For from anyone else.
 func TestEdge_NginxInFrontOfTheSplitDeployment(t *testing.T) {
@@ -98,6 +100,30 @@ func TestEdge_NginxInFrontOfTheSplitDeployment(t *testing.T) {
 			wantEdgeProblem(t, "GET "+p, res, http.StatusNotFound, "edge.not_found")
 			e.wantNotLogged(t, id, "GET "+p)
 		}
+	})
+
+	t.Run("BookingThroughTheEdge", func(t *testing.T) {
+		// A guest registers, holds, pays and gets a receipt through nginx
+		// alone: auth, bookings, payments and reporting each answer their
+		// part, and the payment event crosses NATS to bookings and reporting.
+		edgeURL := "http://" + e.addr
+		token := registerGuest(t, edgeURL, "edge-guest@guest.example")
+		b := holdRoom(t, edgeURL, token, firstRoomType(t, edgeURL), 40)
+		var pay payments.Payment
+		if res := send(t, "POST", edgeURL+"/api/v1/payments", token, fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, b.ID),
+			map[string]string{"Idempotency-Key": "edge-pay-1"}, &pay); res.StatusCode != 201 || pay.Status != "succeeded" {
+			t.Fatalf("pay through the edge: %d %+v", res.StatusCode, pay)
+		}
+		pollUntil(t, "the booking to be confirmed and its receipt issued", 10*time.Second, func() (bool, string) {
+			var got bookings.Booking
+			call(t, "GET", edgeURL+"/api/v1/bookings/"+b.ID, token, nil, &got)
+			var docs struct {
+				Documents []struct{ Kind string } `json:"documents"`
+			}
+			call(t, "GET", edgeURL+"/api/v1/bookings/"+b.ID+"/documents", token, nil, &docs)
+			return got.Status == "confirmed" && len(docs.Documents) == 1 && docs.Documents[0].Kind == "receipt",
+				fmt.Sprintf("booking %s, documents %+v", got.Status, docs.Documents)
+		})
 	})
 
 	t.Run("RateLimits", func(t *testing.T) {
@@ -255,6 +281,21 @@ func TestEdge_NginxInFrontOfTheSplitDeployment(t *testing.T) {
 		}
 		if ip := e.loggedIP(t, "auth", "edge-web-sign-in", "/api/v1/sessions"); ip != browser.ip {
 			t.Errorf("auth logged %s for the dashboard's sign-in, want the browser's %s", ip, browser.ip)
+		}
+	})
+
+	t.Run("ProcessDown", func(t *testing.T) {
+		// A process that stopped: nginx answers 503 problem+json for its
+		// routes, and the others keep answering.
+		e.procs["reporting"].stop(t)
+		c := e.client(t, 40)
+		res := c.send(t, "GET", "/api/v1/reports/occupancy", nil, "")
+		wantEdgeProblem(t, "reporting down", res, http.StatusServiceUnavailable, "edge.unavailable")
+		if res.header.Get("Retry-After") == "" {
+			t.Error("503 without Retry-After")
+		}
+		if res := c.send(t, "GET", "/api/v1/cities?prefix=po", nil, ""); res.status != http.StatusOK {
+			t.Errorf("search with reporting down: %d %s", res.status, res.body)
 		}
 	})
 }
