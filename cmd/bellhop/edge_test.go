@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,23 +14,28 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/bellhop/bellhop/cmd/internal/topology"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"go.yaml.in/yaml/v4"
 )
 
 // nginx at the edge of the split deployment: Debian's nginx with the Lua
 // module runs configs/nginx/nginx.conf (only the addresses in upstreams.conf
-// and listen.conf changed to this test's free ports) in front of six bellhop
-// processes: a gateway (the dashboard, every module remote) and one process
-// per module, all on one NATS server, each trusting X-Forwarded-For from
-// loopback's 127.0.0.1 only (nginx's and the gateway's address).
+// and listen.conf changed to this test's free ports) in front of
+// configs/split.yaml's topology: a gateway (the dashboard, every module
+// remote) and one process per module, all on one NATS server, each trusting
+// X-Forwarded-For from loopback's 127.0.0.1 only (nginx's and the gateway's
+// address).
 //
 // Clients speak from other loopback addresses (127.0.0.2 and up), as clients
 // elsewhere would, so each has an address of its own at nginx and in the
@@ -300,6 +306,48 @@ func TestEdge_NginxInFrontOfTheSplitDeployment(t *testing.T) {
 	})
 }
 
+// configs/nginx/upstreams.conf names every process of configs/split.yaml at
+// its port, and nothing else, so nginx.conf runs as written in front of
+// `make split`; the edge's own port is not one of them.
+func TestEdge_UpstreamsMatchSplitTopology(t *testing.T) {
+	t.Parallel()
+	topo, err := topology.Load(filepath.Join("..", "..", "configs", "split.yaml"), splitModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{topology.GatewayName: fmt.Sprintf("127.0.0.1:%d", topo.Gateway.Port)}
+	for _, p := range topo.Processes {
+		want[p.Name] = fmt.Sprintf("127.0.0.1:%d", p.Port)
+	}
+	conf, err := os.ReadFile(filepath.Join("..", "..", "configs", "nginx", "upstreams.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range upstreamRE.FindAllStringSubmatch(string(conf), -1) {
+		got[m[2]] = m[3]
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("upstreams.conf: %v\nsplit.yaml:     %v", got, want)
+	}
+	listen, err := os.ReadFile(filepath.Join("..", "..", "configs", "nginx", "listen.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^listen (127\.0\.0\.1:\d+);`).FindSubmatch(listen)
+	if m == nil {
+		t.Fatalf("listen.conf has no loopback listen line:\n%s", listen)
+	}
+	for name, addr := range want {
+		if addr == string(m[1]) || string(m[1]) == fmt.Sprintf("127.0.0.1:%d", topo.NATS.Port) {
+			t.Errorf("the edge listens on %s, which %s uses", m[1], name)
+		}
+	}
+}
+
+// upstreamRE matches an upstream block of upstreams.conf and its first server.
+var upstreamRE = regexp.MustCompile(`(upstream bellhop_(\w+) \{\s*server )([^;\s]+);`)
+
 // edge is the topology under test: bellhop processes by name and nginx.
 type edge struct {
 	procs map[string]*proc
@@ -355,47 +403,68 @@ func ensureNginx(t *testing.T) string {
 	return ""
 }
 
-// startEdgeTopology starts the NATS server, the six bellhop processes and
-// nginx in front of them; everything stops when the test ends.
+// startEdgeTopology starts configs/split.yaml's topology (what `make split`
+// runs) on free ports, prepared and seeded by `bellhop split --prepare-only`,
+// each process started here so the test reads its log and can stop it
+// alone, and nginx in front of it; everything stops when the test ends.
 func startEdgeTopology(t *testing.T, nginxBin string) *edge {
 	t.Helper()
+	topo, err := topology.Load(filepath.Join("..", "..", "configs", "split.yaml"), splitModules)
+	if err != nil {
+		t.Fatal(err)
+	}
 	natsURL := startNATS(t)
-	dir, _ := seedWithUsers(t) // auth's and search's data; the others start fresh
-	addr := map[string]string{}
-	for _, name := range []string{"gateway", "auth", "search", "bookings", "payments", "reporting"} {
-		addr[name] = freeLoopbackAddr(t)
+	port := func(addr string) int {
+		_, p, _ := net.SplitHostPort(strings.TrimPrefix(addr, "nats://"))
+		n, _ := strconv.Atoi(p)
+		return n
 	}
-	url := func(name string) string { return "http://" + addr[name] }
-	secrets := map[string]string{"bookings": "bookings-service-secret-of-at-least-32-characters", "payments": "payments-service-secret-of-at-least-32-characters"}
-	authConfig := filepath.Join(t.TempDir(), "auth.yaml")
-	writeTestFile(t, authConfig, fmt.Sprintf("auth:\n  service_clients:\n    - id: bookings\n      secret: %s\n      scopes: [%s]\n    - id: payments\n      secret: %s\n      scopes: [%s]\n",
-		secrets["bookings"], search.ScopeQuote, secrets["payments"], bookings.ScopeRead))
-	common := []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL, "BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1"}
-	with := func(extra ...string) []string { return append(append([]string(nil), common...), extra...) }
-	identity := func(name string) []string {
-		return with("BELLHOP_AUTH_CLIENT_ID="+name, "BELLHOP_AUTH_CLIENT_SECRET="+secrets[name])
+	topo.NATS.Port = port(natsURL)
+	topo.Gateway.Port = port(freeLoopbackAddr(t))
+	for i := range topo.Processes {
+		topo.Processes[i].Port = port(freeLoopbackAddr(t))
+	}
+	b, err := yaml.Marshal(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topoFile, dir := filepath.Join(t.TempDir(), "split.yaml"), filepath.Join(t.TempDir(), "split")
+	writeTestFile(t, topoFile, string(b))
+	if out, err := exec.Command(binary, "split", "--topology", topoFile, "--dir", dir, "--prepare-only", "--nats-server", natsServer).CombinedOutput(); err != nil {
+		t.Fatalf("bellhop split --prepare-only: %v\n%s", err, out)
+	}
+	launch, err := topo.Prepare(topology.LaunchOptions{Dir: dir, Bellhop: binary, NATSServer: natsServer, Modules: splitModules})
+	if err != nil {
+		t.Fatal(err)
 	}
 
-	procs := map[string]*proc{}
-	// auth first: the others fetch its keys. Its sign-in limit is tighter
-	// than nginx's so the two are seen apart.
-	procs["auth"] = start(t, with("BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=0.01", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=3"),
-		"--only", "auth", "--addr", addr["auth"], "--data-dir", dir, "--config", authConfig)
-	procs["search"] = start(t, common, "--only", "search", "--addr", addr["search"], "--data-dir", dir, "--remote", "auth="+url("auth"))
-	procs["bookings"] = start(t, identity("bookings"), "--only", "bookings", "--addr", addr["bookings"], "--data-dir", t.TempDir(),
-		"--remote", "auth="+url("auth"), "--remote", "search="+url("search"))
-	procs["payments"] = start(t, identity("payments"), "--only", "payments", "--addr", addr["payments"], "--data-dir", t.TempDir(),
-		"--remote", "auth="+url("auth"), "--remote", "bookings="+url("bookings"))
-	procs["reporting"] = start(t, common, "--only", "reporting", "--addr", addr["reporting"], "--data-dir", t.TempDir(),
-		"--remote", "auth="+url("auth"))
-	gatewayArgs := []string{"--addr", addr["gateway"], "--data-dir", t.TempDir()}
-	for _, m := range []string{"auth", "search", "bookings", "payments", "reporting"} {
-		gatewayArgs = append(gatewayArgs, "--remote", m+"="+url(m))
+	// Every process believes X-Forwarded-For from 127.0.0.1 only: nginx's
+	// address, and the gateway's (for the dashboard's sign-in). Auth's own
+	// sign-in limit is tighter than nginx's so the two are seen apart.
+	env := []string{"BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1",
+		"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=0.01", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=3"}
+	// auth first (the others fetch its keys), the gateway last.
+	cmds := slices.Clone(launch.Commands[1:]) // NATS runs already
+	slices.SortStableFunc(cmds, func(a, b topology.Command) int {
+		rank := func(c topology.Command) int {
+			switch {
+			case slices.Contains(c.Hosts, "auth"):
+				return 0
+			case c.Name == topology.GatewayName:
+				return 2
+			}
+			return 1
+		}
+		return rank(a) - rank(b)
+	})
+	e := &edge{procs: map[string]*proc{}, addr: freeLoopbackAddr(t)}
+	upstreams := map[string]string{}
+	for _, c := range cmds {
+		addr := strings.TrimPrefix(c.URL, "http://")
+		e.procs[c.Name] = start(t, env, append(c.Args[1:], "--addr", addr)...) // Args[0] is "serve"
+		upstreams[c.Name] = addr
 	}
-	procs["gateway"] = start(t, common, gatewayArgs...)
-
-	e := &edge{procs: procs, addr: freeLoopbackAddr(t)}
-	startNginx(t, nginxBin, e.addr, addr)
+	startNginx(t, nginxBin, e.addr, upstreams)
 	return e
 }
 
@@ -421,8 +490,8 @@ func startNginx(t *testing.T, bin, listen string, upstreams map[string]string) {
 		return string(b)
 	}
 	seen := map[string]bool{}
-	ups := regexp.MustCompile(`(upstream bellhop_(\w+) \{\s*server )[^;\s]+;`).ReplaceAllStringFunc(read("upstreams.conf"), func(s string) string {
-		m := regexp.MustCompile(`(upstream bellhop_(\w+) \{\s*server )[^;\s]+;`).FindStringSubmatch(s)
+	ups := upstreamRE.ReplaceAllStringFunc(read("upstreams.conf"), func(s string) string {
+		m := upstreamRE.FindStringSubmatch(s)
 		a, ok := upstreams[m[2]]
 		if !ok {
 			t.Fatalf("upstreams.conf names bellhop_%s, which the test does not start", m[2])
