@@ -26,52 +26,53 @@ const (
 	ExporterOTLP = "otlp"
 )
 
-// TracingConfig says whether and where this process sends its spans.
+// TracingConfig says whether and where this process sends its spans: the
+// configuration's tracing section.
 type TracingConfig struct {
 	// Exporter is ExporterOff (no tracer at all: nothing is recorded or
 	// propagated, and nothing costs anything) or ExporterOTLP.
-	Exporter string
+	Exporter string `mapstructure:"exporter"`
 	// Endpoint is the OTLP/HTTP receiver, e.g. http://127.0.0.1:4318 (a
 	// collector, Jaeger, Tempo); "/v1/traces" is added when it has no path.
-	Endpoint string
+	Endpoint string `mapstructure:"endpoint"`
 	// SampleRatio is the share of new traces recorded (0..1). A request that
 	// arrives with a traceparent follows its caller's decision, so a trace
 	// is kept or dropped whole across processes.
-	SampleRatio float64
-	// ServiceName names this process in the traces (e.g. "bellhop-search").
-	ServiceName string
+	SampleRatio float64 `mapstructure:"sample_ratio"`
+	// ServiceName names this process in the traces; empty: "bellhop", or
+	// "bellhop-<modules>" for a process hosting only some modules.
+	ServiceName string `mapstructure:"service_name"`
 	// SlowThreshold: a request or event handled here that took at least this
 	// long is kept among the recent slow traces (see [SlowTraces]). 0: 500ms.
-	SlowThreshold time.Duration
+	SlowThreshold time.Duration `mapstructure:"slow_threshold"`
 	// TraceURL, if set, links a trace in a trace viewer: "{trace_id}" is
 	// replaced, e.g. http://127.0.0.1:16686/trace/{trace_id} (Jaeger).
-	TraceURL string
+	TraceURL string `mapstructure:"trace_url"`
 }
 
-// Validate reports what is wrong with c, naming the keys under prefix.
-func (c TracingConfig) Validate(prefix string) error {
-	var errs []error
+// Check calls bad for every key of c that is wrong (keys relative to the
+// section: "exporter", "endpoint", ...).
+func (c TracingConfig) Check(bad func(key, format string, args ...any)) {
 	switch c.Exporter {
 	case ExporterOff:
 	case ExporterOTLP:
 		if err := checkEndpoint(c.Endpoint); err != nil {
-			errs = append(errs, fmt.Errorf("%s.endpoint: %q %w", prefix, c.Endpoint, err))
+			bad("endpoint", "%q %v (required with exporter otlp)", c.Endpoint, err)
 		}
 	default:
-		errs = append(errs, fmt.Errorf("%s.exporter: %q is not one of %s, %s", prefix, c.Exporter, ExporterOff, ExporterOTLP))
+		bad("exporter", "%q is not one of %s, %s", c.Exporter, ExporterOff, ExporterOTLP)
 	}
 	if !(c.SampleRatio >= 0 && c.SampleRatio <= 1) {
-		errs = append(errs, fmt.Errorf("%s.sample_ratio: must be between 0 and 1 (got %v)", prefix, c.SampleRatio))
+		bad("sample_ratio", "must be between 0 and 1 (got %v)", c.SampleRatio)
 	}
 	if c.SlowThreshold < 0 {
-		errs = append(errs, fmt.Errorf("%s.slow_threshold: must not be negative (got %s)", prefix, c.SlowThreshold))
+		bad("slow_threshold", "must not be negative (got %s)", c.SlowThreshold)
 	}
 	if c.TraceURL != "" {
 		if u, err := url.Parse(c.TraceURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.Contains(c.TraceURL, "{trace_id}") {
-			errs = append(errs, fmt.Errorf("%s.trace_url: %q is not an http(s) URL with {trace_id} in it", prefix, c.TraceURL))
+			bad("trace_url", "%q is not an http(s) URL with {trace_id} in it", c.TraceURL)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 func checkEndpoint(s string) error {
@@ -98,7 +99,11 @@ func NewTracing(cfg TracingConfig) (*Tracing, error) {
 	if cfg.Exporter == "" {
 		cfg.Exporter = ExporterOff
 	}
-	if err := cfg.Validate("tracing"); err != nil {
+	var errs []error
+	cfg.Check(func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("tracing.%s: %s", key, fmt.Sprintf(format, args...)))
+	})
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	if cfg.Exporter == ExporterOff {
