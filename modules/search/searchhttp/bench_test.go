@@ -10,8 +10,12 @@ import (
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/modules/search/internal/searchfixture"
 	"github.com/bellhop/bellhop/modules/search/searchhttp"
+	"github.com/bellhop/bellhop/modules/search/searchmodule"
 	"github.com/bellhop/bellhop/platform/httpclient"
+	"github.com/bellhop/bellhop/platform/httpserver"
 	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
+	"github.com/bellhop/bellhop/platform/observability"
+	"github.com/bellhop/bellhop/platform/observability/otlptest"
 )
 
 // The two benchmarks below run the same queries on the same seeded catalog,
@@ -62,4 +66,40 @@ func BenchmarkSearchHotels_HTTPClient(b *testing.B) {
 		b.Fatal(err)
 	}
 	runSearches(b, c, searchfixture.Searches(b, local))
+}
+
+// BenchmarkSearchHotels_Tracing is the HTTP hop with tracing off and on (as
+// production runs it: every trace sampled, batches exported over OTLP/HTTP to
+// a receiver on loopback): a client span, the traceparent header, the
+// server's request span and the in-process edge span per search. The ns/op
+// ratio of on to off is tracing's overhead on a search request.
+func BenchmarkSearchHotels_Tracing(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		name := "off"
+		cfg := observability.TracingConfig{Exporter: observability.ExporterOff}
+		if on {
+			name = "on"
+			cfg = observability.TracingConfig{Exporter: observability.ExporterOTLP, Endpoint: otlptest.NewReceiver(b).URL, SampleRatio: 1, ServiceName: "bench"}
+		}
+		b.Run(name, func(b *testing.B) {
+			tr, err := observability.NewTracing(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
+			local := searchfixture.Seeded(b)
+			edge := observability.Edge{Caller: "api", Callee: search.Module, Location: observability.Local,
+				Tracer: observability.Tracer(tr.Provider(), "bench")}
+			url := httpservertest.ServeWith(b, httpserver.Deps{Tracing: tr.Provider()}, func(e *echo.Echo) {
+				if err := searchhttp.Register(e.Group(""), searchmodule.Instrument(local, edge), searchhttp.Options{}); err != nil {
+					b.Fatal(err)
+				}
+			})
+			c, err := searchhttp.NewClient(url, httpclient.Options{Caller: "bench", Timeout: 5 * time.Second, Tracing: tr.Provider()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			runSearches(b, c, searchfixture.Searches(b, local))
+		})
+	}
 }
