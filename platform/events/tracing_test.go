@@ -154,7 +154,7 @@ func TestTracing_EventsContinueTheTrace(t *testing.T) {
 func attrOf(s tracetest.SpanStub, key string) string {
 	for _, kv := range s.Attributes {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
