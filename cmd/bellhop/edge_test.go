@@ -164,8 +164,12 @@ func TestEdge_NginxInFrontOfTheSplitDeployment(t *testing.T) {
 					t.Errorf("POST %s: request %d passed nginx after request %d was limited: %d %s", r.path, n+1, firstEdge429+1, res.status, res.body)
 				}
 			}
-			if firstEdge429 != 11 {
-				t.Errorf("POST %s: first edge 429 at request %d, want 12 (one plus the burst of 10)", r.path, firstEdge429+1)
+			// One plus the burst pass; a slow machine may refill a token
+			// (one per 2-3 s) before the last of them, never fewer pass.
+			if firstEdge429 < 0 {
+				t.Errorf("POST %s: fourteen at once, none limited by nginx", r.path)
+			} else if firstEdge429 < 11 {
+				t.Errorf("POST %s: first edge 429 at request %d, want none before the 12th (one plus the burst of 10)", r.path, firstEdge429+1)
 			}
 		}
 		// Reading is not limited: the sign-in page, twenty times.
