@@ -164,7 +164,7 @@ func runSplit(ctx context.Context, stdout, stderr io.Writer, goreman string, l *
 			fmt.Fprintf(&b, "  %-10s %-24s %s\n", c.Name, c.URL, what)
 		}
 		fmt.Fprintf(&b, "Open %s/ and sign in:\n%s", l.GatewayURL, credentials(users, dir))
-		fmt.Fprintf(&b, "Each process's data and logs-to-be: %s/<process>. Ctrl-C stops everything.\n\n", dir)
+		fmt.Fprintf(&b, "Each process's data, configuration and service secret: %s/<process>. Ctrl-C stops everything.\n\n", dir)
 		fmt.Fprint(stdout, b.String())
 	}()
 	select {
