@@ -63,7 +63,7 @@ func failpoints(log *slog.Logger) events.Failpoints {
 // or one embedded in this process with its files under the data directory.
 func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, tracing *observability.Tracing) (*events.Bus, error) {
 	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge, Failpoints: failpoints(log),
-		Tracing: tracing.Provider()}
+		ConnectWait: cfg.Events.NATS.ConnectWait, Tracing: tracing.Provider()}
 	if url := cfg.Events.NATS.URL; url != "" {
 		bus, err := events.Connect(ctx, url, opts)
 		if err != nil {
