@@ -101,9 +101,15 @@ var (
 // methods authenticate the client (and, for Authorize, the user) from the
 // request itself.
 type Service interface {
-	// Register creates a guest account and publishes EventUserRegistered.
-	// Errors: ErrInvalidRequest, ErrWeakPassword, ErrEmailTaken.
-	Register(ctx context.Context, req RegisterRequest) (User, error)
+	// Register asks for a guest account. The answer is the same whether or
+	// not the email already has one, and takes about as long (the password
+	// is hashed either way), so it does not reveal who has an account: a new
+	// email gets its account and EventUserRegistered (a welcome mail); an
+	// email with an account changes nothing and publishes
+	// EventRegistrationAttempted (its owner is told by mail). Sign in to
+	// learn the new account's id.
+	// Errors: ErrInvalidRequest, ErrWeakPassword.
+	Register(ctx context.Context, req RegisterRequest) (Registration, error)
 	// Me returns the calling user. Errors: authn errors, ErrUserNotFound.
 	Me(ctx context.Context) (User, error)
 	// UpdateMe changes the calling user's fields that are set; a new email
@@ -196,6 +202,18 @@ type RegisterRequest struct {
 	Email    string `json:"email" validate:"required,max=254,email"`
 	Name     string `json:"name" validate:"notblank,max=200,safetext"`
 	Password string `json:"password" validate:"required"`
+}
+
+// RegistrationAccepted is Registration.Status: the request was taken, and
+// what happens next comes by email.
+const RegistrationAccepted = "accepted"
+
+// Registration is Register's answer. It holds nothing that depends on
+// whether the email already had an account: Email is the address as the
+// request gave it (trimmed), not as an existing account spells it.
+type Registration struct {
+	Status string `json:"status"`
+	Email  string `json:"email"`
 }
 
 // UpdateMeRequest changes the fields that are not nil. Changing the email
@@ -434,6 +452,27 @@ type DeleteClientRequest struct {
 // EventUserRegistered is published (as UserRegistered) when an account is
 // created, by Register or by an operator.
 const EventUserRegistered = "bellhop.user.registered.v1"
+
+// EventRegistrationAttempted is published (as RegistrationAttempted) when
+// Register is asked for an email that already has an account: the account
+// is left alone and its owner is told by mail instead of the caller.
+const EventRegistrationAttempted = "bellhop.user.registration_attempted.v1"
+
+// RegistrationAttemptExistingAccount is RegistrationAttempted.Kind when the
+// email already had an account (the only kind so far).
+const RegistrationAttemptExistingAccount = "existing_account"
+
+// RegistrationAttempted is the payload of EventRegistrationAttempted. UserID,
+// Email and Name are the existing account's (never what the attempt said,
+// so a stranger cannot put words in the owner's mail); there is no password
+// or hash.
+type RegistrationAttempted struct {
+	UserID      string    `json:"user_id,omitempty"`
+	Email       string    `json:"email"`
+	Name        string    `json:"name"`
+	Kind        string    `json:"kind"`
+	AttemptedAt time.Time `json:"attempted_at"`
+}
 
 // EventTokensRevoked is published (as TokensRevoked) when a user's access
 // tokens issued so far lose their power (their roles were reduced or their

@@ -53,8 +53,8 @@ func NewClient(baseURL string, opts httpclient.Options) (*Client, error) {
 }
 
 // Register implements auth.Service.
-func (c *Client) Register(ctx context.Context, req auth.RegisterRequest) (auth.User, error) {
-	var out auth.User
+func (c *Client) Register(ctx context.Context, req auth.RegisterRequest) (auth.Registration, error) {
+	var out auth.Registration
 	err := c.http.Do(ctx, httpclient.Call{Op: "Register", Method: http.MethodPost, Path: pathUsers, Body: req, Out: &out})
 	return out, err
 }

@@ -169,8 +169,10 @@ func (h handlers) register(c echo.Context) error {
 	if err := httpserver.BindJSON(c, &req); err != nil {
 		return err
 	}
+	// 202, not 201: the same answer whether or not the email has an
+	// account; what happened is told to the address by mail.
 	res, err := h.svc.Register(c.Request().Context(), req)
-	return httpserver.RespondCreated(c, pathMe, res, err)
+	return httpserver.Respond(c, http.StatusAccepted, res, err)
 }
 
 func (h handlers) me(c echo.Context) error {

@@ -119,11 +119,11 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Auth publishes its accounts' registrations and token revocations and
-	// consumes nothing.
+	// Auth publishes its accounts' registrations, attempts to register an
+	// email that has an account, and token revocations; it consumes nothing.
 	wired, err := events.Wire(events.Declaration{
 		Module:    auth.Module,
-		Publishes: []string{auth.EventUserRegistered, auth.EventTokensRevoked},
+		Publishes: []string{auth.EventUserRegistered, auth.EventRegistrationAttempted, auth.EventTokensRevoked},
 	}, events.Wiring{DB: d.DB.DB, Bus: d.Bus, OutboxRetention: d.OutboxRetention, Log: log})
 	if err != nil {
 		return nil, err

@@ -114,37 +114,78 @@ func TestKeysShared(t *testing.T) {
 	}
 }
 
-// Register records user.registered in the outbox, in the same transaction.
+// Register records user.registered in the outbox, in the same transaction;
+// registering that email again records registration_attempted naming the
+// account (its own spelling and name, not the attempt's) and changes nothing.
+// Neither event carries a password or a hash.
 func TestRegister_Event(t *testing.T) {
 	d := dbtest.Open(t, auth.Module, authlocal.Migrations)
 	m := newModule(t, authlocal.Deps{DB: d})
-	u, err := m.Service().Register(context.Background(), auth.RegisterRequest{Email: "Ev@Bellhop.test", Name: "Ev", Password: password})
+	ctx := context.Background()
+	first, err := m.Service().Register(ctx, auth.RegisterRequest{Email: "Ev@Bellhop.test", Name: "Ev", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var before struct{ ID, PasswordHash string }
+	if err := d.Raw("SELECT id, password_hash FROM users").Scan(&before).Error; err != nil || before.ID == "" {
+		t.Fatalf("user %+v: %v", before, err)
+	}
+	const other = "an attempt with another password"
+	again, err := m.Service().Register(ctx, auth.RegisterRequest{Email: " ev@bellhop.TEST ", Name: "Mallory", Password: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first != (auth.Registration{Status: auth.RegistrationAccepted, Email: "Ev@Bellhop.test"}) ||
+		again != (auth.Registration{Status: auth.RegistrationAccepted, Email: "ev@bellhop.TEST"}) {
+		t.Fatalf("registrations %+v, %+v", first, again)
+	}
+	var after []struct{ ID, Email, Name, PasswordHash string }
+	if err := d.Raw("SELECT id, email, name, password_hash FROM users").Scan(&after).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 1 || after[0].ID != before.ID || after[0].Email != "Ev@Bellhop.test" || after[0].Name != "Ev" || after[0].PasswordHash != before.PasswordHash {
+		t.Fatalf("users after the second registration = %+v", after)
+	}
+
 	var rows []struct {
 		Subject string
 		Payload []byte
 	}
-	if err := d.Raw("SELECT subject, payload FROM events_outbox").Scan(&rows).Error; err != nil {
+	if err := d.Raw("SELECT subject, payload FROM events_outbox ORDER BY seq").Scan(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0].Subject != events.Subject(auth.Module, auth.EventUserRegistered) {
+	if len(rows) != 2 || rows[0].Subject != events.Subject(auth.Module, auth.EventUserRegistered) ||
+		rows[1].Subject != events.Subject(auth.Module, auth.EventRegistrationAttempted) {
 		t.Fatalf("outbox = %+v", rows)
 	}
-	var evt events.Event
-	if err := json.Unmarshal(rows[0].Payload, &evt); err != nil {
-		t.Fatal(err)
+	decode := func(payload []byte, v any) events.Event {
+		t.Helper()
+		var evt events.Event
+		if err := json.Unmarshal(payload, &evt); err != nil {
+			t.Fatal(err)
+		}
+		if err := evt.Decode(v); err != nil {
+			t.Fatal(err)
+		}
+		return evt
 	}
-	var got auth.UserRegistered
-	if err := evt.Decode(&got); err != nil {
-		t.Fatal(err)
+	var registered auth.UserRegistered
+	if evt := decode(rows[0].Payload, &registered); evt.Source != auth.Module || evt.Type != auth.EventUserRegistered ||
+		registered.UserID != before.ID || registered.Email != "Ev@Bellhop.test" || registered.Name != "Ev" {
+		t.Fatalf("event %+v with %+v", evt, registered)
 	}
-	if evt.Source != auth.Module || evt.Type != auth.EventUserRegistered || got.UserID != u.ID || got.Email != "Ev@Bellhop.test" || got.Name != "Ev" {
-		t.Fatalf("event %+v with %+v", evt, got)
+	var attempted auth.RegistrationAttempted
+	if evt := decode(rows[1].Payload, &attempted); evt.Source != auth.Module || evt.Type != auth.EventRegistrationAttempted ||
+		attempted != (auth.RegistrationAttempted{UserID: before.ID, Email: "Ev@Bellhop.test", Name: "Ev",
+			Kind: auth.RegistrationAttemptExistingAccount, AttemptedAt: attempted.AttemptedAt}) || attempted.AttemptedAt.IsZero() {
+		t.Fatalf("event %+v with %+v", evt, attempted)
 	}
-	if strings.Contains(string(rows[0].Payload), password) {
-		t.Fatal("the event carries the password")
+	for _, r := range rows {
+		for _, secret := range []string{password, other, before.PasswordHash, "Mallory"} {
+			if strings.Contains(string(r.Payload), secret) {
+				t.Fatalf("the %s event carries %q", r.Subject, secret)
+			}
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package authlocal
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -121,15 +122,44 @@ type store struct{ outbox *events.Outbox }
 // createUser adds row and records its user.registered event in the same
 // transaction. An email already registered is auth.ErrEmailTaken.
 func (st store) createUser(ctx context.Context, row userRow) error {
+	return st.outbox.Transaction(ctx, func(tx *gorm.DB) error { return createUserIn(ctx, tx, row) })
+}
+
+// createUserIn adds row and records its user.registered event in tx. An
+// email already registered is auth.ErrEmailTaken.
+func createUserIn(ctx context.Context, tx *gorm.DB, row userRow) error {
+	if err := tx.Create(&row).Error; err != nil {
+		if db.IsUniqueViolation(err) {
+			return auth.ErrEmailTaken
+		}
+		return err
+	}
+	evt, err := events.New(ctx, auth.Module, auth.EventUserRegistered, auth.UserRegistered{
+		UserID: row.ID, Email: row.Email, Name: row.Name, Roles: row.Roles, RegisteredAt: row.CreatedAt,
+	})
+	if err != nil {
+		return err
+	}
+	return events.Record(tx, evt)
+}
+
+// registerUser adds row, with its user.registered event, unless its email
+// already has an account: then that account is left alone and a
+// registration_attempted event naming it is recorded instead (created is
+// Both paths are one writing transaction of about the same work.
+func (st store) registerUser(ctx context.Context, row userRow, at time.Time) error {
 	return st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Create(&row).Error; err != nil {
-			if db.IsUniqueViolation(err) {
-				return auth.ErrEmailTaken
-			}
+		var owner userRow
+		err := tx.Select("id", "email", "name").Where("email_key = ?", row.EmailKey).Take(&owner).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return createUserIn(ctx, tx, row)
+		}
+		if err != nil {
 			return err
 		}
-		evt, err := events.New(ctx, auth.Module, auth.EventUserRegistered, auth.UserRegistered{
-			UserID: row.ID, Email: row.Email, Name: row.Name, Roles: row.Roles, RegisteredAt: row.CreatedAt,
+		evt, err := events.New(ctx, auth.Module, auth.EventRegistrationAttempted, auth.RegistrationAttempted{
+			UserID: owner.ID, Email: owner.Email, Name: owner.Name,
+			Kind: auth.RegistrationAttemptExistingAccount, AttemptedAt: at,
 		})
 		if err != nil {
 			return err

@@ -18,35 +18,61 @@ import (
 	"github.com/bellhop/bellhop/platform/ids"
 )
 
-// Register implements auth.Service.
-func (s *Service) Register(ctx context.Context, req auth.RegisterRequest) (auth.User, error) {
-	return s.createUser(ctx, req, nil)
+// Register implements auth.Service. Valid requests get one answer: the
+// password is hashed and one writing transaction runs whether or not the
+// email has an account, so neither the answer nor its time tells them apart.
+func (s *Service) Register(ctx context.Context, req auth.RegisterRequest) (auth.Registration, error) {
+	row, err := s.newUserRow(ctx, req, nil)
+	if err != nil {
+		return auth.Registration{}, err
+	}
+	err = s.store.registerUser(ctx, row, row.CreatedAt)
+	if errors.Is(err, auth.ErrEmailTaken) {
+		// Registered concurrently (between the lookup and the insert, on a
+		// database that does not serialize writers): the email now has an
+		// account, so this is an attempt on it.
+		err = s.store.registerUser(ctx, row, row.CreatedAt)
+	}
+	if err != nil {
+		return auth.Registration{}, apperr.OrInternal(err, "register user")
+	}
+	return auth.Registration{Status: auth.RegistrationAccepted, Email: row.Email}, nil
 }
 
 // createUser creates an account with roles (guest if none) and records
-// its user.registered event in the same transaction.
+// its user.registered event in the same transaction: for operators, who
+// are told when the email is taken (auth.ErrEmailTaken).
 func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, roles []string) (auth.User, error) {
-	req.Email, req.Name = strings.TrimSpace(req.Email), strings.TrimSpace(req.Name)
-	if err := validateRegistration(s.validate.Struct(auth.ErrInvalidRequest.Reason, req), req); err != nil {
-		return auth.User{}, err
-	}
-	roles, err := normalizeRoles(roles)
+	row, err := s.newUserRow(ctx, req, roles)
 	if err != nil {
 		return auth.User{}, err
-	}
-	hash, err := s.hasher.hash(ctx, req.Password)
-	if err != nil {
-		return auth.User{}, apperr.OrInternal(err, "hash password")
-	}
-	now := s.now()
-	row := userRow{
-		ID: ids.New("usr"), Email: strings.TrimSpace(req.Email), EmailKey: emailKey(req.Email),
-		Name: strings.TrimSpace(req.Name), PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.createUser(ctx, row); err != nil {
 		return auth.User{}, apperr.OrInternal(err, "create user")
 	}
 	return toUser(row), nil
+}
+
+// newUserRow validates a registration and builds its row, the password
+// hashed (the dominant cost of registering).
+func (s *Service) newUserRow(ctx context.Context, req auth.RegisterRequest, roles []string) (userRow, error) {
+	req.Email, req.Name = strings.TrimSpace(req.Email), strings.TrimSpace(req.Name)
+	if err := validateRegistration(s.validate.Struct(auth.ErrInvalidRequest.Reason, req), req); err != nil {
+		return userRow{}, err
+	}
+	roles, err := normalizeRoles(roles)
+	if err != nil {
+		return userRow{}, err
+	}
+	hash, err := s.hasher.hash(ctx, req.Password)
+	if err != nil {
+		return userRow{}, apperr.OrInternal(err, "hash password")
+	}
+	now := s.now()
+	return userRow{
+		ID: ids.New("usr"), Email: req.Email, EmailKey: emailKey(req.Email),
+		Name: req.Name, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now,
+	}, nil
 }
 
 // validateRegistration names every bad field of a registration in one

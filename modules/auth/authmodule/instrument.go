@@ -19,8 +19,8 @@ func Instrument(s auth.Service, e observability.Edge) auth.Service {
 	return authEdge{next: s, edge: e}
 }
 
-func (s authEdge) Register(ctx context.Context, r auth.RegisterRequest) (auth.User, error) {
-	return observability.Call(ctx, s.edge, "Register", func(ctx context.Context) (auth.User, error) { return s.next.Register(ctx, r) })
+func (s authEdge) Register(ctx context.Context, r auth.RegisterRequest) (auth.Registration, error) {
+	return observability.Call(ctx, s.edge, "Register", func(ctx context.Context) (auth.Registration, error) { return s.next.Register(ctx, r) })
 }
 
 func (s authEdge) Me(ctx context.Context) (auth.User, error) {
