@@ -81,6 +81,15 @@ func (a *applier) apply(_ context.Context, tx *gorm.DB, evt events.Event, live b
 			return nil
 		}
 		return a.mail.welcome(tx, e)
+	case auth.EventRegistrationAttempted:
+		var e registrationAttempted
+		if err := evt.Decode(&e); err != nil {
+			return err
+		}
+		if !live || e.Email == "" {
+			return nil
+		}
+		return a.mail.registrationAttempt(tx, evt, e)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ var subjects = []string{
 	events.Subject(payments.Module, "bellhop.payment.>"),
 	events.Subject(search.Module, search.EventRoomTypeChanged),
 	events.Subject(auth.Module, auth.EventUserRegistered),
+	events.Subject(auth.Module, auth.EventRegistrationAttempted),
 }
 
 // paymentEvent is payments.PaymentEvent as reporting reads it.
@@ -58,4 +59,12 @@ type userRegistered struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`
 	Name   string `json:"name"`
+}
+
+// registrationAttempted is auth.RegistrationAttempted as reporting reads it.
+type registrationAttempted struct {
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
 }

@@ -25,6 +25,9 @@ var templateFS embed.FS
 const (
 	mailWelcome  = "welcome"
 	mailDocument = "document"
+	// mailRegistrationAttempt tells an account's owner that someone tried
+	// to register their address (account_mail.go).
+	mailRegistrationAttempt = "registration_attempt"
 )
 
 // mailComposer renders mail into the outbox, in the caller's transaction.
@@ -32,6 +35,7 @@ type mailComposer struct {
 	cfg      Config
 	welcomeT *mail.Template
 	docT     *mail.Template
+	attemptT *mail.Template
 	now      func() time.Time
 }
 
@@ -51,7 +55,11 @@ func newMailComposer(cfg Config, now func() time.Time) (*mailComposer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &mailComposer{cfg: cfg, welcomeT: w, docT: d, now: now}, nil
+	a, err := load("registration_attempt.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	return &mailComposer{cfg: cfg, welcomeT: w, docT: d, attemptT: a, now: now}, nil
 }
 
 // queue writes a mail row; a row with the same Message-ID already queued

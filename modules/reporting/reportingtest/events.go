@@ -103,6 +103,15 @@ func UserRegisteredEvent(t testing.TB, userID, email, name string, at time.Time)
 	}, at)
 }
 
+// RegistrationAttemptedEvent builds a user.registration_attempted event: someone
+// tried to register the email of the account userID.
+func RegistrationAttemptedEvent(t testing.TB, userID, email, name string, at time.Time) events.Event {
+	t.Helper()
+	return event(t, "auth", "bellhop.user.registration_attempted.v1", map[string]any{
+		"user_id": userID, "email": email, "name": name, "kind": "existing_account", "attempted_at": at,
+	}, at)
+}
+
 func event(t testing.TB, source, typ string, data any, at time.Time) events.Event {
 	t.Helper()
 	evt, err := events.New(context.Background(), source, typ, data)
