@@ -261,9 +261,7 @@ func TestAuth_Abuse(t *testing.T) {
 
 	t.Run("failed sign-ins are paced per account", func(t *testing.T) {
 		const email, password = "lockme@hotel.example", "a long enough passphrase"
-		if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(fmt.Sprintf(`{"email":%q,"name":"Lock","password":%q}`, email, password)), nil); res.StatusCode != 201 {
-			t.Fatalf("register: %d", res.StatusCode)
-		}
+		register(t, p.URL, email, "Lock", password)
 		for _, account := range []string{email, "nobody-" + rand.Text()[:8] + "@hotel.example"} {
 			// Five free failures, the sixth still checked and counted...
 			for i := 1; i <= 6; i++ {
@@ -296,9 +294,7 @@ func TestAuth_Abuse(t *testing.T) {
 
 	t.Run("unknown email and wrong password look alike", func(t *testing.T) {
 		const email, password = "timing@hotel.example", "a long enough passphrase"
-		if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(fmt.Sprintf(`{"email":%q,"name":"Timing","password":%q}`, email, password)), nil); res.StatusCode != 201 {
-			t.Fatalf("register: %d", res.StatusCode)
-		}
+		register(t, p.URL, email, "Timing", password)
 		unknown := func() string { return "nobody-" + strings.ToLower(rand.Text()[:10]) + "@hotel.example" }
 		// The same status and body (but for the request id).
 		r1, _, raw1, _ := trySignIn(t, p.URL, email, "not the passphrase")

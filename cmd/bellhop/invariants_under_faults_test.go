@@ -511,10 +511,8 @@ func TestInvariants_FlakyBankThenBankDown(t *testing.T) {
 // registerGuest registers a guest and returns an access token.
 func registerGuest(t *testing.T, base, email string) string {
 	t.Helper()
-	body := fmt.Sprintf(`{"email":%q,"name":"Guest","password":"a long enough passphrase"}`, email)
-	if res := send(t, "POST", base+"/api/v1/users", "", body, nil, nil); res.StatusCode != 201 {
-		t.Fatalf("register %s: %d", email, res.StatusCode)
-	}
+	res, body := rawSend(t, "POST", base+"/api/v1/users", "", registrationBody(t, email, "Guest", "a long enough passphrase"), nil)
+	wantAccepted(t, "register "+email, res, body, email)
 	return signIn(t, base, email, "a long enough passphrase").AccessToken
 }
 

@@ -541,13 +541,16 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 		return fmt.Sprintf(`{"email":%q,"name":"Contract Guest","password":%q}`, email, password)
 	}
 
-	// Accounts.
-	var guest auth.User
-	_, h := c.decode(t, x{method: "POST", url: u + "/api/v1/users", body: account(email, password)}, 201, &guest)
-	if h.Get("Location") != "/api/v1/users/me" || len(guest.Roles) != 1 || guest.Roles[0] != authn.RoleGuest {
-		t.Fatalf("registered %v %+v", h, guest)
+	// Accounts: registering answers the same whether or not the address
+	// has an account (the account comes from signing in, below).
+	var registered auth.Registration
+	fresh, h := c.decode(t, x{method: "POST", url: u + "/api/v1/users", body: account(email, password)}, 202, &registered)
+	if h.Get("Location") != "" || registered != (auth.Registration{Status: auth.RegistrationAccepted, Email: email}) {
+		t.Fatalf("registered %v %+v", h, registered)
 	}
-	c.problem(t, x{method: "POST", url: u + "/api/v1/users", body: account("Guest@Contract.example", password)}, 409, "auth.email_taken")
+	if taken, _ := c.check(t, x{method: "POST", url: u + "/api/v1/users", body: account(email, renewed)}, 202); string(taken) != string(fresh) {
+		t.Fatalf("an address with an account: %s, a new one: %s", taken, fresh)
+	}
 	prob := c.problem(t, x{method: "POST", url: u + "/api/v1/users", body: account("weak@contract.example", "qwertyuiop")}, 422, "auth.weak_password")
 	if len(prob.Errors) == 0 || prob.Errors[0].Field != "password" {
 		t.Fatalf("weak password errors: %+v", prob.Errors)
@@ -569,7 +572,11 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 
 	// The caller's account and password.
 	me := u + "/api/v1/users/me"
-	c.check(t, x{method: "GET", url: me, token: session.AccessToken}, 200)
+	var guest auth.User
+	c.decode(t, x{method: "GET", url: me, token: session.AccessToken}, 200, &guest)
+	if guest.ID == "" || guest.Email != email || len(guest.Roles) != 1 || guest.Roles[0] != authn.RoleGuest {
+		t.Fatalf("the registered account: %+v", guest)
+	}
 	c.problem(t, x{method: "GET", url: me, refused: true}, 401, "authn.unauthenticated")
 	var renamed auth.User
 	c.decode(t, x{method: "PATCH", url: me, token: session.AccessToken, body: `{"name":"Contract Guest II"}`}, 200, &renamed)
@@ -760,7 +767,7 @@ func signUp(t *testing.T, c *contract, u, email string) string {
 	t.Helper()
 	const password = "a long enough passphrase"
 	c.check(t, x{method: "POST", url: u + "/api/v1/users",
-		body: fmt.Sprintf(`{"email":%q,"name":"Contract Traveller","password":%q}`, email, password)}, 201)
+		body: fmt.Sprintf(`{"email":%q,"name":"Contract Traveller","password":%q}`, email, password)}, 202)
 	var tokens auth.Tokens
 	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)}, 200, &tokens)
 	return tokens.AccessToken

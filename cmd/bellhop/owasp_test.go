@@ -5,6 +5,7 @@ package main_test
 // Security section maps every risk to its defence and to the test here.
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -84,8 +85,9 @@ func TestOWASP_API1_BrokenObjectLevelAuthorization(t *testing.T) {
 
 // API2:2023 Broken Authentication. Forged tokens (no signature, a shared-
 // secret algorithm, a changed claim) are refused; an unknown email and a
-// wrong password get the same answer; a signed-out session's access token
-// stops working at once.
+// wrong password get the same answer, as do registering a new address and
+// one with an account; a signed-out session's access token stops working at
+// once.
 func TestOWASP_API2_BrokenAuthentication(t *testing.T) {
 	p, _, guestPassword := owaspServer(t)
 	guest := signIn(t, p.URL, "guest@bellhop.demo", guestPassword)
@@ -106,6 +108,17 @@ func TestOWASP_API2_BrokenAuthentication(t *testing.T) {
 	resB, probB, _, _ := trySignIn(t, p.URL, "guest@bellhop.demo", "a wrong passphrase")
 	if resA.StatusCode != 401 || resB.StatusCode != 401 || probA.Reason != probB.Reason || probA.Detail != probB.Detail {
 		t.Fatalf("unknown email %d %+v, wrong password %d %+v: they differ", resA.StatusCode, probA, resB.StatusCode, probB)
+	}
+	// Registering an address with an account answers as for a new one.
+	fresh := "api2-" + strings.ToLower(rand.Text()[:8]) + "@guest.example"
+	resN, bodyN := rawCall(t, "POST", p.URL+"/api/v1/users", "", registrationBody(t, fresh, "New", "a wrong passphrase"))
+	resT, bodyT := rawCall(t, "POST", p.URL+"/api/v1/users", "", registrationBody(t, fresh, "Taken", "a wrong passphrase"))
+	resD, bodyD := rawCall(t, "POST", p.URL+"/api/v1/users", "", registrationBody(t, "guest@bellhop.demo", "Taken", "a wrong passphrase"))
+	wantAccepted(t, "a new address", resN, bodyN, fresh)
+	wantAccepted(t, "the same address again", resT, bodyT, fresh)
+	wantAccepted(t, "the demo guest's address", resD, bodyD, "guest@bellhop.demo")
+	if string(bodyN) != string(bodyT) {
+		t.Fatalf("registration tells accounts apart: %s, then %s", bodyN, bodyT)
 	}
 	if res, body := rawCall(t, "GET", p.URL+"/api/v1/users/me", guest.AccessToken, ""); res.StatusCode != 200 {
 		t.Fatalf("the genuine token: %d %s", res.StatusCode, body)

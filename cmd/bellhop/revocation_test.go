@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/bellhop/bellhop/modules/auth"
 )
 
 // A staff user's access token loses its power the moment a role is taken
@@ -18,10 +16,7 @@ func TestAuth_RevocationTakesEffectAtOnce(t *testing.T) {
 	p := start(t, nil, "--data-dir", dir)
 	const email, password, newPassword = "rhea.staff@hotel.example", "a long enough passphrase", "another long passphrase"
 
-	var u auth.User
-	if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(fmt.Sprintf(`{"email":%q,"name":"Rhea","password":%q}`, email, password)), &u); res.StatusCode != 201 {
-		t.Fatalf("register: %d", res.StatusCode)
-	}
+	u := register(t, p.URL, email, "Rhea", password)
 	admin := signIn(t, p.URL, "admin@bellhop.demo", adminPassword)
 	setRoles := func(roles string) {
 		t.Helper()
@@ -95,10 +90,7 @@ func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
 	rest := start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
 	const email, password = "split.staff@hotel.example", "a long enough passphrase"
 
-	var u auth.User
-	if res := call(t, "POST", authProc.URL+"/api/v1/users", "", strings.NewReader(fmt.Sprintf(`{"email":%q,"name":"Sam","password":%q}`, email, password)), &u); res.StatusCode != 201 {
-		t.Fatalf("register: %d", res.StatusCode)
-	}
+	u := register(t, authProc.URL, email, "Sam", password)
 	admin := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
 	if res := call(t, "PUT", authProc.URL+"/api/v1/users/"+u.ID+"/roles", admin.AccessToken, strings.NewReader(`{"roles":["staff"]}`), nil); res.StatusCode != 200 {
 		t.Fatalf("promote: %d", res.StatusCode)

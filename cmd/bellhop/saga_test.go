@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,14 +53,7 @@ func TestSaga_HoldPayConfirm(t *testing.T) {
 	dir, _ := seedWithUsers(t)
 	p := start(t, nil, "--data-dir", dir)
 
-	register := func(email string) string {
-		body := fmt.Sprintf(`{"email":%q,"name":"Guest","password":"a long enough passphrase"}`, email)
-		if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(body), nil); res.StatusCode != 201 {
-			t.Fatalf("register %s: %d", email, res.StatusCode)
-		}
-		return signIn(t, p.URL, email, "a long enough passphrase").AccessToken
-	}
-	guest, other := register("ana@guest.example"), register("bo@guest.example")
+	guest, other := registerGuest(t, p.URL, "ana@guest.example"), registerGuest(t, p.URL, "bo@guest.example")
 
 	in, out := stay()
 	var page search.SearchResult
@@ -172,9 +164,7 @@ func TestSaga_SadPaths(t *testing.T) {
 	// time lands after the hold expired.
 	p := start(t, []string{"BELLHOP_BOOKINGS_HOLD_TTL=2s", "BELLHOP_BOOKINGS_EXPIRY_INTERVAL=200ms",
 		"BELLHOP_PAYMENTS_SANDBOX_LATENCY=3s", "BELLHOP_PAYMENTS_RECONCILE_INTERVAL=200ms"}, "--data-dir", dir)
-	if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(`{"email":"cy@guest.example","name":"Cy","password":"a long enough passphrase"}`), nil); res.StatusCode != 201 {
-		t.Fatalf("register: %d", res.StatusCode)
-	}
+	register(t, p.URL, "cy@guest.example", "Cy", "a long enough passphrase")
 	guest := signIn(t, p.URL, "cy@guest.example", "a long enough passphrase").AccessToken
 
 	in, out := stay()
@@ -219,9 +209,7 @@ func TestSaga_SadPaths(t *testing.T) {
 	// cancelling keeps the first night and refunds the rest. (A server with
 	// the usual hold and bank timing.)
 	p = start(t, nil, "--data-dir", seededDataDir(t))
-	if res := call(t, "POST", p.URL+"/api/v1/users", "", strings.NewReader(`{"email":"cy@guest.example","name":"Cy","password":"a long enough passphrase"}`), nil); res.StatusCode != 201 {
-		t.Fatalf("register: %d", res.StatusCode)
-	}
+	register(t, p.URL, "cy@guest.example", "Cy", "a long enough passphrase")
 	guest = signIn(t, p.URL, "cy@guest.example", "a long enough passphrase").AccessToken
 	tomorrow := civil.Today(time.UTC).AddDays(1)
 	soon := hold(tomorrow.String(), tomorrow.AddDays(3).String())

@@ -114,10 +114,7 @@ func TestSplitMode_BookingInvariants(t *testing.T) {
 	guests := make([]string, nGuests)
 	for i := range guests {
 		email := fmt.Sprintf("fire-guest-%02d@guest.example", i)
-		body := fmt.Sprintf(`{"email":%q,"name":"Guest %d","password":"a long enough passphrase"}`, email, i)
-		if res := call(t, "POST", gw.URL+"/api/v1/users", "", strings.NewReader(body), nil); res.StatusCode != 201 {
-			t.Fatalf("register %s: %d", email, res.StatusCode)
-		}
+		register(t, gw.URL, email, fmt.Sprintf("Guest %d", i), "a long enough passphrase")
 		guests[i] = signIn(t, gw.URL, email, "a long enough passphrase").AccessToken
 	}
 	ready := time.Now()
