@@ -54,28 +54,24 @@ func (w *Web) registerPage(c echo.Context) error {
 		Data: &signInData{Next: safeNext(c.QueryParam("next"))}})
 }
 
+// registeredNotice is what the dashboard says after any valid registration.
+// Auth answers the same whether or not the address has an account, and the
+// dashboard must not tell them apart either, so it does not sign the new
+// user in (that would succeed only for a new address): it asks for the
+// password once more on the sign-in page, the address filled in.
+const registeredNotice = "Thank you. We have sent a message to your email address. If it is new to Bellhop, your account is ready: sign in with the password you chose"
+
 func (w *Web) register(c echo.Context) error {
 	ctx := c.Request().Context()
 	d := &signInData{Email: strings.TrimSpace(c.FormValue("email")), Name: strings.TrimSpace(c.FormValue("name")), Next: safeNext(c.FormValue("next"))}
-	pw := c.FormValue("password")
-	_, err := w.d.Auth.Register(ctx, auth.RegisterRequest{Email: d.Email, Name: d.Name, Password: pw})
-	if err == nil {
-		var t auth.Tokens
-		if t, err = w.d.Auth.SignIn(ctx, auth.SignInRequest{Email: d.Email, Password: pw, ClientIP: httpserver.ClientIP(c)}); err == nil {
-			err = w.startSession(c, t)
-		}
-	}
+	_, err := w.d.Auth.Register(ctx, auth.RegisterRequest{Email: d.Email, Name: d.Name, Password: c.FormValue("password")})
 	if err != nil {
 		v := view{Title: "Create an account · Bellhop", Data: d}
-		v.Errors, v.Field, v.Banner = formErrors(err, registerLabels, map[string]string{
-			auth.ErrEmailTaken.Reason: "email", auth.ErrWeakPassword.Reason: "password"})
-		if errors.Is(err, auth.ErrEmailTaken) {
-			v.Field["email"] = "An account with this email address already exists. Sign in instead"
-			v.Errors = []fieldError{{Field: "email", Message: v.Field["email"]}}
-		}
+		v.Errors, v.Field, v.Banner = formErrors(err, registerLabels, map[string]string{auth.ErrWeakPassword.Reason: "password"})
 		return w.render(c, statusOf(err), "register", v)
 	}
-	return redirect(c, d.Next)
+	return w.render(c, http.StatusOK, "signin", view{Title: "Sign in · Bellhop", Notice: registeredNotice,
+		Data: &signInData{Email: d.Email, Next: d.Next}})
 }
 
 // signOut revokes the session's refresh token at auth and forgets the session.

@@ -56,19 +56,23 @@ func (f *fakeAuth) tokens(u *auth.User) auth.Tokens {
 	return auth.Tokens{AccessToken: f.iss.Token(f.t, p, f.ttl), TokenType: "Bearer", ExpiresIn: int(f.ttl.Seconds()), RefreshToken: rt}
 }
 
-func (f *fakeAuth) Register(_ context.Context, r auth.RegisterRequest) (auth.User, error) {
+// Register answers as auth does: the same whether or not the address has
+// an account, which is then left alone.
+func (f *fakeAuth) Register(_ context.Context, r auth.RegisterRequest) (auth.Registration, error) {
 	if len(r.Password) < auth.MinPasswordLength {
-		return auth.User{}, auth.ErrWeakPassword
+		return auth.Registration{}, auth.ErrWeakPassword
 	}
+	accepted := auth.Registration{Status: auth.RegistrationAccepted, Email: strings.TrimSpace(r.Email)}
 	f.mu.Lock()
 	for _, u := range f.users {
-		if strings.EqualFold(u.Email, r.Email) {
+		if strings.EqualFold(u.Email, strings.TrimSpace(r.Email)) {
 			f.mu.Unlock()
-			return auth.User{}, auth.ErrEmailTaken
+			return accepted, nil
 		}
 	}
 	f.mu.Unlock()
-	return f.add(r.Email, r.Name, r.Password, authn.RoleGuest), nil
+	f.add(strings.TrimSpace(r.Email), r.Name, r.Password, authn.RoleGuest)
+	return accepted, nil
 }
 
 func (f *fakeAuth) SignIn(_ context.Context, r auth.SignInRequest) (auth.Tokens, error) {
