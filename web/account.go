@@ -54,24 +54,37 @@ func (w *Web) registerPage(c echo.Context) error {
 		Data: &signInData{Next: safeNext(c.QueryParam("next"))}})
 }
 
-// registeredNotice is what the dashboard says after any valid registration.
-// Auth answers the same whether or not the address has an account, and the
-// dashboard must not tell them apart either, so it does not sign the new
-// user in (that would succeed only for a new address): it asks for the
-// password once more on the sign-in page, the address filled in.
-const registeredNotice = "Thank you. We have sent a message to your email address. If it is new to Bellhop, your account is ready: sign in with the password you chose"
+// registeredNotice is what the register page says when signing in after
+// registering fails: the address had an account (auth left it alone and
+// mailed its owner) or the sign-in is paced. It says nothing of which.
+const registeredNotice = "Thank you. We have sent a message to your email address. If you already have an account, sign in with its password"
 
+// register asks auth for the account, whose answer is the same whether or
+// not the address had one, then signs in with the password given: that
+// works for a new account (or for the owner of an existing one), and
+// anything else gets the same neutral notice on the sign-in page.
 func (w *Web) register(c echo.Context) error {
 	ctx := c.Request().Context()
 	d := &signInData{Email: strings.TrimSpace(c.FormValue("email")), Name: strings.TrimSpace(c.FormValue("name")), Next: safeNext(c.FormValue("next"))}
-	_, err := w.d.Auth.Register(ctx, auth.RegisterRequest{Email: d.Email, Name: d.Name, Password: c.FormValue("password")})
+	pw := c.FormValue("password")
+	_, err := w.d.Auth.Register(ctx, auth.RegisterRequest{Email: d.Email, Name: d.Name, Password: pw})
 	if err != nil {
 		v := view{Title: "Create an account · Bellhop", Data: d}
 		v.Errors, v.Field, v.Banner = formErrors(err, registerLabels, map[string]string{auth.ErrWeakPassword.Reason: "password"})
 		return w.render(c, statusOf(err), "register", v)
 	}
-	return w.render(c, http.StatusOK, "signin", view{Title: "Sign in · Bellhop", Notice: registeredNotice,
-		Data: &signInData{Email: d.Email, Next: d.Next}})
+	t, err := w.d.Auth.SignIn(ctx, auth.SignInRequest{Email: d.Email, Password: pw, ClientIP: httpserver.ClientIP(c)})
+	if errors.Is(err, auth.ErrInvalidCredentials) || errors.Is(err, auth.ErrTooManyAttempts) {
+		return w.render(c, http.StatusOK, "signin", view{Title: "Sign in · Bellhop", Notice: registeredNotice,
+			Data: &signInData{Email: d.Email, Next: d.Next}})
+	}
+	if err == nil {
+		err = w.startSession(c, t)
+	}
+	if err != nil {
+		return w.fail(c, err)
+	}
+	return redirect(c, d.Next)
 }
 
 // signOut revokes the session's refresh token at auth and forgets the session.
