@@ -56,7 +56,9 @@ func register(t *testing.T, base, email, name, password string) auth.User {
 func TestRegister_DoesNotRevealAccounts(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	p := start(t, nil, "--data-dir", dir)
+	// Registration shares sign-in's per-IP limit, which this many tries
+	// from one address would reach (TestAuth_AbuseRateLimitPerIP checks it).
+	p := start(t, []string{"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=100", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=100"}, "--data-dir", dir)
 	const password, other = "a long enough passphrase", "somebody else's passphrase"
 
 	email := "owner." + strings.ToLower(rand.Text()[:10]) + "@guest.example"
