@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -63,14 +64,14 @@ func (w *Web) createClient(c echo.Context) error {
 	f := clientForm{Name: strings.TrimSpace(vals.Get("name")), RedirectURIs: vals.Get("redirect_uris"), Scopes: vals.Get("scopes"),
 		Confidential: vals.Get("confidential") == "on", FirstParty: vals.Get("first_party") == "on", GrantTypes: vals["grant_types"]}
 	req := auth.CreateClientRequest{Name: f.Name, Confidential: f.Confidential, FirstParty: f.FirstParty,
-		RedirectURIs: splitList(f.RedirectURIs), Scopes: splitList(f.Scopes), GrantTypes: f.GrantTypes}
+		RedirectURIs: splitWords(f.RedirectURIs), Scopes: splitWords(f.Scopes), GrantTypes: f.GrantTypes}
 	created, err := w.d.Auth.CreateClient(c.Request().Context(), req)
 	if err != nil {
 		if code := apperr.CodeOf(err); code == apperr.CodeForbidden || code == apperr.CodeUnauthenticated {
 			return w.fail(c, err)
 		}
 		v := view{}
-		v.Errors, v.Field, v.Banner = formErrors(err, clientLabels, nil)
+		v.Errors, v.Field, v.Banner = formErrors(listFieldsAsOne(err), clientLabels, nil)
 		return w.renderClients(c, statusOf(err), v, clientsData{Form: f})
 	}
 	v := view{Notice: "The client " + created.Name + " is registered"}
@@ -95,8 +96,24 @@ func (w *Web) deleteClient(c echo.Context) error {
 	return redirect(c, "/admin/clients?deleted="+url.QueryEscape(name))
 }
 
-// splitList reads a textarea or input of values separated by spaces,
-// commas or new lines.
-func splitList(s string) []string {
+// splitWords reads a textarea or input of values separated by spaces,
+// commas or new lines (URIs and scopes hold none of them).
+func splitWords(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}
+
+// listFieldsAsOne names a list's field errors after the list
+// ("redirect_uris[1]" → "redirect_uris"): the form has one box for the list.
+func listFieldsAsOne(err error) error {
+	ae := *apperr.As(err)
+	ae.Fields = slices.Clone(ae.Fields)
+	for i, f := range ae.Fields {
+		if name, idx, ok := strings.Cut(f.Field, "["); ok {
+			ae.Fields[i].Field = name
+			if n, err := strconv.Atoi(strings.TrimSuffix(idx, "]")); err == nil {
+				ae.Fields[i].Detail = "(entry " + strconv.Itoa(n+1) + ") " + f.Detail
+			}
+		}
+	}
+	return &ae
 }

@@ -97,3 +97,11 @@ func (s authEdge) UpdateClient(ctx context.Context, r auth.UpdateClientRequest) 
 func (s authEdge) DeleteClient(ctx context.Context, r auth.DeleteClientRequest) error {
 	return observability.CallErr(s.edge, "DeleteClient", func() error { return s.next.DeleteClient(ctx, r) })
 }
+
+func (s authEdge) SigningKeys(ctx context.Context) (auth.SigningKeyList, error) {
+	return observability.Call(s.edge, "SigningKeys", func() (auth.SigningKeyList, error) { return s.next.SigningKeys(ctx) })
+}
+
+func (s authEdge) RotateSigningKey(ctx context.Context) (auth.SigningKey, error) {
+	return observability.Call(s.edge, "RotateSigningKey", func() (auth.SigningKey, error) { return s.next.RotateSigningKey(ctx) })
+}
