@@ -90,6 +90,7 @@ func loadPages(assets *assetSet) (*pageSet, error) {
 		"docKind":    documentKind,
 		"lowerFirst": lowerFirst,
 		"kb":         formatKB,
+		"addf":       func(a, b float64) float64 { return a + b },
 	}
 	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
 	if err != nil {

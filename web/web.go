@@ -55,6 +55,9 @@ type Deps struct {
 	System SystemStatus
 	// Bank switches the sandbox bank's faults where it runs in this process.
 	Bank BankFaults
+	// ReportFiles fetches the reporting module's report exports (PDF with
+	// charts) as the caller (nil: the reports page offers CSV only).
+	ReportFiles ReportFiles
 	// Mailbox reads the development mail sink (nil: the sink is not in use
 	// here, and the mailbox page is not there).
 	Mailbox Mailbox
@@ -197,6 +200,8 @@ func (w *Web) routes() []route {
 		get("/staff/reports", w.reportsPage, staff),
 		get("/staff/reports/occupancy.csv", w.reportCSV("occupancy"), staff),
 		get("/staff/reports/revenue.csv", w.reportCSV("revenue"), staff),
+		get("/staff/reports/occupancy.pdf", w.reportPDF("occupancy"), staff),
+		get("/staff/reports/revenue.pdf", w.reportPDF("revenue"), staff),
 
 		get("/admin/users", w.usersPage, admin),
 		post("/admin/users/:id/roles", w.setRoles, admin),

@@ -38,6 +38,7 @@ type app struct {
 	auth    *fakeAuth
 	search  *searchtest.Fake
 	reports *reportingtest.Fake
+	mailbox *fakeMailbox
 	hotel   search.Hotel
 	checkIn civil.Date
 }
@@ -51,10 +52,10 @@ func newApp(tb testing.TB, hotelName string) *app {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := &app{auth: newFakeAuth(tb, iss), search: searchtest.NewFake(), reports: reportingtest.NewFake()}
+	a := &app{auth: newFakeAuth(tb, iss), search: searchtest.NewFake(), reports: reportingtest.NewFake(), mailbox: newFakeMailbox(tb)}
 	bk := bookingstest.NewFake()
 	w, err := web.New(web.Deps{Auth: a.auth, Search: a.search, Bookings: bk, Payments: &fakePayments{bk: bk}, Reporting: a.reports,
-		Verifier: verifier, DB: dbtest.Open(tb, web.Module, web.Migrations)})
+		ReportFiles: fakeReportFiles{}, Mailbox: a.mailbox, Verifier: verifier, DB: dbtest.Open(tb, web.Module, web.Migrations)})
 	if err != nil {
 		tb.Fatal(err)
 	}

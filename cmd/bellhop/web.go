@@ -85,6 +85,7 @@ func mountWeb(ctx context.Context, e *echo.Echo, d webDeps) (*web.Web, *db.DB, e
 	// the reports page says reports are not available here.
 	if rep, ok := host.Service[reporting.Service](d.host, reporting.Module); ok {
 		deps.Reporting = rep
+		deps.ReportFiles = newReportFiles(e, d.cfg.Modules[reporting.Module].URL)
 	}
 	if d.cfg.Modules[payments.Module].URL == "" {
 		// The sandbox bank's fault controls are an admin route of the
