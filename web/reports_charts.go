@@ -149,16 +149,10 @@ func adrRevparCharts(r reporting.OccupancyReport) []*lineChart {
 			YLabel: "Per room-night (" + cur + ")", Width: 720, Height: 300, Left: 76, Top: 36, Right: 704, Bottom: 250}
 		plotW, plotH := float64(ch.Right-ch.Left), float64(ch.Bottom-ch.Top)
 		ch.Ticks = moneyTicks(top, float64(ch.Bottom), plotH, cur)
-		step := plotW
-		if len(ps) > 1 {
-			step = plotW / float64(len(ps)-1)
-		}
-		x := func(i int) float64 {
-			if len(ps) == 1 {
-				return float64(ch.Left) + plotW/2
-			}
-			return float64(ch.Left) + step*float64(i)
-		}
+		// Points sit mid-slot, as the bars of the other charts do, so the
+		// first and last dates' labels fit.
+		slot := plotW / float64(len(ps))
+		x := func(i int) float64 { return float64(ch.Left) + slot*(float64(i)+0.5) }
 		y := func(v float64) float64 { return float64(ch.Bottom) - plotH*v/top }
 		every := int(math.Ceil(float64(len(ps)) / 8))
 		for i, p := range ps {
