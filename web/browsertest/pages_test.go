@@ -80,9 +80,12 @@ func TestMailbox(t *testing.T) {
 		t.Errorf("the message opened is to %q, want %s", got, email)
 	}
 	admin.audit("mail")
-	// A receipt (the guest path's booking) has its PDF attached.
+	// A receipt has its PDF attached: TestGuestPath, earlier in the
+	// package, books and pays (run alone, this test has no receipt to open).
 	admin.visit("/admin/mail")
-	if admin.count("#mail tr td span.muted") > 0 {
+	if admin.count("#mail tr td span.muted") == 0 {
+		t.Log("no receipt in the mailbox: the attachment check is skipped (run the whole package)")
+	} else {
 		admin.click("#mail tr:has(span.muted) a")
 		admin.waitFor("#attachments a")
 		res, pdf := admin.download(admin.attr("#attachments a", "href"))
