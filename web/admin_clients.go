@@ -39,12 +39,17 @@ var clientLabels = [][2]string{{"name", "Name"}, {"redirect_uris", "Redirect URI
 
 var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
 
+// newClientForm is the create form as first shown: auth's default grants.
+func newClientForm() clientForm {
+	return clientForm{GrantTypes: []string{"authorization_code", "refresh_token"}}
+}
+
 func (w *Web) clientsPage(c echo.Context) error {
 	v := view{}
 	if name := c.QueryParam("deleted"); name != "" {
 		v.Notice = "The client " + name + " is deleted and its refresh tokens are revoked"
 	}
-	return w.renderClients(c, http.StatusOK, v, clientsData{Form: clientForm{GrantTypes: []string{"authorization_code", "refresh_token"}}})
+	return w.renderClients(c, http.StatusOK, v, clientsData{Form: newClientForm()})
 }
 
 func (w *Web) renderClients(c echo.Context, status int, v view, d clientsData) error {
@@ -75,8 +80,7 @@ func (w *Web) createClient(c echo.Context) error {
 		return w.renderClients(c, statusOf(err), v, clientsData{Form: f})
 	}
 	v := view{Notice: "The client " + created.Name + " is registered"}
-	return w.renderClients(c, http.StatusCreated, v, clientsData{Created: &created,
-		Form: clientForm{GrantTypes: []string{"authorization_code", "refresh_token"}}})
+	return w.renderClients(c, http.StatusCreated, v, clientsData{Created: &created, Form: newClientForm()})
 }
 
 // deleteClient removes a client; auth revokes its refresh tokens.
@@ -91,7 +95,7 @@ func (w *Web) deleteClient(c echo.Context) error {
 		if code := apperr.CodeOf(err); code == apperr.CodeForbidden || code == apperr.CodeUnauthenticated || code == apperr.CodeNotFound {
 			return w.fail(c, err)
 		}
-		return w.renderClients(c, statusOf(err), view{Banner: "The client was not deleted: " + apperr.As(err).Message}, clientsData{})
+		return w.renderClients(c, statusOf(err), view{Banner: "The client was not deleted: " + sentence(apperr.As(err).Message)}, clientsData{Form: newClientForm()})
 	}
 	return redirect(c, "/admin/clients?deleted="+url.QueryEscape(name))
 }
