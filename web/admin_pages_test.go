@@ -11,6 +11,7 @@ import (
 
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/mail"
+	"github.com/bellhop/bellhop/web"
 )
 
 // An admin registers OAuth clients (a confidential one's secret is shown on
@@ -124,5 +125,33 @@ func TestMailboxPage(t *testing.T) {
 		if st, _, _ := admin.get(p); st != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", p, st)
 		}
+	}
+}
+
+// Where the mail sink is not in use (SMTP, or reporting elsewhere) there is
+// no mailbox: not in the menu, and its pages are not found; without report
+// files the reports page offers CSV only.
+func TestMailboxAbsent(t *testing.T) {
+	t.Parallel()
+	a := newAppWith(t, "Casa", func(d *web.Deps) { d.Mailbox, d.ReportFiles = nil, nil })
+	a.auth.add("admin@example.com", "Ann Admin", "admin password 1", authn.RoleAdmin)
+	admin := a.browser(t)
+	admin.post("/signin", "/signin", url.Values{"email": {"admin@example.com"}, "password": {"admin password 1"}})
+	st, _, body := admin.get("/admin/users")
+	must(t, "users", st, body, 200, `href="/admin/clients"`, `href="/admin/keys"`)
+	if strings.Contains(body, `href="/admin/mail"`) {
+		t.Error("the menu links a mailbox that is not there")
+	}
+	for _, p := range []string{"/admin/mail", "/admin/mail/x", "/admin/mail/x/attachments/0"} {
+		if st, _, _ := admin.get(p); st != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", p, st)
+		}
+	}
+	_, _, body = admin.get("/staff/reports?from=2026-05-01&to=2026-05-03")
+	if !strings.Contains(body, "occupancy.csv") || strings.Contains(body, "occupancy.pdf") {
+		t.Error("without report files the page should offer CSV and no PDF")
+	}
+	if st, _, _ := admin.get("/staff/reports/occupancy.pdf?from=2026-05-01&to=2026-05-03"); st != http.StatusNotFound {
+		t.Errorf("the PDF export without report files: %d, want 404", st)
 	}
 }
