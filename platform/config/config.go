@@ -25,17 +25,19 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/bellhop/bellhop/configs"
+	"github.com/bellhop/bellhop/platform/observability"
 )
 
 // Config is everything Bellhop reads at start.
 type Config struct {
-	DataDir    string                  `mapstructure:"data_dir"`
-	Server     Server                  `mapstructure:"server"`
-	Log        Log                     `mapstructure:"log"`
-	Events     Events                  `mapstructure:"events"`
-	HTTPClient HTTPClient              `mapstructure:"http_client"`
-	Only       []string                `mapstructure:"only"`
-	Modules    map[string]ModuleConfig `mapstructure:"modules"`
+	DataDir    string                      `mapstructure:"data_dir"`
+	Server     Server                      `mapstructure:"server"`
+	Log        Log                         `mapstructure:"log"`
+	Events     Events                      `mapstructure:"events"`
+	HTTPClient HTTPClient                  `mapstructure:"http_client"`
+	Tracing    observability.TracingConfig `mapstructure:"tracing"`
+	Only       []string                    `mapstructure:"only"`
+	Modules    map[string]ModuleConfig     `mapstructure:"modules"`
 
 	// sections are the modules' own sections, by key.
 	sections map[string]Section
@@ -86,6 +88,9 @@ type Events struct {
 type NATS struct {
 	URL          string `mapstructure:"url"`           // "": embedded
 	EmbeddedPort int    `mapstructure:"embedded_port"` // 0: no listener
+	// ConnectWait is how long a process keeps trying to reach the NATS
+	// server at URL at start (0: fail at once).
+	ConnectWait time.Duration `mapstructure:"connect_wait"`
 }
 
 // HTTPClient configures calls to remote modules.
@@ -294,6 +299,9 @@ func (c *Config) validate(known []string) error {
 	} else if c.Split() {
 		bad("events.nats.url", "is required when a module is remote or --only is used: every process must share one NATS server (e.g. nats://127.0.0.1:4222)")
 	}
+	if w := c.Events.NATS.ConnectWait; w < 0 || w > 10*time.Minute {
+		bad("events.nats.connect_wait", "must be between 0s and 10m (got %s)", w)
+	}
 	if p := c.Events.NATS.EmbeddedPort; p < 0 || p > 65535 {
 		bad("events.nats.embedded_port", "must be between 0 and 65535 (got %d)", p)
 	}
@@ -306,6 +314,7 @@ func (c *Config) validate(known []string) error {
 	if c.HTTPClient.BreakerFailures < 1 {
 		bad("http_client.breaker_failures", "must be at least 1")
 	}
+	c.Tracing.Check(func(key, format string, args ...any) { bad("tracing."+key, format, args...) })
 	for _, m := range c.Only {
 		if !slices.Contains(known, m) {
 			bad("only", "unknown module %q (known: %s)", m, strings.Join(known, ", "))

@@ -13,6 +13,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bellhop/bellhop/platform/observability"
+	"github.com/bellhop/bellhop/platform/retry"
 )
 
 // Options configure a [Bus], embedded or connected.
@@ -33,9 +37,16 @@ type Options struct {
 	MaxAge time.Duration
 	// Replicas of each stream (default 1; 3 on a NATS cluster).
 	Replicas int
+	// Tracing, if set, makes each handled event a consumer span, child of
+	// the span the event was written in (see [Event].Traceparent).
+	Tracing trace.TracerProvider
 	// Failpoints are for fault-injection tests only: crash tests kill the
 	// process at these points to prove nothing is lost or applied twice.
 	Failpoints Failpoints
+	// ConnectWait is how long Connect keeps trying to reach a NATS server
+	// that is not up yet (0: one attempt). Processes started together with
+	// their NATS server (bellhop split) wait for it instead of failing.
+	ConnectWait time.Duration
 }
 
 // Failpoints are called, if set, at the two moments where a crash is most
@@ -95,6 +106,7 @@ type Bus struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
+	tracer  trace.Tracer // nil: no spans
 
 	admin     sync.Mutex           // serialises stream and consumer changes
 	mu        sync.Mutex           // guards the maps below
@@ -156,7 +168,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Bus, error) {
 func Connect(ctx context.Context, url string, o Options) (*Bus, error) {
 	opts := o.withDefaults()
 	log := opts.Log
-	nc, err := nats.Connect(url,
+	nc, err := connectWaiting(ctx, url, opts.ConnectWait,
 		nats.Name(opts.Name),
 		nats.Timeout(5*time.Second),
 		nats.MaxReconnects(-1),
@@ -179,6 +191,21 @@ func Connect(ctx context.Context, url string, o Options) (*Bus, error) {
 	return b, nil
 }
 
+// connectWaiting connects to the NATS server at url, trying again with
+// backoff while it refuses the connection, for up to wait.
+func connectWaiting(ctx context.Context, url string, wait time.Duration, opts ...nats.Option) (*nats.Conn, error) {
+	deadline := time.Now().Add(wait)
+	for attempt := 1; ; attempt++ {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil || !errors.Is(err, nats.ErrNoServers) || time.Now().After(deadline) {
+			return nc, err
+		}
+		if !retry.Sleep(ctx, min(retry.Backoff(100*time.Millisecond, time.Second, attempt), time.Until(deadline))) {
+			return nil, err
+		}
+	}
+}
+
 func newBus(ctx context.Context, nc *nats.Conn, srv *server.Server, o Options) (*Bus, error) {
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4*maxBatch), jetstream.WithPublishAsyncTimeout(30*time.Second))
 	if err != nil {
@@ -198,6 +225,7 @@ func newBus(ctx context.Context, nc *nats.Conn, srv *server.Server, o Options) (
 	}
 	return &Bus{
 		nc: nc, js: js, srv: srv, opts: o, log: o.Log, metrics: m,
+		tracer:    observability.Tracer(o.Tracing, "bellhop/events"),
 		consumers: map[string]*Consumer{},
 		streams:   map[string]bool{},
 	}, nil
