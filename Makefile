@@ -83,6 +83,8 @@ bench:
 	$(GO) test -run '^$$' -bench RenderReceipt -benchmem -cpu 1 -count 1 ./modules/reporting/reportinglocal/
 	$(GO) test -run '^$$' -bench Occupancy_AllHotels -benchtime 5x -count 1 ./modules/reporting/reportinglocal/
 	$(GO) run ./cmd/bellhop-bench
+	BELLHOP_WEB_LOAD_SECONDS=20 $(GO) test -count=1 -run 'TestDashboard_ServerTimePerPage' -v ./cmd/bellhop/ | grep -E 'page|pages/s'
+	$(GO) test -count=1 -run '^$$' -bench DashboardPage -benchtime 300x ./cmd/bellhop/
 
 ## bench-compare: the in-package Go benchmarks at BASE (a git revision) and at the working tree,
 ## run alternately (COUNT rounds) so load on a shared machine hits both alike, compared by benchstat

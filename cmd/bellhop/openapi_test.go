@@ -228,6 +228,8 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	ana, bo, paidID := exerciseBookingsAndPayments(t, c, ap.URL)
 	// Receipts and reports, there too: the admin has reports:read.
 	exerciseReporting(t, c, ap.URL, signIn(t, ap.URL, opsEmail, opsPassword).AccessToken, ana, bo, paidID)
+	// Last there: rotating changes the key that signs.
+	exerciseSigningKeys(t, c, ap.URL, opsEmail, opsPassword)
 
 	// Search and auth are down behind the gateway: 503 (an RFC 6749 error
 	// on the OAuth endpoints); then its rate limit: 429 with Retry-After.
@@ -935,4 +937,23 @@ func exerciseReporting(t *testing.T, c *contract, u, staff, ana, bo, bookingID s
 		c.problem(t, x{method: "GET", url: u + "/api/v1/reports/" + r + "?" + query("from", to, "to", from), token: staff}, 422, "reporting.invalid_filter")
 	}
 	c.problem(t, x{method: "GET", url: u + "/api/v1/reports/occupancy?" + query("from", from, "to", to, "granularity", "hourly"), token: staff, refused: true}, 422, "reporting.invalid_filter")
+}
+
+// exerciseSigningKeys lists the signing keys and rotates them as the admin;
+// a guest is refused. The admin's token, signed before the rotation, still works.
+func exerciseSigningKeys(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
+	admin := signIn(t, u, opsEmail, opsPassword).AccessToken
+	guest := signUp(t, c, u, fmt.Sprintf("keys-%d@contract.example", time.Now().UnixNano()))
+	keys := u + "/api/v1/signing-keys"
+	var before, after auth.SigningKeyList
+	c.decode(t, x{method: "GET", url: keys, token: admin}, 200, &before)
+	var rotated auth.SigningKey
+	c.decode(t, x{method: "POST", url: keys, token: admin}, 201, &rotated)
+	c.decode(t, x{method: "GET", url: keys, token: admin}, 200, &after)
+	if len(before.Keys) == 0 || rotated.Status != auth.KeyActive || len(after.Keys) != len(before.Keys)+1 || after.Keys[0].KID != rotated.KID ||
+		after.Keys[1].Status != auth.KeyRetired {
+		t.Fatalf("keys before %+v, rotated %+v, after %+v", before, rotated, after)
+	}
+	c.problem(t, x{method: "GET", url: keys, token: guest}, 403, "authn.forbidden")
+	c.problem(t, x{method: "POST", url: keys, token: guest}, 403, "authn.forbidden")
 }

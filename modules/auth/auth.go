@@ -185,6 +185,16 @@ type Service interface {
 	// DeleteClient removes a client and revokes its refresh tokens (admins
 	// only). Errors: ErrClientNotFound, authn errors.
 	DeleteClient(ctx context.Context, req DeleteClientRequest) error
+
+	// SigningKeys lists the token signing keys still published in the JWKS:
+	// the active one and those retired recently enough that tokens they
+	// signed may still be valid, newest first (admins only).
+	// Errors: authn errors.
+	SigningKeys(ctx context.Context) (SigningKeyList, error)
+	// RotateSigningKey makes a new key the one that signs; the key it
+	// replaces stays published until the tokens it signed have expired, so
+	// no one is signed out (admins only). Errors: authn errors.
+	RotateSigningKey(ctx context.Context) (SigningKey, error)
 }
 
 // User is an account. Its password never leaves the module.
@@ -447,6 +457,30 @@ type UpdateClientRequest struct {
 // DeleteClientRequest names the client to delete.
 type DeleteClientRequest struct {
 	ID string `param:"id" json:"id" validate:"notblank,max=64"`
+}
+
+// Signing key statuses.
+const (
+	KeyActive  = "active"  // signs new tokens
+	KeyRetired = "retired" // verifies the tokens it signed until PublishedUntil
+)
+
+// SigningKey is a token signing key as an operator sees it: never its
+// private half.
+type SigningKey struct {
+	KID       string     `json:"kid"`
+	Alg       string     `json:"alg"`
+	Status    string     `json:"status"` // KeyActive or KeyRetired
+	CreatedAt time.Time  `json:"created_at"`
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
+	// PublishedUntil is when a retired key leaves the JWKS (the tokens it
+	// signed have expired by then).
+	PublishedUntil *time.Time `json:"published_until,omitempty"`
+}
+
+// SigningKeyList is the published signing keys, newest first.
+type SigningKeyList struct {
+	Keys []SigningKey `json:"keys"`
 }
 
 // EventUserRegistered is published (as UserRegistered) when an account is

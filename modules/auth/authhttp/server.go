@@ -24,6 +24,7 @@ const (
 	pathMyPassword    = "/api/v1/users/me/password"
 	pathSessions      = "/api/v1/sessions"
 	pathClients       = "/api/v1/oauth-clients"
+	pathSigningKeys   = "/api/v1/signing-keys"
 	pathToken         = "/oauth/token"
 	pathAuthorize     = "/oauth/authorize"
 	pathRevoke        = "/oauth/revoke"
@@ -119,6 +120,8 @@ func Register(g *echo.Group, svc auth.Service, opts Options) error {
 	g.GET(pathClients+"/:id", h.getClient, admin)
 	g.PATCH(pathClients+"/:id", h.updateClient, admin)
 	g.DELETE(pathClients+"/:id", h.deleteClient, admin)
+	g.GET(pathSigningKeys, h.signingKeys, admin)
+	g.POST(pathSigningKeys, h.rotateSigningKey, admin)
 
 	g.POST(pathToken, h.token, token)
 	g.POST(pathRevoke, h.revoke, token)
@@ -267,6 +270,16 @@ func (h handlers) updateClient(c echo.Context) error {
 
 func (h handlers) deleteClient(c echo.Context) error {
 	return httpserver.RespondEmpty(c, h.svc.DeleteClient(c.Request().Context(), auth.DeleteClientRequest{ID: c.Param("id")}))
+}
+
+func (h handlers) signingKeys(c echo.Context) error {
+	res, err := h.svc.SigningKeys(c.Request().Context())
+	return httpserver.Respond(c, http.StatusOK, res, err)
+}
+
+func (h handlers) rotateSigningKey(c echo.Context) error {
+	res, err := h.svc.RotateSigningKey(c.Request().Context())
+	return httpserver.Respond(c, http.StatusCreated, res, err)
 }
 
 func (h handlers) jwks(c echo.Context) error {
