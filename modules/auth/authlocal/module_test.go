@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -186,6 +187,37 @@ func TestRegister_Event(t *testing.T) {
 				t.Fatalf("the %s event carries %q", r.Subject, secret)
 			}
 		}
+	}
+}
+
+// Registrations of one new address at once: one account, every answer the
+// same, and one user.registered with an attempt event for each of the rest.
+func TestRegister_ConcurrentSameEmail(t *testing.T) {
+	t.Parallel()
+	d := dbtest.Open(t, auth.Module, authlocal.Migrations)
+	m := newModule(t, authlocal.Deps{DB: d})
+	const n = 6
+	answers := make([]auth.Registration, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			answers[i], errs[i] = m.Service().Register(context.Background(),
+				auth.RegisterRequest{Email: "race@bellhop.test", Name: fmt.Sprintf("Racer %d", i), Password: password})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || answers[i] != (auth.Registration{Status: auth.RegistrationAccepted, Email: "race@bellhop.test"}) {
+			t.Fatalf("registration %d: %+v %v", i, answers[i], errs[i])
+		}
+	}
+	var users, registered, attempted int64
+	d.Raw("SELECT count(*) FROM users").Scan(&users)
+	d.Raw("SELECT count(*) FROM events_outbox WHERE subject = ?", events.Subject(auth.Module, auth.EventUserRegistered)).Scan(&registered)
+	d.Raw("SELECT count(*) FROM events_outbox WHERE subject = ?", events.Subject(auth.Module, auth.EventRegistrationAttempted)).Scan(&attempted)
+	if users != 1 || registered != 1 || attempted != n-1 {
+		t.Fatalf("%d users, %d registered, %d attempted events; want 1, 1, %d", users, registered, attempted, n-1)
 	}
 }
 

@@ -145,9 +145,9 @@ func createUserIn(ctx context.Context, tx *gorm.DB, row userRow) error {
 
 // registerUser adds row, with its user.registered event, unless its email
 // already has an account: then that account is left alone and a
-// registration_attempted event naming it is recorded instead (created is
-// Both paths are one writing transaction of about the same work.
-func (st store) registerUser(ctx context.Context, row userRow, at time.Time) error {
+// registration_attempted event naming it is recorded instead. Both paths
+// are one writing transaction of about the same work.
+func (st store) registerUser(ctx context.Context, row userRow) error {
 	return st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
 		var owner userRow
 		err := tx.Select("id", "email", "name").Where("email_key = ?", row.EmailKey).Take(&owner).Error
@@ -159,7 +159,7 @@ func (st store) registerUser(ctx context.Context, row userRow, at time.Time) err
 		}
 		evt, err := events.New(ctx, auth.Module, auth.EventRegistrationAttempted, auth.RegistrationAttempted{
 			UserID: owner.ID, Email: owner.Email, Name: owner.Name,
-			Kind: auth.RegistrationAttemptExistingAccount, AttemptedAt: at,
+			Kind: auth.RegistrationAttemptExistingAccount, AttemptedAt: row.CreatedAt,
 		})
 		if err != nil {
 			return err

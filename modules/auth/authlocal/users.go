@@ -26,12 +26,12 @@ func (s *Service) Register(ctx context.Context, req auth.RegisterRequest) (auth.
 	if err != nil {
 		return auth.Registration{}, err
 	}
-	err = s.store.registerUser(ctx, row, row.CreatedAt)
+	err = s.store.registerUser(ctx, row)
 	if errors.Is(err, auth.ErrEmailTaken) {
 		// Registered concurrently (between the lookup and the insert, on a
 		// database that does not serialize writers): the email now has an
 		// account, so this is an attempt on it.
-		err = s.store.registerUser(ctx, row, row.CreatedAt)
+		err = s.store.registerUser(ctx, row)
 	}
 	if err != nil {
 		return auth.Registration{}, apperr.OrInternal(err, "register user")
