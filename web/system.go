@@ -26,19 +26,66 @@ type SystemStatus interface {
 	ReplayDeadLetter(ctx context.Context, id string) error
 }
 
-// SystemReport is the system as this process sees it at At.
+// SystemReport is the system as this process sees it at At: in split mode
+// with every process it calls remotely, as each reports itself.
 type SystemReport struct {
 	At      time.Time
 	Process string // this process: its listen address and version
 	Modules []ModuleStatus
+	// Processes are this one first, then every process it calls (the
+	// gateway gathers their reports); a process that did not answer is
+	// there with Up false.
+	Processes []ProcessStatus
 	// Edges are the calls between modules over Window (the public API and
-	// this dashboard call as "api").
+	// this dashboard call as "api"), as every process recorded them.
 	Edges       []EdgeStatus
 	Window      time.Duration
 	Outboxes    []OutboxStatus
 	Consumers   []ConsumerStatus
 	DeadLetters []DeadLetter
 	Recent      []RecentEvent
+	// Shadows are the modules replaying reads against a copy.
+	Shadows []ShadowStatus
+}
+
+// ProcessStatus is one process as it reports itself (the JSON its
+// operator endpoint serves).
+type ProcessStatus struct {
+	// Name is its listen address and version; URL is how the gateway
+	// reaches it ("" for the gateway itself).
+	Name, URL string
+	// Up: it answered. Detail says why not.
+	Up     bool
+	Detail string
+	Hosted []string
+	// Calls are the modules it calls over HTTP: module → URL.
+	Calls map[string]string
+	// Ready: every readiness check passed (its databases, NATS).
+	Ready       bool
+	Checks      []CheckStatus
+	Edges       []EdgeStatus
+	Window      time.Duration
+	Outboxes    []OutboxStatus
+	Consumers   []ConsumerStatus
+	DeadLetters []DeadLetter
+	Shadows     []ShadowStatus
+}
+
+// CheckStatus is one readiness check of a process.
+type CheckStatus struct {
+	Name   string
+	OK     bool
+	Detail string
+}
+
+// ShadowStatus is a module replaying a sample of its reads against a
+// remote copy, and how the answers compared since its process started.
+type ShadowStatus struct {
+	Module, Remote, Process       string
+	Ratio                         float64
+	Compared, Matches, Mismatches uint64
+	Failed, Dropped               uint64
+	MatchRate                     float64
 }
 
 // ModuleStatus is one module: in this process or remote, and its health.
@@ -47,7 +94,10 @@ type ModuleStatus struct {
 	// Location is "in-process" or the remote base URL.
 	Location string
 	Remote   bool
-	// Ready: its database (local) or its /readyz (remote) answered.
+	// Process is the process hosting it, as it names itself ("" when it
+	// did not answer).
+	Process string
+	// Ready: its database (local) or its process's readiness (remote).
 	Ready  bool
 	Detail string // why not ready
 }
@@ -56,6 +106,8 @@ type ModuleStatus struct {
 type EdgeStatus struct {
 	Caller, Callee string
 	Remote         bool
+	// Process recorded the edge (the caller's process).
+	Process        string
 	Calls          uint64
 	CallsPerSecond float64
 	FailureRate    float64 // 5xx-class failures / calls
@@ -64,23 +116,23 @@ type EdgeStatus struct {
 
 // OutboxStatus is a module's events not yet published.
 type OutboxStatus struct {
-	Module    string
-	Backlog   int
-	OldestAge time.Duration
+	Module, Process string
+	Backlog         int
+	OldestAge       time.Duration
 }
 
 // ConsumerStatus is a subscription's lag: events in the stream it has not
 // been delivered yet.
 type ConsumerStatus struct {
-	Module, Subscription string
-	Pending              int
+	Module, Subscription, Process string
+	Pending                       int
 }
 
 // DeadLetter is an event a consumer gave up on.
 type DeadLetter struct {
-	ID, Module, Consumer, Type, Error string
-	Attempts                          int
-	CreatedAt                         time.Time
+	ID, Module, Consumer, Type, Error, Process string
+	Attempts                                   int
+	CreatedAt                                  time.Time
 }
 
 // RecentEvent is an event seen on the backbone.
@@ -224,8 +276,10 @@ func layoutTopology(r SystemReport) *topology {
 				node.Location = "gateway: API + pages"
 			case !isModule:
 				node.Location = "caller"
+			case st.Remote && !st.Ready && st.Process == "":
+				node.Location = "down: " + strings.TrimPrefix(st.Location, "http://")
 			case st.Remote:
-				node.Location = "remote"
+				node.Location = "at " + strings.TrimPrefix(st.Location, "http://")
 			default:
 				node.Location = "in this process"
 			}
