@@ -210,7 +210,7 @@ func (s *systemStatus) Status(ctx context.Context) (web.SystemReport, error) {
 			p := byURL[u]
 			switch {
 			case !p.Up:
-				m.Detail = "down: " + p.Detail
+				m.Detail = p.Detail
 			case !slices.Contains(p.Hosted, name):
 				m.Process, m.Detail = p.Name, "its process does not host it"
 			default:

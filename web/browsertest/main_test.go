@@ -32,6 +32,8 @@ var (
 	browserCtx    context.Context // the one browser of the package
 	axeSource     string          // axe.min.js, from npm at test time
 	outDir        string          // screenshots
+	bellhopBin    string          // the binary under test, for tests that start more processes
+	repoRoot      string
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -106,6 +108,7 @@ func startBellhop(tmp string) (stop func(), err error) {
 		return nil, err
 	}
 	bin := filepath.Join(tmp, "bellhop")
+	bellhopBin, repoRoot = bin, root
 	build := exec.Command("go", "build", "-o", bin, "./cmd/bellhop")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
