@@ -19,17 +19,17 @@ func Instrument(s bookings.Service, e observability.Edge) bookings.Service {
 }
 
 func (s bookingsEdge) Hold(ctx context.Context, r bookings.HoldRequest) (bookings.Booking, error) {
-	return observability.Call(s.edge, "Hold", func() (bookings.Booking, error) { return s.next.Hold(ctx, r) })
+	return observability.CallIn(ctx, s.edge, "Hold", func() (bookings.Booking, error) { return s.next.Hold(ctx, r) })
 }
 
 func (s bookingsEdge) Get(ctx context.Context, r bookings.GetRequest) (bookings.Booking, error) {
-	return observability.Call(s.edge, "Get", func() (bookings.Booking, error) { return s.next.Get(ctx, r) })
+	return observability.CallIn(ctx, s.edge, "Get", func() (bookings.Booking, error) { return s.next.Get(ctx, r) })
 }
 
 func (s bookingsEdge) List(ctx context.Context, r bookings.ListRequest) (bookings.BookingList, error) {
-	return observability.Call(s.edge, "List", func() (bookings.BookingList, error) { return s.next.List(ctx, r) })
+	return observability.CallIn(ctx, s.edge, "List", func() (bookings.BookingList, error) { return s.next.List(ctx, r) })
 }
 
 func (s bookingsEdge) Cancel(ctx context.Context, r bookings.CancelRequest) (bookings.Booking, error) {
-	return observability.Call(s.edge, "Cancel", func() (bookings.Booking, error) { return s.next.Cancel(ctx, r) })
+	return observability.CallIn(ctx, s.edge, "Cancel", func() (bookings.Booking, error) { return s.next.Cancel(ctx, r) })
 }

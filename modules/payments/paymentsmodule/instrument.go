@@ -19,13 +19,13 @@ func Instrument(s payments.Service, e observability.Edge) payments.Service {
 }
 
 func (s paymentsEdge) Pay(ctx context.Context, r payments.PayRequest) (payments.Payment, error) {
-	return observability.Call(s.edge, "Pay", func() (payments.Payment, error) { return s.next.Pay(ctx, r) })
+	return observability.CallIn(ctx, s.edge, "Pay", func() (payments.Payment, error) { return s.next.Pay(ctx, r) })
 }
 
 func (s paymentsEdge) Get(ctx context.Context, r payments.GetRequest) (payments.Payment, error) {
-	return observability.Call(s.edge, "Get", func() (payments.Payment, error) { return s.next.Get(ctx, r) })
+	return observability.CallIn(ctx, s.edge, "Get", func() (payments.Payment, error) { return s.next.Get(ctx, r) })
 }
 
 func (s paymentsEdge) List(ctx context.Context, r payments.ListRequest) (payments.PaymentList, error) {
-	return observability.Call(s.edge, "List", func() (payments.PaymentList, error) { return s.next.List(ctx, r) })
+	return observability.CallIn(ctx, s.edge, "List", func() (payments.PaymentList, error) { return s.next.List(ctx, r) })
 }
