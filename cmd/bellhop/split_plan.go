@@ -32,8 +32,8 @@ import (
 // JSON those calls would carry; and the events it would need from a shared
 // NATS server.
 
-func newSplitCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "split", Short: "Plan splitting modules out of the binary"}
+// newSplitPlanCmd is `bellhop split plan`.
+func newSplitPlanCmd() *cobra.Command {
 	plan := &cobra.Command{
 		Use:   "plan",
 		Short: "Predict, from a running deployment's live metrics, what running a module in its own process would add",
@@ -97,8 +97,7 @@ peers without a token; elsewhere give --metrics-token (server.metrics_token).`,
 	plan.Flags().Int("hops", 2000, "loopback round trips to /healthz for measuring a hop")
 	plan.Flags().String("metrics-token", "", "bearer token for /metrics (server.metrics_token; default $BELLHOP_SERVER_METRICS_TOKEN)")
 	plan.Flags().Bool("json", false, "print the plan as JSON")
-	cmd.AddCommand(plan)
-	return cmd
+	return plan
 }
 
 type planOptions struct {
