@@ -46,6 +46,19 @@ type SystemReport struct {
 	Recent      []RecentEvent
 	// Shadows are the modules replaying reads against a copy.
 	Shadows []ShadowStatus
+	// SlowTraces are the most recent slow requests and events of every
+	// process, newest first; Tracing says whether any process traces.
+	SlowTraces []SlowTrace
+	Tracing    bool
+}
+
+// SlowTrace is a request or handled event that took long in one process,
+// with a link to its whole trace when a trace viewer is configured.
+type SlowTrace struct {
+	TraceID, Name, Kind, Process, URL string
+	Start                             time.Time
+	Duration                          time.Duration
+	Failed                            bool
 }
 
 // ProcessStatus is one process as it reports itself (the JSON its
@@ -69,6 +82,11 @@ type ProcessStatus struct {
 	Consumers   []ConsumerStatus
 	DeadLetters []DeadLetter
 	Shadows     []ShadowStatus
+	// Tracing: the process traces (and keeps its slow traces);
+	// SlowThreshold is from how long a request or event counts as slow.
+	Tracing       bool
+	SlowThreshold time.Duration
+	SlowTraces    []SlowTrace
 }
 
 // CheckStatus is one readiness check of a process.

@@ -46,6 +46,12 @@ type app struct {
 // signed tokens, a real SQLite sessions table).
 func newApp(tb testing.TB, hotelName string) *app {
 	tb.Helper()
+	return newAppWith(tb, hotelName, nil)
+}
+
+// newAppWith is newApp with the dashboard's dependencies adjusted by with.
+func newAppWith(tb testing.TB, hotelName string, with func(*web.Deps)) *app {
+	tb.Helper()
 	iss := authntest.NewIssuer(tb, "bellhop", "bellhop")
 	verifier, err := authn.NewVerifier(iss.KeySet(), "bellhop", "bellhop")
 	if err != nil {
@@ -53,8 +59,12 @@ func newApp(tb testing.TB, hotelName string) *app {
 	}
 	a := &app{auth: newFakeAuth(tb, iss), search: searchtest.NewFake(), reports: reportingtest.NewFake()}
 	bk := bookingstest.NewFake()
-	w, err := web.New(web.Deps{Auth: a.auth, Search: a.search, Bookings: bk, Payments: &fakePayments{bk: bk}, Reporting: a.reports,
-		Verifier: verifier, DB: dbtest.Open(tb, web.Module, web.Migrations)})
+	deps := web.Deps{Auth: a.auth, Search: a.search, Bookings: bk, Payments: &fakePayments{bk: bk}, Reporting: a.reports,
+		Verifier: verifier, DB: dbtest.Open(tb, web.Module, web.Migrations)}
+	if with != nil {
+		with(&deps)
+	}
+	w, err := web.New(deps)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -45,6 +45,7 @@ type systemDeps struct {
 	reg     prometheus.Gatherer
 	edges   *observability.EdgeMetrics
 	ready   []httpserver.ReadyCheck
+	tracing *observability.Tracing
 }
 
 // systemStatus is a process's view of itself (served on processStatusPath)
@@ -68,6 +69,9 @@ type edgeSample struct {
 
 // edgeWindow is how far back the edge figures look.
 const edgeWindow = time.Minute
+
+// maxSlowTraces is how many slow traces the System page lists.
+const maxSlowTraces = 20
 
 // remoteStatusTimeout bounds asking another process for its status: a
 // process that does not answer in time is shown as down.
@@ -155,6 +159,15 @@ func (s *systemStatus) process(ctx context.Context) web.ProcessStatus {
 				Consumer: dl.Consumer, Type: dl.Type, Error: dl.Error, Attempts: dl.Attempts, CreatedAt: dl.CreatedAt})
 		}
 	}
+	if s.d.tracing.Enabled() {
+		p.Tracing = true
+		slow := s.d.tracing.Slow()
+		p.SlowThreshold = slow.Threshold()
+		for _, st := range slow.Recent() {
+			p.SlowTraces = append(p.SlowTraces, web.SlowTrace{TraceID: st.TraceID, Name: st.Name, Kind: st.Kind, Process: p.Name,
+				URL: st.URL, Start: st.Start, Duration: st.Duration, Failed: st.Failed})
+		}
+	}
 	for _, sh := range s.d.host.Shadows() {
 		p.Shadows = append(p.Shadows, web.ShadowStatus{Module: sh.Module, Remote: sh.Remote, Process: p.Name, Ratio: sh.Ratio,
 			Compared: sh.Compared, Matches: sh.Matches, Mismatches: sh.Mismatches, Failed: sh.Failed, Dropped: sh.Dropped, MatchRate: sh.MatchRate})
@@ -193,6 +206,12 @@ func (s *systemStatus) Status(ctx context.Context) (web.SystemReport, error) {
 		r.Consumers = append(r.Consumers, p.Consumers...)
 		r.DeadLetters = append(r.DeadLetters, p.DeadLetters...)
 		r.Shadows = append(r.Shadows, p.Shadows...)
+		r.SlowTraces = append(r.SlowTraces, p.SlowTraces...)
+		r.Tracing = r.Tracing || p.Tracing
+	}
+	slices.SortFunc(r.SlowTraces, func(a, b web.SlowTrace) int { return b.Start.Compare(a.Start) })
+	if len(r.SlowTraces) > maxSlowTraces {
+		r.SlowTraces = r.SlowTraces[:maxSlowTraces]
 	}
 	slices.SortFunc(r.DeadLetters, func(a, b web.DeadLetter) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	byURL := map[string]web.ProcessStatus{}
