@@ -124,7 +124,13 @@ func (s *systemStatus) edgeRates(now time.Time) ([]observability.EdgeRate, time.
 
 // process is this process's own status.
 func (s *systemStatus) process(ctx context.Context) web.ProcessStatus {
-	p := web.ProcessStatus{Name: s.name, Up: true, Hosted: s.d.host.Hosted(), Calls: s.d.host.Remote(), Ready: true}
+	// Empty lists, not null: the JSON says "none" the same way everywhere.
+	p := web.ProcessStatus{Name: s.name, Up: true, Hosted: s.d.host.Hosted(), Calls: s.d.host.Remote(), Ready: true,
+		Edges: []web.EdgeStatus{}, Outboxes: []web.OutboxStatus{}, Consumers: []web.ConsumerStatus{}, DeadLetters: []web.DeadLetter{},
+		Shadows: []web.ShadowStatus{}, SlowTraces: []web.SlowTrace{}}
+	if p.Hosted == nil {
+		p.Hosted = []string{}
+	}
 	p.Checks = make([]web.CheckStatus, len(s.d.ready))
 	var wg sync.WaitGroup
 	for i, c := range s.d.ready {
