@@ -24,8 +24,8 @@ import (
 // loopback. The guest's client starts a trace and sends its traceparent with
 // the hold and with the payment (as a traced browser or SDK would); the
 // spans of everything those two requests cause — gateway, bookings, search's
-// quote, the outbox events, payments, bookings' consumer confirming, and
-// reporting's consumer issuing the receipt — share its trace id, each one
+// quote, the events leaving the outbox, payments, bookings' consumer
+// confirming, and reporting's consumer issuing the receipt — share its trace id, each one
 // the child of the span that caused it, with no span left without a parent.
 func TestTracing_OneBookingIsOneTraceAcrossProcesses(t *testing.T) {
 	recv := otlptest.NewReceiver(t)
@@ -92,7 +92,9 @@ func TestTracing_OneBookingIsOneTraceAcrossProcesses(t *testing.T) {
 		{"bellhop-auth", "client", "payments.Pay"},
 		{"bellhop-payments", "server", "POST /api/v1/payments"},
 		{"bellhop-payments", "client", "bookings.Get"},
+		{"bellhop-payments", "producer", "publish " + payments.EventSucceeded},
 		{"bellhop-bookings", "consumer", "consume " + payments.EventSucceeded},
+		{"bellhop-bookings", "producer", "publish " + bookings.EventConfirmed},
 		{"bellhop-reporting", "consumer", "consume " + bookings.EventConfirmed},
 	}
 	var spans []otlptest.Span
@@ -160,6 +162,12 @@ func TestTracing_OneBookingIsOneTraceAcrossProcesses(t *testing.T) {
 	if !descends(byID, confirm, pmPay.SpanID) {
 		t.Errorf("bookings' consumer span of %s does not descend from payments' request span", payments.EventSucceeded)
 	}
+	// The outbox: the relay's producer span of each event is the sibling of
+	// its consumers' spans (all children of the span that wrote it).
+	if published := find("bellhop-payments", "producer", "publish "+payments.EventSucceeded); published.ParentSpanID != confirm.ParentSpanID {
+		t.Errorf("payments' producer span of %s has parent %s, bookings' consumer span %s", payments.EventSucceeded, published.ParentSpanID, confirm.ParentSpanID)
+	}
+	chain(confirm, find("bellhop-bookings", "producer", "publish "+bookings.EventConfirmed))
 	chain(confirm, find("bellhop-reporting", "consumer", "consume "+bookings.EventConfirmed))
 	t.Logf("one trace, %d spans in %d processes:\n%s", len(spans), countServices(spans), describe(spans))
 }

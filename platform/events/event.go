@@ -29,6 +29,11 @@
 //
 // Delivery is at least once; the effect is once.
 //
+// Traces cross the backbone: an event carries the W3C traceparent of the
+// context it was written in (the CloudEvents distributed tracing
+// extension); with [Options].Tracing, the relay's publishing and each
+// consumer's handling are spans continuing that trace.
+//
 // A module wires all of this in one place: it appends [Migrations] to its own
 // migrations, declares what it publishes and consumes ([Declaration]), and
 // [Wire] builds its [Outbox], relay and consumers; it writes through

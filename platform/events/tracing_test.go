@@ -127,6 +127,34 @@ func TestTracing_EventsContinueTheTrace(t *testing.T) {
 	if confirmed.Traceparent != "00-"+reqSC.TraceID().String()+"-"+midSpan.SpanContext.SpanID().String()+"-01" {
 		t.Errorf("the handler's event has traceparent %q, want mid's consumer span", confirmed.Traceparent)
 	}
+	// The relay's producer span of each event: a child of the span that
+	// wrote it, from the moment it was written (its wait in the outbox)
+	// until JetStream acknowledged it.
+	var published []tracetest.SpanStub
+	eventually(t, 5*time.Second, "two producer spans", func() bool {
+		published = published[:0]
+		for _, s := range exp.GetSpans() {
+			if s.SpanKind == trace.SpanKindProducer {
+				published = append(published, s)
+			}
+		}
+		return len(published) == 2
+	})
+	for _, p := range published {
+		switch attrOf(p, "messaging.message.id") {
+		case withCtx.ID:
+			if p.Name != "publish "+roomChangedV1 || p.Parent.SpanID() != reqSC.SpanID() || !p.StartTime.Equal(withCtx.Time) ||
+				attrOf(p, "messaging.destination.name") != Subject(src, roomChangedV1) {
+				t.Errorf("producer span of the request's event: %s parent %s start %s (event at %s)", p.Name, p.Parent.SpanID(), p.StartTime, withCtx.Time)
+			}
+		case confirmed.ID:
+			if p.Parent.SpanID() != midSpan.SpanContext.SpanID() {
+				t.Errorf("producer span of the handler's event has parent %s, want mid's consumer span", p.Parent.SpanID())
+			}
+		default:
+			t.Errorf("a producer span of an unknown event: %s %v", p.Name, p.Attributes)
+		}
+	}
 	if dstSecond.Name != "consume "+confirmedV1 || dstSecond.Parent.SpanID() != midSpan.SpanContext.SpanID() || dstSecond.SpanContext.TraceID() != reqSC.TraceID() {
 		t.Errorf("dst's span of the follow-up: %s parent %s, want a child of mid's %s", dstSecond.Name, dstSecond.Parent.SpanID(), midSpan.SpanContext.SpanID())
 	}
@@ -154,7 +182,7 @@ func TestTracing_EventsContinueTheTrace(t *testing.T) {
 func attrOf(s tracetest.SpanStub, key string) string {
 	for _, kv := range s.Attributes {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

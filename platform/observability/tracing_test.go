@@ -34,7 +34,7 @@ func inMemory(t *testing.T, cfg observability.TracingConfig) (*observability.Tra
 func attr(s tracetest.SpanStub, key string) string {
 	for _, kv := range s.Attributes {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
