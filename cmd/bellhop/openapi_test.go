@@ -685,8 +685,10 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	// Signing out ends the session.
 	var again auth.Tokens
 	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(email, renewed)}, 200, &again)
+	c.check(t, x{method: "GET", url: u + "/api/v1/users/me", token: again.AccessToken}, 200)
 	c.check(t, x{method: "DELETE", url: u + "/api/v1/sessions", body: fmt.Sprintf(`{"refresh_token":%q}`, again.RefreshToken)}, 204)
 	c.oauthError(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {again.RefreshToken}}}, 400, "invalid_grant")
+	c.problem(t, x{method: "GET", url: u + "/api/v1/users/me", token: again.AccessToken}, 401, "authn.invalid_token") // its access token too
 	c.problem(t, x{method: "DELETE", url: u + "/api/v1/sessions", body: `{}`, refused: true}, 422, "auth.invalid_request")
 
 	// Keys and metadata.
@@ -750,6 +752,11 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	if appTokens.RefreshToken == "" || appTokens.Scope != "catalog:write" {
 		t.Fatalf("authorization code tokens: %+v", appTokens)
 	}
+
+	// Revoking the operator's refresh token above ended that session, its
+	// access tokens included (RFC 7009 §2.1): the operator signs in again.
+	c.problem(t, x{method: "GET", url: partnerURL, token: ops.AccessToken}, 401, "authn.invalid_token")
+	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(opsEmail, opsPassword)}, 200, &ops)
 
 	// Deleting a client ends its credentials.
 	c.check(t, x{method: "DELETE", url: partnerURL, token: ops.AccessToken}, 204)

@@ -436,16 +436,22 @@ type DeleteClientRequest struct {
 const EventUserRegistered = "bellhop.user.registered.v1"
 
 // EventTokensRevoked is published (as TokensRevoked) when a user's access
-// tokens issued so far lose their power: their roles or password changed, or
-// (later) they sign out. Every process that verifies tokens consumes it.
+// tokens issued so far lose their power (their roles were reduced or their
+// password changed), or those of one sign-in session do (it was signed out,
+// or its refresh token revoked or replayed). Every process that verifies
+// tokens consumes it.
 const EventTokensRevoked = "bellhop.user.tokens_revoked.v1"
 
 // TokensRevoked is the payload of EventTokensRevoked: the user's access
-// tokens issued before NotBefore are refused.
+// tokens issued before NotBefore are refused; or, when SessionID is set,
+// those of that session (their "sid" claim), whenever issued, and NotBefore
+// is zero (so a consumer that knows no sessions revokes nothing).
 type TokensRevoked struct {
 	UserID    string    `json:"user_id"`
 	NotBefore time.Time `json:"not_before"`
-	Reason    string    `json:"reason"` // "roles_changed", "password_changed" (later "signed_out")
+	SessionID string    `json:"session_id,omitempty"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	Reason    string    `json:"reason"` // "roles_changed", "password_changed", "session_ended"
 }
 
 // UserRegistered is the payload of EventUserRegistered: enough to greet the

@@ -304,8 +304,9 @@ func (c *Config) validate(known []string) error {
 		bad("server.body_limit", "must be between 1024 and %d bytes (got %d)", 64<<20, c.Server.BodyLimit)
 	}
 	for _, cidr := range c.Server.TrustedProxies {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		// A bare address is a one-address range, as httpserver reads it.
+		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
+			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8 or an IP address", cidr)
 		}
 	}
 	for _, o := range c.Server.CORSAllowedOrigins {
