@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -105,20 +106,51 @@ func (s *Server) Messages(t testing.TB) []Summary {
 // no more arrive for a moment, and returns them sorted by subject.
 func (s *Server) WaitMessages(t testing.TB, n int) []Summary {
 	t.Helper()
+	return s.wait(t, "", n)
+}
+
+// WaitMessagesTo is WaitMessages counting only the messages to address.
+func (s *Server) WaitMessagesTo(t testing.TB, address string, n int) []Summary {
+	t.Helper()
+	return s.wait(t, address, n)
+}
+
+func (s *Server) wait(t testing.TB, to string, n int) []Summary {
+	t.Helper()
+	list := func() []Summary {
+		msgs := s.Messages(t)
+		if to == "" {
+			return msgs
+		}
+		var mine []Summary
+		for _, m := range msgs {
+			for _, a := range m.To {
+				if strings.EqualFold(a.Address, to) {
+					mine = append(mine, m)
+					break
+				}
+			}
+		}
+		return mine
+	}
+	what := "messages"
+	if to != "" {
+		what = "messages to " + to
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		msgs := s.Messages(t)
+		msgs := list()
 		if len(msgs) >= n {
 			time.Sleep(300 * time.Millisecond)
-			again := s.Messages(t)
+			again := list()
 			if len(again) != n {
-				t.Fatalf("mailpit holds %d messages, want %d", len(again), n)
+				t.Fatalf("mailpit holds %d %s, want %d", len(again), what, n)
 			}
 			sort.Slice(again, func(i, j int) bool { return again[i].Subject < again[j].Subject })
 			return again
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailpit holds %d messages after 15s, want %d", len(msgs), n)
+			t.Fatalf("mailpit holds %d %s after 15s, want %d", len(msgs), what, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
