@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test test-tools lint bench clean chromium
+.PHONY: all run build test test-tools lint bench clean chromium split split-tools
 
 all: lint test
 
@@ -35,6 +35,18 @@ run:
 	  done; \
 	  [ -z "$$ready" ] || printf '\nBellhop is ready: %s  (API description: %s/api/docs)\n%s\nNext, in another terminal:\n  curl -s "%s/api/v1/cities?prefix=li"\nthen README.md, "Try it". Ctrl-C stops the server.\n\n' "$$url" "$$url" "$$accounts" "$$url" ) & \
 	BELLHOP_LOG_FORMAT=$${BELLHOP_LOG_FORMAT:-text} exec $(BIN) serve --data-dir $(DATA_DIR)
+
+## split: the whole system split into processes (configs/split.yaml) under goreman: a NATS
+## server, the gateway on 127.0.0.1:8080 (dashboard, public API) and a process per module.
+## Data, configuration and generated secrets under data/split; Ctrl-C stops everything.
+split: build split-tools
+	@exec $(BIN) split --topology configs/split.yaml --dir $(DATA_DIR)/split
+
+## split-tools: nats-server and goreman (the version go.mod pins), installed when missing
+NATS_SERVER_VERSION ?= v2.15.2
+split-tools:
+	@command -v nats-server >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/nats-server" ] || $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
+	@command -v goreman >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/goreman" ] || $(GO) install github.com/mattn/goreman
 
 ## chromium: Debian's Chromium for the dashboard's browser tests (web/browsertest), installed when missing
 chromium:

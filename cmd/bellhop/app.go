@@ -62,7 +62,8 @@ func failpoints(log *slog.Logger) events.Failpoints {
 // startBus connects to the event backbone: the NATS server named in config,
 // or one embedded in this process with its files under the data directory.
 func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*events.Bus, error) {
-	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge, Failpoints: failpoints(log)}
+	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge, Failpoints: failpoints(log),
+		ConnectWait: cfg.Events.NATS.ConnectWait}
 	if url := cfg.Events.NATS.URL; url != "" {
 		bus, err := events.Connect(ctx, url, opts)
 		if err != nil {

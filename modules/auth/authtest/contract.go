@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bellhop/bellhop/modules/auth/authmodule"
+	"github.com/bellhop/bellhop/platform/observability/contractcov"
+
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
@@ -52,6 +55,10 @@ type suite struct {
 // RunContract runs the auth contract against the implementation newTarget builds.
 func RunContract(t *testing.T, newTarget NewTarget) {
 	target := newTarget(t, authntest.NewIssuer(t, "bellhop-contract", "bellhop"))
+	// Every method must answer successfully at least once: one a Client
+	// does not implement fails the suite.
+	cov := contractcov.New(auth.Module)
+	target.Service = authmodule.Instrument(target.Service, cov.Edge())
 	s := &suite{t: target, svc: target.Service}
 	ctx := context.Background()
 	if err := target.CreateAdmin(ctx, "root@bellhop.test", "Root", Password); err != nil {
@@ -75,6 +82,7 @@ func RunContract(t *testing.T, newTarget NewTarget) {
 	t.Run("Revoke", s.testRevoke)
 	t.Run("Introspect", s.testIntrospect)
 	t.Run("JWKS", s.testJWKS)
+	cov.CheckIfWhole(t, reflect.TypeFor[auth.Service]())
 }
 
 // wantErr fails unless err is target (errors.Is) and names exactly fields.
