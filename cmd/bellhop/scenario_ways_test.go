@@ -19,6 +19,7 @@ type scenarioWay struct {
 
 var scenarioWays = []scenarioWay{
 	{"monolith-sqlite", startMonolithSQLite},
+	{"split-sqlite", startSplitSQLite},
 	{"monolith-postgres", startMonolithPostgres},
 }
 
@@ -65,6 +66,14 @@ func startMonolithSQLite(t *testing.T, mp *mailpittest.Server) scenarioTarget {
 	dir, adminPassword := seededDataDirWithAdmin(t)
 	p := start(t, scenarioMailEnv(mp), "--data-dir", dir)
 	return scenarioTarget{Base: p.URL, Mail: mp, AdminEmail: "admin@bellhop.demo", AdminPassword: adminPassword}
+}
+
+// startSplitSQLite is `bellhop split` running configs/split.yaml (a NATS
+// server, the gateway and a process per module, each on its own SQLite
+// files) on free ports; reporting's process mails through mp.
+func startSplitSQLite(t *testing.T, mp *mailpittest.Server) scenarioTarget {
+	r := startSplit(t, scenarioMailEnv(mp)...)
+	return scenarioTarget{Base: r.Launch.GatewayURL, Mail: mp, AdminEmail: "admin@bellhop.demo", AdminPassword: r.AdminPassword}
 }
 
 // startMonolithPostgres is `bellhop serve` with every module's database in
