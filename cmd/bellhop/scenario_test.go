@@ -399,38 +399,42 @@ func (n *normaliser) text(s string) string {
 	return trailingSpace.ReplaceAllString(s, "")
 }
 
-// compareResults names every field on which a deployment's result differs
-// from the first one's.
+// compareResults fails the test naming every field on which a
+// deployment's result differs from the first one's.
 func compareResults(t *testing.T, names []string, results []scenarioResult) {
 	t.Helper()
-	base := results[0]
 	for i := 1; i < len(results); i++ {
-		keys := slices.Sorted(maps.Keys(maps.Collect(func(yield func(string, bool) bool) {
-			for k := range base {
-				yield(k, true)
-			}
-			for k := range results[i] {
-				yield(k, true)
-			}
-		})))
-		differ := 0
-		for _, k := range keys {
-			a, aok := base[k]
-			b, bok := results[i][k]
-			switch {
-			case !aok:
-				t.Errorf("field %s: only %s has it (%q)", k, names[i], b)
-			case !bok:
-				t.Errorf("field %s: %s lacks it (%s has %q)", k, names[i], names[0], a)
-			case a != b:
-				t.Errorf("field %s differs: %s", k, firstDifference(names[0], a, names[i], b))
-			default:
-				continue
-			}
-			differ++
+		diffs, compared := diffResults(names[0], results[0], names[i], results[i])
+		for _, d := range diffs {
+			t.Error(d)
 		}
-		t.Logf("%s vs %s: %d fields compared, %d differ", names[0], names[i], len(keys), differ)
+		t.Logf("%s vs %s: %d fields compared, %d differ", names[0], names[i], compared, len(diffs))
 	}
+}
+
+// diffResults names each field a and b disagree on (one has it, the other
+// not, or their values differ) and counts the fields compared.
+func diffResults(nameA string, a scenarioResult, nameB string, b scenarioResult) (diffs []string, compared int) {
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		va, aok := a[k]
+		vb, bok := b[k]
+		switch {
+		case !aok:
+			diffs = append(diffs, fmt.Sprintf("field %s: only %s has it (%q)", k, nameB, vb))
+		case !bok:
+			diffs = append(diffs, fmt.Sprintf("field %s: %s lacks it (%s has %q)", k, nameB, nameA, va))
+		case va != vb:
+			diffs = append(diffs, fmt.Sprintf("field %s differs: %s", k, firstDifference(nameA, va, nameB, vb)))
+		}
+	}
+	return diffs, len(keys)
 }
 
 // firstDifference shows two values, or for multi-line ones (document text)
@@ -453,4 +457,38 @@ func firstDifference(nameA, a, nameB, b string) string {
 		}
 	}
 	return "(same lines)"
+}
+
+// The comparison names the field that differs, and the normaliser makes
+// ids, dates and times of two runs equal while amounts and names stay.
+func TestScenarioResult_DiffNamesTheField(t *testing.T) {
+	t.Parallel()
+	today := civil.MustParse("2026-12-03")
+	record := func(body, pdf string) scenarioResult {
+		r, n := scenarioResult{}, newNormaliser(today)
+		r.record(n, "booking", []byte(body))
+		r["receipt.pdf"] = n.text(pdf)
+		return r
+	}
+	a := record(`{"id":"bk_01m8y21wnrrb5hf9746qqbsts4","status":"confirmed","total":{"amount":37500,"currency":"EUR"},"created_at":"2026-12-03T13:39:34.96Z","nights":[{"date":"2026-12-17"}]}`,
+		"Receipt BH-2026-000001\nBooking bk_01m8y21wnrrb5hf9746qqbsts4 paid on 2026-12-03 13:39\nTotal EUR 375.00\n")
+	same := record(`{"id":"bk_01m8y3zzzzzzzzzzzzzzzzzzzz","status":"confirmed","total":{"amount":37500,"currency":"EUR"},"created_at":"2026-12-03T09:01:02Z","nights":[{"date":"2026-12-17"}]}`,
+		"Receipt BH-2026-000001\nBooking bk_01m8y3zzzzzzzzzzzzzzzzzzzz paid on 2026-12-03 09:01\nTotal EUR 375.00\n")
+	if diffs, n := diffResults("a", a, "same", same); len(diffs) != 0 || n != 8 {
+		t.Fatalf("two runs differing only in ids and times: %d fields compared, differences %q", n, diffs)
+	}
+	if a["booking.nights.0.date"] != "{today+14}" || a["booking.id"] != "{bk#1}" || !strings.Contains(a["receipt.pdf"], "Booking {bk#1} paid on {today+0} {time}") {
+		t.Fatalf("normalised: %q", a)
+	}
+	other := record(`{"id":"bk_01m8y3zzzzzzzzzzzzzzzzzzzz","status":"confirmed","total":{"amount":37400,"currency":"EUR"},"created_at":"2026-12-03T09:01:02Z","nights":[{"date":"2026-12-17"}],"refund":null}`,
+		"Receipt BH-2026-000001\nBooking bk_01m8y3zzzzzzzzzzzzzzzzzzzz paid on 2026-12-03 09:01\nTotal EUR 374.00\n")
+	diffs, _ := diffResults("a", a, "other", other)
+	want := []string{
+		`field booking.refund: only other has it ("null")`,
+		`field booking.total.amount differs: a "37500", other "37400"`,
+		`field receipt.pdf differs: line 3: a "Total EUR 375.00", other "Total EUR 374.00"`,
+	}
+	if !slices.Equal(diffs, want) {
+		t.Fatalf("differences:\n%s\nwant:\n%s", strings.Join(diffs, "\n"), strings.Join(want, "\n"))
+	}
 }
