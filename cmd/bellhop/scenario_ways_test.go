@@ -83,8 +83,8 @@ func startSplitSQLite(t *testing.T, mp *mailpittest.Server) scenarioTarget {
 func startMonolithPostgres(t *testing.T, mp *mailpittest.Server) scenarioTarget {
 	cluster := pgtest.Start(t)
 	var env []string
-	for _, module := range []string{"auth", "search", "bookings", "payments", "reporting"} {
-		env = append(env, "BELLHOP_MODULES_"+strings.ToUpper(module)+"_DSN="+cluster.NewDatabase(t))
+	for _, m := range splitModules { // every module (TestSplit_OneCommand keeps the list whole)
+		env = append(env, "BELLHOP_MODULES_"+strings.ToUpper(m.Name)+"_DSN="+cluster.NewDatabase(t))
 	}
 	dir := t.TempDir()
 	seed := exec.Command(binary, "seed", "--data-dir", dir)
