@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +51,13 @@ process is ready. Ctrl-C stops them all.`,
 			self, err := os.Executable()
 			if err != nil {
 				return err
+			}
+			if !prepareOnly {
+				// A port taken (by make run, or a split already up) would
+				// stop the topology half-started: say so before anything runs.
+				if err := portsFree(topoFile); err != nil {
+					return err
+				}
 			}
 			l, users, err := prepareSplit(cmd.Context(), topoFile, dir, self, natsPath)
 			if err != nil {
@@ -164,7 +174,7 @@ func runSplit(ctx context.Context, stdout, stderr io.Writer, goreman string, l *
 			fmt.Fprintf(&b, "  %-10s %-24s %s\n", c.Name, c.URL, what)
 		}
 		fmt.Fprintf(&b, "Open %s/ and sign in:\n%s", l.GatewayURL, credentials(users, dir))
-		fmt.Fprintf(&b, "Each process's data and logs-to-be: %s/<process>. Ctrl-C stops everything.\n\n", dir)
+		fmt.Fprintf(&b, "Each process's data, configuration and service secret: %s/<process>. Ctrl-C stops everything.\n\n", dir)
 		fmt.Fprint(stdout, b.String())
 	}()
 	select {
@@ -183,6 +193,31 @@ func runSplit(ctx context.Context, stdout, stderr io.Writer, goreman string, l *
 		fmt.Fprintln(stderr, "bellhop split: every process stopped")
 		return nil
 	}
+}
+
+// portsFree checks that every port of the topology is free on loopback.
+func portsFree(topoFile string) error {
+	t, err := topology.Load(topoFile, topologyModules())
+	if err != nil {
+		return err
+	}
+	ports := map[string]int{topology.NATSName: t.NATS.Port, topology.GatewayName: t.Gateway.Port}
+	for _, p := range t.Processes {
+		ports[p.Name] = p.Port
+	}
+	var taken []string
+	for _, name := range slices.Sorted(maps.Keys(ports)) {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[name])))
+		if err != nil {
+			taken = append(taken, fmt.Sprintf("%s's port %d", name, ports[name]))
+			continue
+		}
+		ln.Close()
+	}
+	if len(taken) > 0 {
+		return fmt.Errorf("split: %s in use (is make run, or another make split, running?); nothing was started", strings.Join(taken, ", "))
+	}
+	return nil
 }
 
 // waitReady waits until NATS accepts connections and every bellhop process

@@ -296,3 +296,43 @@ func processesMentioning(t *testing.T, s string) []string {
 	}
 	return out
 }
+
+// A port of the topology already taken (make run on 8080, say): bellhop
+// split says which and starts nothing.
+func TestSplit_PortTaken(t *testing.T) {
+	t.Parallel()
+	topo, err := topology.Load(filepath.Join("..", "..", "configs", "split.yaml"), splitModules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := func() int {
+		_, p, _ := net.SplitHostPort(freeLoopbackAddr(t))
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	topo.NATS.Port = port()
+	topo.Gateway.Port = ln.Addr().(*net.TCPAddr).Port
+	for i := range topo.Processes {
+		topo.Processes[i].Port = port()
+	}
+	b, err := yaml.Marshal(topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topoFile := filepath.Join(t.TempDir(), "split.yaml")
+	writeTestFile(t, topoFile, string(b))
+	dir := filepath.Join(t.TempDir(), "split")
+	out, err := exec.Command(binary, "split", "--topology", topoFile, "--dir", dir, "--nats-server", natsServer, "--goreman", "/nonexistent/goreman").CombinedOutput()
+	want := fmt.Sprintf("split: gateway's port %d in use", topo.Gateway.Port)
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Fatalf("bellhop split with the gateway's port taken: %v\n%s\nwant it to fail saying %q", err, out, want)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("bellhop split prepared %s although it could not run", dir)
+	}
+}
