@@ -57,12 +57,15 @@ test: test-tools chromium
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-tools: the real programs tests drive, installed when missing: pdftotext (poppler-utils,
-## reads receipts back; apt needs root), jq (README's walkthrough, run by TestREADME_Walkthrough)
+## reads receipts back; apt needs root), jq (README's walkthrough, run by TestREADME_Walkthrough),
+## nginx with its Lua module (configs/nginx, run by TestEdge_NginxInFrontOfTheSplitDeployment); a
+## policy-rc.d keeps the package from starting Debian's own nginx service on port 80 while it installs
 ## and mailpit (a real SMTP server with an HTTP API)
 MAILPIT_VERSION ?= v1.27.11
 test-tools:
 	@command -v pdftotext >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get install -y poppler-utils || { apt-get update && apt-get install -y poppler-utils; }; } ; } || echo "pdftotext missing (not root): the PDF read-back tests will skip"
 	@command -v jq >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get install -y jq || { apt-get update && apt-get install -y jq; }; } ; } || echo "jq missing (not root): the README walkthrough test will skip"
+	@{ test -x /usr/sbin/nginx && test -f /usr/lib/nginx/modules/ngx_http_lua_module.so; } || { [ "$$(id -u)" = 0 ] && { nginx_install() { printf "#!/bin/sh\nexit 101\n" > /tmp/bellhop-policy-rc.d; chmod +x /tmp/bellhop-policy-rc.d; [ -e /usr/sbin/policy-rc.d ] || { cp /tmp/bellhop-policy-rc.d /usr/sbin/policy-rc.d; added=1; }; apt-get install -y nginx libnginx-mod-http-lua; rc=$$?; [ -z "$${added:-}" ] || rm -f /usr/sbin/policy-rc.d; return $$rc; }; nginx_install || { apt-get update && nginx_install; }; } ; } || echo "nginx with the Lua module missing (not root): the edge test will skip"
 	@command -v mailpit >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/mailpit" ] || $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 ## lint: gofmt, go vet, staticcheck and platform/archtest (import rules and data ownership, README's module map)

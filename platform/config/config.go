@@ -25,17 +25,19 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/bellhop/bellhop/configs"
+	"github.com/bellhop/bellhop/platform/observability"
 )
 
 // Config is everything Bellhop reads at start.
 type Config struct {
-	DataDir    string                  `mapstructure:"data_dir"`
-	Server     Server                  `mapstructure:"server"`
-	Log        Log                     `mapstructure:"log"`
-	Events     Events                  `mapstructure:"events"`
-	HTTPClient HTTPClient              `mapstructure:"http_client"`
-	Only       []string                `mapstructure:"only"`
-	Modules    map[string]ModuleConfig `mapstructure:"modules"`
+	DataDir    string                      `mapstructure:"data_dir"`
+	Server     Server                      `mapstructure:"server"`
+	Log        Log                         `mapstructure:"log"`
+	Events     Events                      `mapstructure:"events"`
+	HTTPClient HTTPClient                  `mapstructure:"http_client"`
+	Tracing    observability.TracingConfig `mapstructure:"tracing"`
+	Only       []string                    `mapstructure:"only"`
+	Modules    map[string]ModuleConfig     `mapstructure:"modules"`
 
 	// sections are the modules' own sections, by key.
 	sections map[string]Section
@@ -272,8 +274,9 @@ func (c *Config) validate(known []string) error {
 		bad("server.body_limit", "must be between 1024 and %d bytes (got %d)", 64<<20, c.Server.BodyLimit)
 	}
 	for _, cidr := range c.Server.TrustedProxies {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		// A bare address is a one-address range, as httpserver reads it.
+		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
+			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8 or an IP address", cidr)
 		}
 	}
 	for _, o := range c.Server.CORSAllowedOrigins {
@@ -312,6 +315,7 @@ func (c *Config) validate(known []string) error {
 	if c.HTTPClient.BreakerFailures < 1 {
 		bad("http_client.breaker_failures", "must be at least 1")
 	}
+	c.Tracing.Check(func(key, format string, args ...any) { bad("tracing."+key, format, args...) })
 	for _, m := range c.Only {
 		if !slices.Contains(known, m) {
 			bad("only", "unknown module %q (known: %s)", m, strings.Join(known, ", "))

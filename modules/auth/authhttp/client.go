@@ -101,10 +101,17 @@ func (c *Client) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.U
 	return out, err
 }
 
-// SignIn implements auth.Service.
+// SignIn implements auth.Service. The caller's req.ClientIP (the browser
+// behind the dashboard) travels as X-Forwarded-For: auth believes it only
+// when this process's address is in its server.trusted_proxies, so its
+// per-IP sign-in limit and pacing see the browser, not the gateway.
 func (c *Client) SignIn(ctx context.Context, req auth.SignInRequest) (auth.Tokens, error) {
 	var out auth.Tokens
-	err := c.http.Do(ctx, httpclient.Call{Op: "SignIn", Method: http.MethodPost, Path: pathSessions, Body: req, Out: &out})
+	call := httpclient.Call{Op: "SignIn", Method: http.MethodPost, Path: pathSessions, Body: req, Out: &out}
+	if req.ClientIP != "" {
+		call.Header = http.Header{"X-Forwarded-For": {req.ClientIP}}
+	}
+	err := c.http.Do(ctx, call)
 	return out, err
 }
 
