@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test test-tools lint bench bench-compare clean chromium split split-tools
+.PHONY: all run build test test-tools lint bench bench-compare clean chromium fuzz split split-tools
 
 all: lint test
 
@@ -83,6 +83,8 @@ bench:
 	$(GO) test -run '^$$' -bench RenderReceipt -benchmem -cpu 1 -count 1 ./modules/reporting/reportinglocal/
 	$(GO) test -run '^$$' -bench Occupancy_AllHotels -benchtime 5x -count 1 ./modules/reporting/reportinglocal/
 	$(GO) run ./cmd/bellhop-bench
+	BELLHOP_WEB_LOAD_SECONDS=20 $(GO) test -count=1 -run 'TestDashboard_ServerTimePerPage' -v ./cmd/bellhop/ | grep -E 'page|pages/s'
+	$(GO) test -count=1 -run '^$$' -bench DashboardPage -benchtime 300x ./cmd/bellhop/
 
 ## bench-compare: the in-package Go benchmarks at BASE (a git revision) and at the working tree,
 ## run alternately (COUNT rounds) so load on a shared machine hits both alike, compared by benchstat
@@ -98,6 +100,26 @@ bench-compare:
 	for i in $$(seq $(COUNT)); do for v in base head; do for p in $(BENCH_PKGS); do n=$$(echo $$p | tr -c 'a-z0-9\n' _); \
 	  (cd $$p && "$$out/$$v-$$n" -test.run '^$$' -test.bench . -test.benchmem -test.benchtime 1s >> "$$out/$$v.txt"); done; done; done; \
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" benchstat "$(BASE)=$$out/base.txt" "working tree=$$out/head.txt"
+
+## fuzz: each Go fuzz target for FUZZTIME (default 2m; e.g. make fuzz FUZZTIME=10m). Their seed
+## corpora run in make test; a crash is saved under the package's testdata/fuzz and fails the run.
+FUZZTIME ?= 2m
+FUZZ_PARALLEL ?= 1
+FUZZ_TARGETS = \
+	FuzzBindJSON:./platform/httpserver/ \
+	FuzzStatusError:./platform/httpclient/ \
+	FuzzParse:./platform/civil/ \
+	FuzzMoney:./platform/money/ \
+	FuzzParseEvent:./platform/events/ \
+	FuzzVerify:./platform/authn/ \
+	FuzzDecodeCursor:./modules/search/searchlocal/ \
+	FuzzDecodeCursor:./modules/bookings/bookingslocal/ \
+	FuzzDecodeCursor:./modules/payments/paymentslocal/
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name $$pkg ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL) $$pkg; \
+	done
 
 clean:
 	rm -rf bin

@@ -250,6 +250,14 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	ready := append(h.Ready(), httpserver.ReadyCheck{Name: "nats", Check: bus.Ping})
 	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: authhttp.Authenticate(verifier),
 		Tracing: tracing.Provider()})
+	ln, err := httpserver.Listen(cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
+	}
+	defer ln.Close()
+	// Absolute URLs (OAuth metadata) come from configuration, by default the
+	// address bound here, never from a request's Host header.
+	authmodule.DefaultPublicURL(cfg, ln.Addr().String())
 	if err := h.Mount(srv.Echo()); err != nil {
 		return err
 	}
@@ -264,10 +272,6 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	runners := append(h.Runners(), monitor)
 
-	ln, err := httpserver.Listen(cfg.Server.Addr)
-	if err != nil {
-		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
-	}
 	// The dashboard (GET /) where this process can serve every page.
 	dash, dashDB, err := mountWeb(ctx, srv.Echo(), webDeps{cfg: cfg, log: log, host: h, verifier: verifier,
 		bus: bus, monitor: monitor, reg: reg, edges: edges, addr: ln.Addr().String()})

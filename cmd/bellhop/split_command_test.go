@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -220,6 +221,21 @@ func TestSplit_OneCommand(t *testing.T) {
 	}
 
 	gw := l.GatewayURL
+	// The OAuth metadata names the gateway's endpoints whichever process
+	// answers: through the gateway or straight from auth's own port.
+	for _, c := range l.Commands {
+		if c.Name != topology.GatewayName && !slices.Contains(c.Hosts, "auth") {
+			continue
+		}
+		var meta struct {
+			Issuer        string `json:"issuer"`
+			TokenEndpoint string `json:"token_endpoint"`
+		}
+		if res := call(t, "GET", c.URL+"/.well-known/oauth-authorization-server", "", nil, &meta); res.StatusCode != 200 ||
+			meta.Issuer == "" || meta.TokenEndpoint != gw+"/oauth/token" {
+			t.Errorf("metadata from %s: %d %+v, want the token endpoint at %s", c.Name, res.StatusCode, meta, gw)
+		}
+	}
 	admin := signIn(t, gw, "admin@bellhop.demo", r.AdminPassword).AccessToken
 	in, out := stay()
 	var page search.SearchResult

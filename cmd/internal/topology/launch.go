@@ -177,9 +177,10 @@ func (t *Topology) Prepare(o LaunchOptions) (*Launch, error) {
 		for _, m := range slices.Sorted(maps.Keys(r.Remote)) {
 			cfg.Modules[m] = moduleConfig{URL: urlOf[r.Remote[m]]}
 		}
-		if r.Identity != nil || len(r.ServiceClients) > 0 {
-			cfg.Auth = &authConfig{}
-		}
+		// Every process names the gateway as the public address: auth's
+		// OAuth metadata and absolute links must be the same whichever
+		// process answers (through the gateway, nginx or auth's own port).
+		cfg.Auth = &authConfig{PublicURL: urlOf[GatewayName]}
 		if r.Identity != nil {
 			cfg.Auth.ClientID, cfg.Auth.ClientSecret = r.Identity.ClientID, secrets[r.Identity.ClientID]
 		}
@@ -284,6 +285,7 @@ type moduleConfig struct {
 }
 
 type authConfig struct {
+	PublicURL      string          `yaml:"public_url"`
 	ClientID       string          `yaml:"client_id,omitempty"`
 	ClientSecret   string          `yaml:"client_secret,omitempty"`
 	ServiceClients []serviceClient `yaml:"service_clients,omitempty"`

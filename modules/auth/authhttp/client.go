@@ -214,6 +214,21 @@ func (c *Client) DeleteClient(ctx context.Context, req auth.DeleteClientRequest)
 	return c.http.Do(ctx, httpclient.Call{Op: "DeleteClient", Method: http.MethodDelete, Path: pathClients + "/" + segment(req.ID)})
 }
 
+// SigningKeys implements auth.Service.
+func (c *Client) SigningKeys(ctx context.Context) (auth.SigningKeyList, error) {
+	var out auth.SigningKeyList
+	err := c.http.Do(ctx, httpclient.Call{Op: "SigningKeys", Path: pathSigningKeys, Out: &out})
+	return out, err
+}
+
+// RotateSigningKey implements auth.Service. It is not retried: a retry
+// after a lost answer would rotate twice.
+func (c *Client) RotateSigningKey(ctx context.Context) (auth.SigningKey, error) {
+	var out auth.SigningKey
+	err := c.http.Do(ctx, httpclient.Call{Op: "RotateSigningKey", Method: http.MethodPost, Path: pathSigningKeys, Out: &out})
+	return out, err
+}
+
 // oauthErrors maps RFC 6749 error codes back to the module's errors.
 var oauthErrors = func() map[string]*apperr.Error {
 	m := map[string]*apperr.Error{}

@@ -38,8 +38,11 @@ func writePDF(c echo.Context, name string, d reportDoc) error {
 	pdf := fpdf.New("L", "mm", "A4", "")
 	pdf.SetMargins(18, 14, 18)
 	pdf.SetAutoPageBreak(true, 14)
-	pdf.AddUTF8FontFromBytes("go", "", goregular.TTF)
-	pdf.AddUTF8FontFromBytes("go", "B", gobold.TTF)
+	// Copies: fpdf writes into the font bytes it is given while subsetting
+	// (getMetrics appends to a slice of them), which races with every other
+	// document rendered at the same time from the shared gofont arrays.
+	pdf.AddUTF8FontFromBytes("go", "", bytes.Clone(goregular.TTF))
+	pdf.AddUTF8FontFromBytes("go", "B", bytes.Clone(gobold.TTF))
 	pdf.SetTitle(d.title, true)
 	pdf.SetCreator("Bellhop", true)
 	pdf.AddPage()
