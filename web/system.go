@@ -26,19 +26,94 @@ type SystemStatus interface {
 	ReplayDeadLetter(ctx context.Context, id string) error
 }
 
-// SystemReport is the system as this process sees it at At.
+// SystemReport is the system as this process sees it at At: in split mode
+// with every process it calls remotely, as each reports itself.
 type SystemReport struct {
 	At      time.Time
 	Process string // this process: its listen address and version
 	Modules []ModuleStatus
+	// Processes are this one first, then every process it calls (the
+	// gateway gathers their reports); a process that did not answer is
+	// there with Up false.
+	Processes []ProcessStatus
 	// Edges are the calls between modules over Window (the public API and
-	// this dashboard call as "api").
+	// this dashboard call as "api"), as every process recorded them.
 	Edges       []EdgeStatus
 	Window      time.Duration
 	Outboxes    []OutboxStatus
 	Consumers   []ConsumerStatus
 	DeadLetters []DeadLetter
 	Recent      []RecentEvent
+	// Shadows are the modules replaying reads against a copy.
+	Shadows []ShadowStatus
+	// SlowTraces are the most recent slow requests and events of every
+	// process, newest first; Tracing says whether any process traces.
+	SlowTraces []SlowTrace
+	Tracing    bool
+}
+
+// SlowTrace is a request or handled event that took long in one process,
+// with a link to its whole trace when a trace viewer is configured.
+type SlowTrace struct {
+	TraceID  string        `json:"trace_id"`
+	Name     string        `json:"name"`
+	Kind     string        `json:"kind"`
+	Process  string        `json:"process"`
+	URL      string        `json:"url,omitempty"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
+	Failed   bool          `json:"failed"`
+}
+
+// ProcessStatus is one process as it reports itself (the JSON its
+// operator endpoint, GET /api/v1/admin/system/process, serves).
+type ProcessStatus struct {
+	// Name is its listen address and version; URL is how the gateway
+	// reaches it ("" for the gateway itself).
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+	// Up: it answered. Detail says why not.
+	Up     bool     `json:"up"`
+	Detail string   `json:"detail,omitempty"`
+	Hosted []string `json:"hosted"`
+	// Calls are the modules it calls over HTTP: module → URL.
+	Calls map[string]string `json:"calls"`
+	// Ready: every readiness check passed (its databases, NATS).
+	Ready       bool             `json:"ready"`
+	Checks      []CheckStatus    `json:"checks"`
+	Edges       []EdgeStatus     `json:"edges"`
+	Window      time.Duration    `json:"window_ns"`
+	Outboxes    []OutboxStatus   `json:"outboxes"`
+	Consumers   []ConsumerStatus `json:"consumers"`
+	DeadLetters []DeadLetter     `json:"dead_letters"`
+	Shadows     []ShadowStatus   `json:"shadows"`
+	// Tracing: the process traces (and keeps its slow traces);
+	// SlowThreshold is from how long a request or event counts as slow.
+	Tracing       bool          `json:"tracing"`
+	SlowThreshold time.Duration `json:"slow_threshold_ns"`
+	SlowTraces    []SlowTrace   `json:"slow_traces"`
+}
+
+// CheckStatus is one readiness check of a process.
+type CheckStatus struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// ShadowStatus is a module replaying a sample of its reads against a
+// remote copy, and how the answers compared since its process started.
+type ShadowStatus struct {
+	Module     string  `json:"module"`
+	Remote     string  `json:"remote"`
+	Process    string  `json:"process"`
+	Ratio      float64 `json:"ratio"`
+	Compared   uint64  `json:"compared"`
+	Matches    uint64  `json:"matches"`
+	Mismatches uint64  `json:"mismatches"`
+	Failed     uint64  `json:"failed"`
+	Dropped    uint64  `json:"dropped"`
+	MatchRate  float64 `json:"match_rate"`
 }
 
 // ModuleStatus is one module: in this process or remote, and its health.
@@ -47,40 +122,55 @@ type ModuleStatus struct {
 	// Location is "in-process" or the remote base URL.
 	Location string
 	Remote   bool
-	// Ready: its database (local) or its /readyz (remote) answered.
+	// Process is the process hosting it, as it names itself ("" when it
+	// did not answer).
+	Process string
+	// Ready: its database (local) or its process's readiness (remote).
 	Ready  bool
 	Detail string // why not ready
 }
 
 // EdgeStatus is the traffic along one caller → callee edge over the window.
 type EdgeStatus struct {
-	Caller, Callee string
-	Remote         bool
-	Calls          uint64
-	CallsPerSecond float64
-	FailureRate    float64 // 5xx-class failures / calls
-	P50, P99       time.Duration
+	Caller string `json:"caller"`
+	Callee string `json:"callee"`
+	Remote bool   `json:"remote"`
+	// Process recorded the edge (the caller's process).
+	Process        string        `json:"process"`
+	Calls          uint64        `json:"calls"`
+	CallsPerSecond float64       `json:"calls_per_second"`
+	FailureRate    float64       `json:"failure_rate"` // 5xx-class failures / calls
+	P50            time.Duration `json:"p50_ns"`
+	P99            time.Duration `json:"p99_ns"`
 }
 
 // OutboxStatus is a module's events not yet published.
 type OutboxStatus struct {
-	Module    string
-	Backlog   int
-	OldestAge time.Duration
+	Module    string        `json:"module"`
+	Process   string        `json:"process"`
+	Backlog   int           `json:"backlog"`
+	OldestAge time.Duration `json:"oldest_age_ns"`
 }
 
 // ConsumerStatus is a subscription's lag: events in the stream it has not
 // been delivered yet.
 type ConsumerStatus struct {
-	Module, Subscription string
-	Pending              int
+	Module       string `json:"module"`
+	Subscription string `json:"subscription"`
+	Process      string `json:"process"`
+	Pending      int    `json:"pending"`
 }
 
 // DeadLetter is an event a consumer gave up on.
 type DeadLetter struct {
-	ID, Module, Consumer, Type, Error string
-	Attempts                          int
-	CreatedAt                         time.Time
+	ID        string    `json:"id"`
+	Module    string    `json:"module"`
+	Consumer  string    `json:"consumer"`
+	Type      string    `json:"type"`
+	Error     string    `json:"error"`
+	Process   string    `json:"process"`
+	Attempts  int       `json:"attempts"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // RecentEvent is an event seen on the backbone.
@@ -224,8 +314,10 @@ func layoutTopology(r SystemReport) *topology {
 				node.Location = "gateway: API + pages"
 			case !isModule:
 				node.Location = "caller"
+			case st.Remote && !st.Ready && st.Process == "":
+				node.Location = "down: " + strings.TrimPrefix(st.Location, "http://")
 			case st.Remote:
-				node.Location = "remote"
+				node.Location = "at " + strings.TrimPrefix(st.Location, "http://")
 			default:
 				node.Location = "in this process"
 			}

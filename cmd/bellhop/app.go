@@ -266,15 +266,19 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		dl.dbs[name] = d.DB
 	}
 	dl.register(srv.Echo())
+	// Every process serves its own status to operators; the dashboard
+	// gathers them.
+	sys := newSystemStatus(systemDeps{cfg: cfg, host: h, bus: bus, monitor: monitor, reg: reg, edges: edges, ready: ready, tracing: tracing})
+	sys.register(srv.Echo())
 	// GET /api/docs: the OpenAPI document of the routes mounted above.
 	if err := mountDocs(srv.Echo(), h.OpenAPI()); err != nil {
 		return err
 	}
 	runners := append(h.Runners(), monitor)
 
+	sys.listening(ln.Addr().String())
 	// The dashboard (GET /) where this process can serve every page.
-	dash, dashDB, err := mountWeb(ctx, srv.Echo(), webDeps{cfg: cfg, log: log, host: h, verifier: verifier,
-		bus: bus, monitor: monitor, reg: reg, edges: edges, addr: ln.Addr().String()})
+	dash, dashDB, err := mountWeb(ctx, srv.Echo(), webDeps{cfg: cfg, log: log, host: h, verifier: verifier, system: sys})
 	if err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("web: %w", err)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/platform/authn/authntest"
+	"github.com/bellhop/bellhop/platform/db/pgtest"
 )
 
 // binary is the bellhop binary built once for every end-to-end test;
@@ -48,19 +49,29 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build nats-server:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m) // also stops the PostgreSQL cluster, if a test started one
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// seededDir is a data directory with the demo catalog, made once and copied.
+// seededDir is a data directory with the demo catalog and the demo users,
+// made once and copied; seedAdminPassword is the demo admin's password.
 var (
-	seedOnce sync.Once
-	seedDir  string
-	seedErr  error
+	seedOnce          sync.Once
+	seedDir           string
+	seedAdminPassword string
+	seedErr           error
 )
 
 func seededDataDir(t testing.TB) string {
+	t.Helper()
+	dir, _ := seededDataDirWithAdmin(t)
+	return dir
+}
+
+// seededDataDirWithAdmin is a copy of the seeded data dir and the demo
+// admin's password.
+func seededDataDirWithAdmin(t testing.TB) (dir, adminPassword string) {
 	t.Helper()
 	seedOnce.Do(func() {
 		seedDir, seedErr = os.MkdirTemp("", "bellhop-seed-")
@@ -70,12 +81,19 @@ func seededDataDir(t testing.TB) string {
 		out, err := exec.Command(binary, "seed", "--data-dir", seedDir).CombinedOutput()
 		if err != nil {
 			seedErr = fmt.Errorf("seed: %v: %s", err, out)
+			return
 		}
+		m := seededAdmin.FindSubmatch(out)
+		if m == nil {
+			seedErr = fmt.Errorf("seed printed no demo admin password:\n%s", out)
+			return
+		}
+		seedAdminPassword = string(m[1])
 	})
 	if seedErr != nil {
 		t.Fatal(seedErr)
 	}
-	dir := t.TempDir()
+	dir = t.TempDir()
 	entries, err := os.ReadDir(seedDir)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +107,7 @@ func seededDataDir(t testing.TB) string {
 			t.Fatal(err)
 		}
 	}
-	return dir
+	return dir, seedAdminPassword
 }
 
 // proc is a running bellhop process.

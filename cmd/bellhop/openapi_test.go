@@ -199,6 +199,16 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 		t.Fatalf("recent events after catalog writes: %+v", recent.Events)
 	}
 	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/events/recent?limit=501", token: admin, refused: true}, 422, "events.invalid_request")
+	var proc struct {
+		Hosted []string
+		Ready  bool
+	}
+	c.decode(t, x{method: "GET", url: u + "/api/v1/admin/system/process", token: admin}, 200, &proc)
+	if len(proc.Hosted) == 0 {
+		t.Fatalf("process status hosts nothing: %+v", proc)
+	}
+	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/system/process", token: staff}, 403, "authn.forbidden")
+	c.problem(t, x{method: "GET", url: u + "/api/v1/admin/system/process", refused: true}, 401, "authn.unauthenticated")
 
 	// The sandbox bank's fault controls, for admins only.
 	faultsURL := u + "/api/v1/admin/payments/sandbox/faults"

@@ -13,14 +13,22 @@ import (
 	"time"
 )
 
-// readmeBlock is one fenced block of README.md marked "sh walkthrough".
+// readmeBlock is one tagged fenced block of README.md.
 type readmeBlock struct {
-	line int // README line of the opening fence
+	line int    // README line of the opening fence
+	name string // what follows the tag on the fence ("search" in "```sh exercise search")
 	text string
 }
 
 // walkthroughBlocks returns README's "```sh walkthrough" blocks in order.
 func walkthroughBlocks(t *testing.T, readme string) []readmeBlock {
+	t.Helper()
+	return taggedBlocks(t, readme, "```sh walkthrough")
+}
+
+// taggedBlocks returns README's blocks whose opening fence is tag, or tag,
+// a space and a name, in order.
+func taggedBlocks(t *testing.T, readme, tag string) []readmeBlock {
 	t.Helper()
 	f, err := os.Open(readme)
 	if err != nil {
@@ -36,10 +44,11 @@ func walkthroughBlocks(t *testing.T, readme string) []readmeBlock {
 	for sc.Scan() {
 		n++
 		line := sc.Text()
+		fence := strings.TrimSpace(line)
 		switch {
-		case cur == nil && strings.TrimSpace(line) == "```sh walkthrough":
-			cur = &readmeBlock{line: n}
-		case cur != nil && strings.TrimSpace(line) == "```":
+		case cur == nil && (fence == tag || strings.HasPrefix(fence, tag+" ")):
+			cur = &readmeBlock{line: n, name: strings.TrimSpace(strings.TrimPrefix(fence, tag))}
+		case cur != nil && fence == "```":
 			blocks = append(blocks, *cur)
 			cur = nil
 		case cur != nil:
@@ -50,7 +59,7 @@ func walkthroughBlocks(t *testing.T, readme string) []readmeBlock {
 		t.Fatal(err)
 	}
 	if cur != nil {
-		t.Fatalf("README.md:%d: walkthrough block never closed", cur.line)
+		t.Fatalf("README.md:%d: %s block never closed", cur.line, tag)
 	}
 	return blocks
 }

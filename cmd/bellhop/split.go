@@ -38,7 +38,8 @@ and every module process. It prints the URLs and the demo credentials once every
 process is ready. Ctrl-C stops them all.`,
 		Example: `  bellhop split
   bellhop split --prepare-only        # write and seed data/split, run nothing
-  bellhop split deploy --out configs/deploy`,
+  bellhop split deploy --out configs/deploy
+  bellhop split plan --module search  # what running search remote would add`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			topoFile, _ := cmd.Flags().GetString("topology")
@@ -80,7 +81,7 @@ process is ready. Ctrl-C stops them all.`,
 	cmd.Flags().Bool("prepare-only", false, "prepare and seed --dir, print the Procfile's path and the demo credentials, run nothing")
 	cmd.Flags().String("nats-server", "", "the nats-server program (default: from PATH, else GOPATH/bin)")
 	cmd.Flags().String("goreman", "", "the goreman program (default: from PATH, else GOPATH/bin)")
-	cmd.AddCommand(newSplitDeployCmd())
+	cmd.AddCommand(newSplitDeployCmd(), newSplitPlanCmd())
 	return cmd
 }
 

@@ -38,6 +38,9 @@ type Config struct {
 	Tracing    observability.TracingConfig `mapstructure:"tracing"`
 	Only       []string                    `mapstructure:"only"`
 	Modules    map[string]ModuleConfig     `mapstructure:"modules"`
+	// Shadow is the host-level form of modules.<name>.shadow: module name →
+	// the URL of its remote copy (merged into Modules at load).
+	Shadow map[string]string `mapstructure:"shadow"`
 
 	// sections are the modules' own sections, by key.
 	sections map[string]Section
@@ -106,7 +109,16 @@ type HTTPClient struct {
 type ModuleConfig struct {
 	URL string `mapstructure:"url"` // set: the module is remote, called over HTTP
 	DSN string `mapstructure:"dsn"` // "" = SQLite file in data_dir; postgres://... = PostgreSQL
+	// Shadow, set on a module hosted here, is the base URL of a remote copy
+	// of it: the module keeps serving in-process and replays a sample
+	// (ShadowRatio) of its read calls against the copy, comparing answers.
+	Shadow      string  `mapstructure:"shadow"`
+	ShadowRatio float64 `mapstructure:"shadow_ratio"`
 }
+
+// DefaultShadowRatio is the share of read calls a shadowed module replays
+// when modules.<name>.shadow_ratio is not set.
+const DefaultShadowRatio = 0.1
 
 // Options are the inputs Load combines with the embedded defaults.
 type Options struct {
@@ -145,6 +157,8 @@ func Load(o Options) (*Config, error) {
 	for _, name := range o.Modules {
 		v.SetDefault("modules."+name+".url", "")
 		v.SetDefault("modules."+name+".dsn", "")
+		v.SetDefault("modules."+name+".shadow", "")
+		v.SetDefault("modules."+name+".shadow_ratio", 0.0)
 	}
 	if o.File != "" {
 		if _, err := os.Stat(o.File); err != nil {
@@ -203,6 +217,22 @@ func Load(o Options) (*Config, error) {
 		return nil, fmt.Errorf("config: %s", oneLine(err.Error()))
 	}
 	c.Only = trimAll(c.Only)
+	for name, u := range c.Shadow {
+		m := c.Modules[name]
+		if m.Shadow == "" {
+			m.Shadow = u
+			if c.Modules == nil {
+				c.Modules = map[string]ModuleConfig{}
+			}
+			c.Modules[name] = m
+		}
+	}
+	for name, m := range c.Modules {
+		if m.Shadow != "" && m.ShadowRatio == 0 {
+			m.ShadowRatio = DefaultShadowRatio
+			c.Modules[name] = m
+		}
+	}
 	c.Server.TrustedProxies = trimAll(c.Server.TrustedProxies)
 	c.Server.CORSAllowedOrigins = trimAll(c.Server.CORSAllowedOrigins)
 	if err := c.validate(o.Modules); err != nil {
@@ -321,6 +351,11 @@ func (c *Config) validate(known []string) error {
 			bad("only", "unknown module %q (known: %s)", m, strings.Join(known, ", "))
 		}
 	}
+	for name := range c.Shadow {
+		if !slices.Contains(known, name) {
+			bad("shadow."+name, "unknown module (known: %s)", strings.Join(known, ", "))
+		}
+	}
 	for name, m := range c.Modules {
 		key := "modules." + name
 		if !slices.Contains(known, name) {
@@ -333,6 +368,17 @@ func (c *Config) validate(known []string) error {
 			}
 			if slices.Contains(c.Only, name) {
 				bad(key+".url", "module %q cannot be both hosted here (--only) and remote", name)
+			}
+		}
+		if m.Shadow != "" {
+			if err := CheckHTTPURL(m.Shadow); err != nil {
+				bad(key+".shadow", "%q %v", m.Shadow, err)
+			}
+			if m.URL != "" {
+				bad(key+".shadow", "module %q is remote (modules.%s.url): only a module hosted here can shadow its calls to a copy", name, name)
+			}
+			if m.ShadowRatio <= 0 || m.ShadowRatio > 1 {
+				bad(key+".shadow_ratio", "must be more than 0 and at most 1 (got %g)", m.ShadowRatio)
 			}
 		}
 		if dsn := m.DSN; dsn != "" && !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") && !strings.HasPrefix(dsn, "file:") {

@@ -111,6 +111,12 @@ type Descriptor[S any] struct {
 	// Instrument wraps a local Service with per-edge metrics (and spans,
 	// when the edge has a tracer).
 	Instrument func(svc S, edge observability.Edge) S
+	// Shadow, if set, wraps the local Service so that its read methods
+	// (those the module declares by overriding them, each with
+	// [ShadowRead]) are also replayed against remote, a copy of the module
+	// elsewhere; every other method goes to local alone. Nil: the module
+	// cannot be shadowed (config naming a shadow for it is refused).
+	Shadow func(local, remote S, s *Shadow) S
 	// Routes mounts the module's public routes for svc (local or remote).
 	Routes func(e *echo.Echo, svc S, env Env) error
 	// OpenAPI is the description of those routes.
@@ -127,13 +133,14 @@ type Module struct {
 	local      func(ctx context.Context, env LocalEnv) (Local[any], error)
 	remote     func(baseURL string, opts httpclient.Options) (any, error)
 	instrument func(svc any, edge observability.Edge) any
+	shadow     func(local, remote any, s *Shadow) any
 	routes     func(e *echo.Echo, svc any, env Env) error
 	openAPI    []byte
 }
 
 // Module erases d's Service type.
 func (d Descriptor[S]) Module() Module {
-	return Module{
+	m := Module{
 		Name: d.Name, Calls: d.Calls, Config: d.Config, Migrations: d.Migrations, open: d.Open,
 		local: func(ctx context.Context, env LocalEnv) (Local[any], error) {
 			l, err := d.Local(ctx, env)
@@ -146,6 +153,10 @@ func (d Descriptor[S]) Module() Module {
 		routes:  func(e *echo.Echo, svc any, env Env) error { return d.Routes(e, svc.(S), env) },
 		openAPI: d.OpenAPI,
 	}
+	if d.Shadow != nil {
+		m.shadow = func(local, remote any, s *Shadow) any { return d.Shadow(local.(S), remote.(S), s) }
+	}
+	return m
 }
 
 // Names are the modules' names, in list order.
@@ -186,6 +197,7 @@ type Host struct {
 	services map[string]any // every module this process reaches, as the API calls it
 	runners  []Runner
 	admin    []Admin
+	shadows  []*Shadow
 }
 
 // Open opens and migrates the database of every module cfg says this
@@ -354,6 +366,11 @@ func (h *Host) Build(ctx context.Context, o BuildOptions) error {
 		if err != nil {
 			return err
 		}
+		if u := h.cfg.Modules[name].Shadow; u != "" && len(o.Only) == 0 {
+			if l.Service, err = h.shadowed(m, l.Service, u, clientOpts, o.Registerer); err != nil {
+				return err
+			}
+		}
 		h.local[name] = l
 		h.runners = append(h.runners, l.Runners...)
 		h.ready = append(h.ready, l.Ready...)
@@ -373,6 +390,43 @@ func (h *Host) Build(ctx context.Context, o BuildOptions) error {
 	}
 	return nil
 }
+
+// shadowed wraps a local module's Service so a sample of its reads is
+// replayed against its copy at copyURL. The copy's client records no edge
+// metrics: shadow replays are not calls the system makes.
+func (h *Host) shadowed(m *Module, local any, copyURL string, opts httpclient.Options, reg prometheus.Registerer) (any, error) {
+	if m.shadow == nil {
+		return nil, fmt.Errorf("modules.%s.shadow: module %s declares no read methods to shadow", m.Name, m.Name)
+	}
+	opts.Caller, opts.Metrics = "shadow", nil
+	remote, err := m.remote(copyURL, opts)
+	if err != nil {
+		return nil, fmt.Errorf("modules.%s.shadow: %w", m.Name, err)
+	}
+	sh, err := NewShadow(ShadowOptions{Module: m.Name, Remote: copyURL, Ratio: h.cfg.Modules[m.Name].ShadowRatio,
+		Timeout: h.cfg.HTTPClient.Timeout, Log: h.log, Registerer: reg})
+	if err != nil {
+		return nil, fmt.Errorf("modules.%s.shadow: %w", m.Name, err)
+	}
+	h.shadows = append(h.shadows, sh)
+	h.runners = append(h.runners, sh)
+	h.log.Info("shadow traffic on: a sample of "+m.Name+"'s read calls is replayed against its copy", "module", m.Name,
+		"copy", copyURL, "ratio", sh.o.Ratio)
+	return m.shadow(local, remote, sh), nil
+}
+
+// Shadows are the counts of the shadowed modules built here.
+func (h *Host) Shadows() []ShadowStats {
+	out := make([]ShadowStats, 0, len(h.shadows))
+	for _, s := range h.shadows {
+		out = append(out, s.Stats())
+	}
+	return out
+}
+
+// Modules are the names of every module the binary lists, hosted here or
+// not, in list order.
+func (h *Host) Modules() []string { return Names(h.mods) }
 
 // order is the hosted modules (or those of only and what they call) in
 // dependency order, list order among equals.

@@ -34,7 +34,11 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = rand.Text() // 26 base32 characters, 130 random bits
 		}
 		c.Response().Header().Set(observability.RequestIDHeader, id)
-		c.SetRequest(req.WithContext(observability.WithRequestID(req.Context(), id)))
+		ctx := observability.WithRequestID(req.Context(), id)
+		if path := c.Path(); path != "" {
+			ctx = observability.WithRoute(ctx, req.Method+" "+path)
+		}
+		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
 }

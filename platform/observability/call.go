@@ -9,12 +9,14 @@ import (
 // module's instrumenting decorator does for each method. With a tracer on
 // the edge the call is also a span ("<callee>.<method>"), and call runs with
 // it in its context. Remote calls are recorded by platform/httpclient under
-// the same metric and span names.
+// the same metric and span names. Calls are also counted under the public
+// route ctx is serving, and a sample of answers is sized as JSON (what they
+// would weigh over HTTP), for the split advisor.
 func Call[T any](ctx context.Context, e Edge, method string, call func(context.Context) (T, error)) (T, error) {
 	start := time.Now()
 	ctx, span := e.StartSpan(ctx, method)
 	v, err := call(ctx)
-	e.Observe(method, start, err)
+	e.observe(ctx, method, start, err, v)
 	EndSpan(span, err)
 	return v, err
 }
@@ -24,7 +26,7 @@ func CallErr(ctx context.Context, e Edge, method string, call func(context.Conte
 	start := time.Now()
 	ctx, span := e.StartSpan(ctx, method)
 	err := call(ctx)
-	e.Observe(method, start, err)
+	e.observe(ctx, method, start, err, nil)
 	EndSpan(span, err)
 	return err
 }

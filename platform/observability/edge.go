@@ -2,9 +2,11 @@ package observability
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,6 +30,11 @@ const (
 type EdgeMetrics struct {
 	calls    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// routeCalls and answerBytes feed the split advisor: which public
+	// route made the call, and what its answer weighs as JSON.
+	routeCalls  *prometheus.CounterVec
+	answerBytes *prometheus.HistogramVec
+	sampled     atomic.Uint64
 	// totals mirror the Prometheus series per edge (without the method and
 	// code labels) for Snapshot: reading them back out of client_golang
 	// would mean gathering and parsing every series.
@@ -57,7 +64,16 @@ func NewEdgeMetrics(reg prometheus.Registerer) *EdgeMetrics {
 			Buckets: edgeBuckets,
 		}, []string{"caller", "callee", "method", "location"}),
 	}
-	reg.MustRegister(m.calls, m.duration)
+	m.routeCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bellhop_edge_route_calls_total",
+		Help: "Calls from one module to another made while serving a public route (method and path template): which calls sit on which request's path.",
+	}, []string{"route", "caller", "callee", "method"})
+	m.answerBytes = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "bellhop_edge_answer_bytes",
+		Help:    "Size as JSON of a sample (1 in " + strconv.Itoa(answerSampleEvery) + ") of in-process answers along an edge: what they would weigh over HTTP.",
+		Buckets: prometheus.ExponentialBuckets(64, 4, 8),
+	}, []string{"caller", "callee", "method"})
+	reg.MustRegister(m.calls, m.duration, m.routeCalls, m.answerBytes)
 	return m
 }
 
@@ -88,6 +104,27 @@ func (e Edge) StartSpan(ctx context.Context, method string) (context.Context, tr
 		attribute.String("bellhop.callee", e.Callee),
 		attribute.String("bellhop.location", e.Location),
 	))
+}
+
+// answerSampleEvery: one in this many in-process answers is measured as
+// JSON (encoding every answer would cost the call it measures).
+const answerSampleEvery = 16
+
+// observe is Observe plus the route ctx serves and, for a sample of answers
+// that succeeded, their size as JSON.
+func (e Edge) observe(ctx context.Context, method string, start time.Time, err error, answer any) {
+	e.Observe(method, start, err)
+	if e.Metrics == nil {
+		return
+	}
+	if route := Route(ctx); route != "" {
+		e.Metrics.routeCalls.WithLabelValues(route, e.Caller, e.Callee, method).Inc()
+	}
+	if err == nil && answer != nil && e.Metrics.sampled.Add(1)%answerSampleEvery == 1 {
+		if b, jerr := json.Marshal(answer); jerr == nil {
+			e.Metrics.answerBytes.WithLabelValues(e.Caller, e.Callee, method).Observe(float64(len(b)))
+		}
+	}
 }
 
 // Observe records one call of method that started at start and ended with err.

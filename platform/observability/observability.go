@@ -17,7 +17,10 @@ import (
 
 type ctxKey int
 
-const requestIDKey ctxKey = iota
+const (
+	requestIDKey ctxKey = iota
+	routeKey
+)
 
 // RequestIDHeader is the header that carries the request ID across hops.
 const RequestIDHeader = "X-Request-ID"
@@ -31,6 +34,19 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey).(string)
 	return id
+}
+
+// WithRoute returns ctx carrying the public route being served ("GET
+// /api/v1/hotels"), so the calls it makes between modules can be counted
+// per route (which calls sit on which request's path).
+func WithRoute(ctx context.Context, route string) context.Context {
+	return context.WithValue(ctx, routeKey, route)
+}
+
+// Route is the route in ctx, or "".
+func Route(ctx context.Context) string {
+	r, _ := ctx.Value(routeKey).(string)
+	return r
 }
 
 // NewLogger builds the process logger. format is "json" or "text"; level is

@@ -33,6 +33,8 @@ var (
 	axeSource     string          // axe.min.js, from npm at test time
 	outDir        string          // screenshots
 	dataDir       string          // the bellhop's data directory (module databases, the mail sink)
+	bellhopBin    string          // the binary under test, for tests that start more processes
+	repoRoot      string
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -107,6 +109,7 @@ func startBellhop(tmp string) (stop func(), err error) {
 		return nil, err
 	}
 	bin := filepath.Join(tmp, "bellhop")
+	bellhopBin, repoRoot = bin, root
 	build := exec.Command("go", "build", "-o", bin, "./cmd/bellhop")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {

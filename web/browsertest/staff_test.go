@@ -171,16 +171,19 @@ func TestSystemPage(t *testing.T) {
 	admin.visit("/system")
 	admin.waitFor("svg.topology")
 	mods := admin.text("table.list")
-	for _, m := range []string{"auth", "search", "bookings", "payments"} {
+	for _, m := range []string{"auth", "search", "bookings", "payments", "reporting"} {
 		if !strings.Contains(mods, m) {
 			t.Errorf("the modules table lacks %s: %q", m, mods)
 		}
 	}
-	if n := admin.count("table.list td .status-confirmed"); n != 4 {
-		t.Errorf("%d modules ready, want 4", n)
+	if n := admin.count("table.list tr[data-module] td .status-confirmed"); n != 5 {
+		t.Errorf("%d modules ready, want 5", n)
 	}
-	if n := admin.count("svg.topology g.node"); n < 5 {
-		t.Errorf("%d nodes in the topology, want the gateway and 4 modules", n)
+	if n := admin.count("svg.topology g.node"); n < 6 {
+		t.Errorf("%d nodes in the topology, want the gateway and 5 modules", n)
+	}
+	if n := admin.count("#processes tbody tr"); n != 1 {
+		t.Errorf("%d processes listed for the single binary, want 1", n)
 	}
 	if n := admin.count("svg.topology g.edge"); n < 1 {
 		t.Errorf("no edge in the topology after a search")

@@ -44,6 +44,7 @@ func Module() host.Module {
 			return bookingshttp.NewClient(baseURL, opts)
 		},
 		Instrument: Instrument,
+		Shadow:     Shadow,
 		Routes: func(e *echo.Echo, svc bookings.Service, _ host.Env) error {
 			return bookingshttp.Register(e.Group(""), svc, bookingshttp.Options{})
 		},

@@ -41,6 +41,7 @@ func Module() host.Module {
 			return paymentshttp.NewClient(baseURL, opts)
 		},
 		Instrument: Instrument,
+		Shadow:     Shadow,
 		Routes: func(e *echo.Echo, svc payments.Service, env host.Env) error {
 			rl := settings(env.Config).RateLimit
 			return paymentshttp.Register(e.Group(""), svc, paymentshttp.Options{PayRateLimit: httpserver.RateLimitConfig{

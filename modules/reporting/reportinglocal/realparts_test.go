@@ -2,14 +2,7 @@ package reportinglocal_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,55 +15,11 @@ import (
 	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/mail"
+	"github.com/bellhop/bellhop/platform/mail/mailpittest"
 )
 
-// needTool finds a program, installing it (as root only, as CI runs) when
-// it is missing; without it the test is skipped, saying why.
-func needTool(t *testing.T, name string, install func() *exec.Cmd) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		if p := filepath.Join(home, "go", "bin", name); fileExists(p) {
-			return p
-		}
-	}
-	if os.Geteuid() != 0 {
-		t.Skipf("%s is not installed and the test is not root: install it (make test does) to run this test", name)
-	}
-	cmd := install()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("%s is missing and installing it failed: %v\n%s", name, err, out)
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	home, _ := os.UserHomeDir()
-	if p := filepath.Join(home, "go", "bin", name); fileExists(p) {
-		return p
-	}
-	t.Skipf("%s still not found after installing it", name)
-	return ""
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func pdftotext(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin := needTool(t, "pdftotext", func() *exec.Cmd {
-		return exec.Command("sh", "-c", "apt-get install -y poppler-utils || (apt-get update && apt-get install -y poppler-utils)")
-	})
-	f := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", f, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
+// pdftotext is a PDF's text as pdftotext -layout reads it.
+func pdftotext(t *testing.T, pdf []byte) string { return mailpittest.PDFText(t, pdf) }
 
 // tokyoStay is a stay whose names need more than Latin.
 func tokyoStay() reportingtest.Stay {
@@ -162,113 +111,6 @@ func dec(minor int64) string { return fmt.Sprintf("%d.%02d", minor/100, minor%10
 
 func divRound(a, b int64) int64 { return (a + b/2) / b }
 
-// mailpit is a real SMTP server with an HTTP API, started for one test.
-type mailpit struct {
-	api, smtpAddr string
-	smtpPort      int
-	cmd           *exec.Cmd
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func mailpitBin(t *testing.T) string {
-	return needTool(t, "mailpit", func() *exec.Cmd {
-		return exec.Command("go", "install", "github.com/axllent/mailpit@v1.27.11")
-	})
-}
-
-// startMailpit starts mailpit with its SMTP port at smtpPort (0: a free one).
-func startMailpit(t *testing.T, bin string, smtpPort int) *mailpit {
-	t.Helper()
-	if smtpPort == 0 {
-		smtpPort = freePort(t)
-	}
-	httpPort := freePort(t)
-	dir := t.TempDir()
-	mp := &mailpit{api: fmt.Sprintf("http://127.0.0.1:%d", httpPort), smtpAddr: fmt.Sprintf("127.0.0.1:%d", smtpPort), smtpPort: smtpPort}
-	mp.cmd = exec.Command(bin, "--listen", fmt.Sprintf("127.0.0.1:%d", httpPort), "--smtp", mp.smtpAddr,
-		"--disable-version-check", "--database", filepath.Join(dir, "mailpit.db"))
-	mp.cmd.Stdout, mp.cmd.Stderr = io.Discard, io.Discard
-	if err := mp.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = mp.cmd.Process.Kill(); _ = mp.cmd.Wait() })
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := http.Get(mp.api + "/api/v1/messages")
-		if err == nil {
-			res.Body.Close()
-			if c, err := net.Dial("tcp", mp.smtpAddr); err == nil {
-				c.Close()
-				return mp
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not start: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-type mpSummary struct {
-	ID        string `json:"ID"`
-	MessageID string `json:"MessageID"`
-	Subject   string `json:"Subject"`
-	To        []struct {
-		Address string `json:"Address"`
-	} `json:"To"`
-	Attachments int `json:"Attachments"`
-}
-
-func (mp *mailpit) messages(t *testing.T) []mpSummary {
-	t.Helper()
-	var out struct {
-		Messages []mpSummary `json:"messages"`
-	}
-	getJSON(t, mp.api+"/api/v1/messages", &out)
-	return out.Messages
-}
-
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// waitMessages waits until mailpit holds n messages (and checks no more come).
-func (mp *mailpit) waitMessages(t *testing.T, n int) []mpSummary {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		msgs := mp.messages(t)
-		if len(msgs) >= n {
-			time.Sleep(300 * time.Millisecond)
-			if again := mp.messages(t); len(again) != n {
-				t.Fatalf("%d messages, want %d", len(again), n)
-			}
-			return msgs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages after 15s, want %d", len(msgs), n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func smtpTo(t *testing.T, port int) mail.Sender {
 	t.Helper()
 	s, err := mail.NewSMTP(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLSPolicy: mail.TLSNone, Timeout: 2 * time.Second})
@@ -295,22 +137,22 @@ func run(t *testing.T, m *reportinglocal.Module) {
 // byte for byte the stored document; a duplicated event sends nothing more.
 func TestMail_Mailpit(t *testing.T) {
 	t.Parallel()
-	mp := startMailpit(t, mailpitBin(t), 0)
+	mp := mailpittest.Start(t, 0)
 	cfg := reportinglocal.DefaultConfig()
 	cfg.MailPoll = 100 * time.Millisecond
-	m := newModule(t, reportinglocal.Deps{Mail: smtpTo(t, mp.smtpPort), Config: cfg})
+	m := newModule(t, reportinglocal.Deps{Mail: smtpTo(t, mp.SMTPPort), Config: cfg})
 	run(t, m)
 	st := tokyoStay()
 	welcome := reportingtest.UserRegisteredEvent(t, st.GuestID, st.GuestEmail, st.GuestName, st.HeldAt.Add(-time.Hour))
 	confirmed := reportingtest.BookingEvent(t, "bellhop.booking.confirmed.v1", st, "confirmed", st.PaidAt, 0, 0)
 	mustApply(t, m, welcome, reportingtest.BookingEvent(t, "bellhop.booking.held.v1", st, "pending", st.HeldAt, 0, 0), confirmed)
 	mustApply(t, m, confirmed, welcome) // delivered twice: nothing new
-	msgs := mp.waitMessages(t, 2)
+	msgs := mp.WaitMessages(t, 2)
 	docs := documents(t, m, st.BookingID)
 	if len(docs) != 1 {
 		t.Fatalf("%d documents, want 1", len(docs))
 	}
-	var receipt *mpSummary
+	var receipt *mailpittest.Summary
 	for i, msg := range msgs {
 		if len(msg.To) != 1 || msg.To[0].Address != st.GuestEmail {
 			t.Fatalf("message to %+v", msg.To)
@@ -329,23 +171,12 @@ func TestMail_Mailpit(t *testing.T) {
 	if receipt == nil || receipt.Attachments != 1 || receipt.MessageID != docs[0].ID+"@"+cfg.MessageIDDomain {
 		t.Fatalf("receipt mail = %+v", receipt)
 	}
-	var full struct {
-		Text, HTML  string
-		Attachments []struct {
-			PartID, FileName, ContentType string
-		}
-	}
-	getJSON(t, mp.api+"/api/v1/message/"+receipt.ID, &full)
+	full := mp.Message(t, receipt.ID)
 	if len(full.Attachments) != 1 || full.Attachments[0].ContentType != "application/pdf" ||
 		!strings.Contains(full.Text, docs[0].Number) || !strings.Contains(full.HTML, "Zoë Øberg") {
 		t.Fatalf("receipt mail: %+v", full)
 	}
-	res, err := http.Get(mp.api + "/api/v1/message/" + receipt.ID + "/part/" + full.Attachments[0].PartID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
+	body := mp.Part(t, receipt.ID, full.Attachments[0].PartID)
 	if string(body) != string(docs[0].PDF) {
 		t.Fatalf("attachment (%d bytes) differs from the stored document (%d bytes)", len(body), len(docs[0].PDF))
 	}
@@ -359,8 +190,7 @@ func TestMail_Mailpit(t *testing.T) {
 // what the first one left.
 func TestMail_ServerDownThenUp(t *testing.T) {
 	t.Parallel()
-	bin := mailpitBin(t)
-	port := freePort(t) // nothing listens there yet
+	port := mailpittest.FreePort(t) // nothing listens there yet
 	cfg := reportinglocal.DefaultConfig()
 	cfg.MailPoll, cfg.MailRetryBase, cfg.MailRetryMax = 50*time.Millisecond, 50*time.Millisecond, 300*time.Millisecond
 	d := dbtest.Open(t, reporting.Module, reportinglocal.Migrations)
@@ -374,8 +204,8 @@ func TestMail_ServerDownThenUp(t *testing.T) {
 	}
 	run(t, m)
 	time.Sleep(400 * time.Millisecond) // a few failed attempts
-	mp := startMailpit(t, bin, port)
-	msgs := mp.waitMessages(t, 1)
+	mp := mailpittest.Start(t, port)
+	msgs := mp.WaitMessages(t, 1)
 	if !strings.Contains(msgs[0].Subject, "receipt") {
 		t.Fatalf("subject %q", msgs[0].Subject)
 	}

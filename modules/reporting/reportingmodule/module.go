@@ -40,6 +40,7 @@ func Module() host.Module {
 			return reportinghttp.NewClient(baseURL, opts)
 		},
 		Instrument: Instrument,
+		Shadow:     Shadow,
 		Routes: func(e *echo.Echo, svc reporting.Service, _ host.Env) error {
 			return reportinghttp.Register(e.Group(""), svc, reportinghttp.Options{})
 		},

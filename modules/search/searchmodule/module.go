@@ -34,6 +34,7 @@ func Module() host.Module {
 			return searchhttp.NewClient(baseURL, opts)
 		},
 		Instrument: Instrument,
+		Shadow:     Shadow,
 		Routes: func(e *echo.Echo, svc search.Service, _ host.Env) error {
 			return searchhttp.Register(e.Group(""), svc, searchhttp.Options{})
 		},

@@ -74,7 +74,11 @@ var (
 // Main runs the package's tests, then stops the cluster (if a test started
 // it) and removes its directory, and exits with the tests' status. Call it
 // from TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run is Main for a TestMain with work of its own after the tests: it
+// returns the tests' status instead of exiting.
+func Run(m *testing.M) int {
 	mainRunning.Store(true)
 	code := m.Run()
 	if err := stop(); err != nil {
@@ -83,7 +87,7 @@ func Main(m *testing.M) {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Start returns the test binary's cluster, creating and starting it on first

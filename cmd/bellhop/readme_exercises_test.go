@@ -1,0 +1,153 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// extractionModules are the modules README's extraction exercises take out
+// of the monolith, each with the edges (caller → callee) the exercise must
+// show turning remote.
+var extractionModules = []struct {
+	name  string
+	edges []string
+}{
+	{"search", []string{"api → search (remote)", "bookings → search (remote)"}},
+	{"bookings", []string{"api → bookings (remote)", "payments → bookings (remote)"}},
+	{"payments", []string{"api → payments (remote)"}},
+	{"reporting", []string{"api → reporting (remote)"}},
+	{"auth", []string{"api → auth (remote)"}},
+}
+
+// TestREADME_ExtractionExercises runs README's "```sh exercise NAME" blocks
+// in order in one bash session, as a reader would after `make run`: a seeded
+// data dir, the binaries built, only the addresses changed (free loopback
+// ports) and the paths of the binaries and data dir. Each block checks its
+// own steps (curl -f, the contract suite, bellhop load --check-only exit
+// non-zero); this test also checks that each exercise shows its module's
+// edges turn remote and, once merged back, in-process again.
+func TestREADME_ExtractionExercises(t *testing.T) {
+	needTool(t, "bash", "bash")
+	needTool(t, "curl", "curl")
+	needTool(t, "jq", "jq")
+	blocks := taggedBlocks(t, filepath.Join("..", "..", "README.md"), "```sh exercise")
+	byName := map[string]readmeBlock{}
+	for _, b := range blocks {
+		byName[b.name] = b
+	}
+	want := []string{"setup"}
+	for _, m := range extractionModules {
+		want = append(want, m.name)
+	}
+	want = append(want, "teardown")
+	for _, name := range want {
+		if _, ok := byName[name]; !ok {
+			t.Fatalf("README.md has no ```sh exercise %s block (it has %d exercise blocks)", name, len(blocks))
+		}
+	}
+
+	dataDir, adminPassword := seededDataDirWithAdmin(t)
+	natsAddr := freeLoopbackAddr(t)
+	_, natsPort, _ := net.SplitHostPort(natsAddr)
+	replacements := []string{
+		"bin/bellhop", binary,
+		"bin/nats-server", natsServer,
+		"./data", dataDir,
+		"127.0.0.1:4222", natsAddr,
+		"-p 4222", "-p " + natsPort,
+		"127.0.0.1:8080", freeLoopbackAddr(t),
+	}
+	for port := 8101; port <= 8105; port++ {
+		replacements = append(replacements, fmt.Sprintf("127.0.0.1:%d", port), freeLoopbackAddr(t))
+	}
+	readmeToHere := strings.NewReplacer(replacements...)
+
+	var script strings.Builder
+	for i, b := range blocks {
+		fmt.Fprintf(&script, "printf '\\n@@ exercise %s (README.md line %d)\\n'\n", b.name, b.line)
+		script.WriteString(readmeToHere.Replace(b.text))
+		if i == len(blocks)-1 {
+			script.WriteString("printf '\\n@@ end\\n'\n")
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
+	cmd.Dir = filepath.Join("..", "..") // the repository: the blocks run go test ./modules/...
+	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+adminPassword)
+	cmd.Stdin = strings.NewReader(script.String())
+	// Its own process group: whatever the blocks left running (a failed
+	// block stops the script midway) is stopped with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// Output to a file, not a pipe: a process a failed block left running
+	// would hold a pipe open and Wait with it.
+	outFile, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outFile.Close()
+	cmd.Stdout, cmd.Stderr = outFile, outFile
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	err = cmd.Wait()
+	b, _ := os.ReadFile(outFile.Name())
+	output := string(b)
+	logs := func() string {
+		var b strings.Builder
+		for _, name := range []string{"monolith", "auth", "search", "bookings", "payments", "reporting", "nats-server"} {
+			if l, err := os.ReadFile(filepath.Join(dataDir, name+".log")); err == nil {
+				lines := strings.Split(strings.TrimSpace(string(l)), "\n")
+				fmt.Fprintf(&b, "--- %s.log (last lines) ---\n%s\n", name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+			}
+		}
+		return b.String()
+	}
+	if err != nil || !strings.Contains(output, "@@ end") {
+		failed := blocks[0]
+		for _, b := range blocks {
+			if strings.Contains(output, "@@ exercise "+b.name+" ") {
+				failed = b
+			}
+		}
+		since := output
+		if at := strings.LastIndex(output, "@@ exercise "); at >= 0 {
+			since = output[at:]
+		}
+		t.Fatalf("README.md exercise %q (line %d) failed: %v\n--- block ---\n%s--- its output ---\n%s\n%s",
+			failed.name, failed.line, err, failed.text, since, logs())
+	}
+	t.Logf("README extraction exercises passed in %s; their output:\n%s", time.Since(began).Round(time.Millisecond), output)
+
+	// What each exercise shows: its module's edges remote while it runs
+	// alone, and in-process again once merged back.
+	for _, m := range extractionModules {
+		section := output[strings.Index(output, "@@ exercise "+m.name+" "):]
+		section = section[:strings.Index(section[1:], "@@ ")+1]
+		merged := strings.LastIndex(section, "booked, paid, confirmed")
+		for _, edge := range m.edges {
+			if !strings.Contains(section[:merged], edge) {
+				t.Errorf("exercise %s does not show %q while %s runs alone:\n%s", m.name, edge, m.name, section)
+			}
+			local := strings.Replace(edge, "(remote)", "(local)", 1)
+			if !strings.Contains(section[merged:], local) || strings.Contains(section[merged:], edge) {
+				t.Errorf("exercise %s does not show %q once merged back:\n%s", m.name, local, section[merged:])
+			}
+		}
+		if !strings.Contains(section, "all invariants hold") {
+			t.Errorf("exercise %s: bellhop load --check-only does not say the invariants hold:\n%s", m.name, section)
+		}
+	}
+}
