@@ -337,8 +337,14 @@ func (w *Writer) Text(x, y, cw, h float64, s, align string) {
 // Cell is fpdf's CellFormat for text in any script: a cell of width cw
 // (with border, as CellFormat draws it) at the current position, after
 // which the position moves right (ln 0) or to the next line (ln 1). Like
-// CellFormat it starts a new page when the cell does not fit.
+// CellFormat it starts a new page when the cell does not fit, and a width
+// of 0 reaches the right margin.
 func (w *Writer) Cell(cw, h float64, s, border string, ln int, align string) {
+	if cw == 0 {
+		pageW, _ := w.pdf.GetPageSize()
+		_, _, right, _ := w.pdf.GetMargins()
+		cw = pageW - right - w.pdf.GetX()
+	}
 	w.pdf.CellFormat(cw, h, "", border, 0, "", false, 0, "")
 	x, y := w.pdf.GetX()-cw, w.pdf.GetY() // on the new page if one was started
 	// Text pads its runs by the cell margin on the left, as CellFormat

@@ -3,9 +3,6 @@ package pdftext_test
 import (
 	"bytes"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,6 +12,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 
 	"github.com/bellhop/bellhop/platform/pdftext"
+	"github.com/bellhop/bellhop/platform/pdftext/pdftexttest"
 )
 
 // render draws each line with Text and one more with Cell, and returns the
@@ -47,23 +45,6 @@ func render(t *testing.T, lazy bool, lines ...string) ([]byte, []float64) {
 	return out.Bytes(), widths
 }
 
-func pdfToText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext (poppler-utils) is not installed: make test installs it")
-	}
-	f := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, f, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
-
 func TestWriter_ReadsBackInEveryScript(t *testing.T) {
 	t.Parallel()
 	cases := map[string][]string{
@@ -77,7 +58,7 @@ func TestWriter_ReadsBackInEveryScript(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				pdf, _ := render(t, lazy, lines...)
-				text := pdfToText(t, pdf)
+				text := pdftexttest.Text(t, pdf)
 				for _, l := range lines {
 					if !strings.Contains(text, l) {
 						t.Errorf("%q not read back from the PDF:\n%s", l, text)
