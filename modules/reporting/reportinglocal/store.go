@@ -157,10 +157,13 @@ type documentRow struct {
 	IssueDate string    `gorm:"size:10;not null"`
 	Currency  string    `gorm:"size:3;not null"`
 	Total     int64     `gorm:"not null"`
-	SHA256    string    `gorm:"size:64;not null"`
-	PDF       []byte    `gorm:"not null"`
+	SHA256    string    `gorm:"size:64;not null"` // "" until drawn
+	PDF       []byte    `gorm:"not null"`         // empty until drawn
 	Model     []byte    `gorm:"not null"`
 	IssuedAt  time.Time `gorm:"not null"`
+	// RenderedAt is when the PDF was drawn and stored, after the
+	// transaction that numbered the document; nil until then.
+	RenderedAt *time.Time `gorm:"index:ix_reporting_documents_unrendered"`
 }
 
 func (documentRow) TableName() string { return "reporting_documents" }
@@ -204,5 +207,22 @@ var readModels = []any{&hotelRow{}, &roomTypeRow{}, &capacityRow{}, &bookingRow{
 var Migrations = append([]db.Migration{
 	{ID: "0001_reporting", Up: func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(append([]any{&eventRow{}, &documentRow{}, &seriesRow{}, &mailRow{}}, readModels...)...)
+	}},
+	// Documents are drawn after the transaction that numbers them; the ones
+	// issued before were drawn in it.
+	{ID: "0002_reporting_render_after_commit", Up: func(tx *gorm.DB) error {
+		m := tx.Migrator()
+		if !m.HasColumn(&documentRow{}, "RenderedAt") { // 0001 made it on a new database
+			if err := m.AddColumn(&documentRow{}, "RenderedAt"); err != nil {
+				return err
+			}
+			if err := tx.Exec("UPDATE reporting_documents SET rendered_at = issued_at").Error; err != nil {
+				return err
+			}
+		}
+		if !m.HasIndex(&documentRow{}, "ix_reporting_documents_unrendered") {
+			return m.CreateIndex(&documentRow{}, "ix_reporting_documents_unrendered")
+		}
+		return nil
 	}},
 }, events.Migrations...)
