@@ -89,16 +89,17 @@ func (bookingRow) TableName() string { return "reporting_bookings" }
 
 // nightRow is one night of a booking, with its price. Sold mirrors the
 // booking's status (confirmed and not cancelled), so occupancy reads one
-// table.
+// table, from an index that covers what it reads (sold nights in a date
+// range, per room type and currency) without visiting the table.
 type nightRow struct {
 	BookingID  string `gorm:"primaryKey;size:64"`
-	Date       string `gorm:"primaryKey;size:10;index:ix_reporting_nights_sold,priority:2"`
-	Sold       bool   `gorm:"not null;index:ix_reporting_nights_sold,priority:1"`
-	RoomTypeID string `gorm:"size:64;not null"`
+	Date       string `gorm:"primaryKey;size:10;index:ix_reporting_nights_sold_cover,priority:2"`
+	Sold       bool   `gorm:"not null;index:ix_reporting_nights_sold_cover,priority:1"`
+	RoomTypeID string `gorm:"size:64;not null;index:ix_reporting_nights_sold_cover,priority:3"`
 	HotelID    string `gorm:"size:64;not null"`
 	CityID     string `gorm:"size:80;not null"`
-	Currency   string `gorm:"size:3;not null"`
-	Price      int64  `gorm:"not null"`
+	Currency   string `gorm:"size:3;not null;index:ix_reporting_nights_sold_cover,priority:4"`
+	Price      int64  `gorm:"not null;index:ix_reporting_nights_sold_cover,priority:5"`
 }
 
 func (nightRow) TableName() string { return "reporting_nights" }
@@ -222,6 +223,21 @@ var Migrations = append([]db.Migration{
 		}
 		if !m.HasIndex(&documentRow{}, "ix_reporting_documents_unrendered") {
 			return m.CreateIndex(&documentRow{}, "ix_reporting_documents_unrendered")
+		}
+		return nil
+	}},
+	// Occupancy reads sold nights from an index that covers them (with an
+	// index on (sold, date) alone, SQLite's planner, once it has statistics,
+	// reads the table row by row: twice as slow over a year of 2,400 hotels).
+	{ID: "0003_reporting_nights_covering_index", Up: func(tx *gorm.DB) error {
+		m := tx.Migrator()
+		if m.HasIndex(&nightRow{}, "ix_reporting_nights_sold") {
+			if err := m.DropIndex(&nightRow{}, "ix_reporting_nights_sold"); err != nil {
+				return err
+			}
+		}
+		if !m.HasIndex(&nightRow{}, "ix_reporting_nights_sold_cover") {
+			return m.CreateIndex(&nightRow{}, "ix_reporting_nights_sold_cover")
 		}
 		return nil
 	}},
