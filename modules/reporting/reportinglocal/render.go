@@ -115,7 +115,10 @@ func (r *renderer) render(ctx context.Context, d *documentRow) (bool, error) {
 	sum := sha256.Sum256(pdf)
 	now := r.now()
 	stored := false
-	err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	// Finishing a document already issued goes before new work on SQLite's
+	// one writer, like the consumer's own transactions: at normal priority
+	// a steady stream of events starved the renderer.
+	err = r.db.WithContext(db.WithPriority(ctx)).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&documentRow{}).Where("id = ? AND rendered_at IS NULL", d.ID).
 			Updates(map[string]any{"pdf": pdf, "sha256": hex.EncodeToString(sum[:]), "rendered_at": now})
 		if res.Error != nil || res.RowsAffected == 0 {
