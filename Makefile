@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test test-tools lint bench clean chromium
+.PHONY: all run build test test-tools lint bench bench-compare clean chromium
 
 all: lint test
 
@@ -68,6 +68,21 @@ bench:
 	$(GO) test -run '^$$' -bench RenderReceipt -benchmem -cpu 1 -count 1 ./modules/reporting/reportinglocal/
 	$(GO) test -run '^$$' -bench Occupancy_AllHotels -benchtime 5x -count 1 ./modules/reporting/reportinglocal/
 	$(GO) run ./cmd/bellhop-bench
+
+## bench-compare: the in-package Go benchmarks at BASE (a git revision) and at the working tree,
+## run alternately (COUNT rounds) so load on a shared machine hits both alike, compared by benchstat
+BASE  ?= HEAD~1
+COUNT ?= 6
+BENCH_PKGS ?= ./modules/search/searchlocal/ ./modules/search/searchhttp/ ./modules/auth/authlocal/ ./platform/events/
+bench-compare:
+	@command -v benchstat >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/benchstat" ] || $(GO) install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+	@set -e; out=$$(mktemp -d); trap 'git worktree remove --force "$$out/base" >/dev/null 2>&1; rm -rf "$$out"' EXIT; \
+	git worktree add --detach -q "$$out/base" $(BASE); \
+	for p in $(BENCH_PKGS); do n=$$(echo $$p | tr -c 'a-z0-9\n' _); \
+	  (cd "$$out/base" && $(GO) test -c -o "$$out/base-$$n" $$p) && $(GO) test -c -o "$$out/head-$$n" $$p; done; \
+	for i in $$(seq $(COUNT)); do for v in base head; do for p in $(BENCH_PKGS); do n=$$(echo $$p | tr -c 'a-z0-9\n' _); \
+	  (cd $$p && "$$out/$$v-$$n" -test.run '^$$' -test.bench . -test.benchmem -test.benchtime 1s >> "$$out/$$v.txt"); done; done; done; \
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" benchstat "$(BASE)=$$out/base.txt" "working tree=$$out/head.txt"
 
 clean:
 	rm -rf bin

@@ -61,8 +61,9 @@ func failpoints(log *slog.Logger) events.Failpoints {
 
 // startBus connects to the event backbone: the NATS server named in config,
 // or one embedded in this process with its files under the data directory.
-func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (*events.Bus, error) {
-	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge, Failpoints: failpoints(log)}
+func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, tracing *observability.Tracing) (*events.Bus, error) {
+	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge, Failpoints: failpoints(log),
+		Tracing: tracing.Provider()}
 	if url := cfg.Events.NATS.URL; url != "" {
 		bus, err := events.Connect(ctx, url, opts)
 		if err != nil {
@@ -80,6 +81,39 @@ func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg pro
 		return nil, fmt.Errorf("embedded NATS server: %w", err)
 	}
 	return bus, nil
+}
+
+// startTracing sets up tracing from the configuration, naming the process
+// after the modules it hosts when it does not host them all.
+func startTracing(cfg *config.Config) (*observability.Tracing, error) {
+	tc := cfg.Tracing
+	if tc.ServiceName == "" {
+		tc.ServiceName = serviceName(cfg)
+	}
+	t, err := observability.NewTracing(tc)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return t, nil
+}
+
+// serviceName is "bellhop" for a process hosting every module, else
+// "bellhop-" and the modules it hosts ("bellhop-gateway" for one hosting
+// none: only the dashboard and the public API in front of the others).
+func serviceName(cfg *config.Config) string {
+	var hosted []string
+	for _, name := range host.Names(bellhopModules()) {
+		if cfg.Hosts(name) {
+			hosted = append(hosted, name)
+		}
+	}
+	switch {
+	case len(hosted) == len(bellhopModules()):
+		return "bellhop"
+	case len(hosted) == 0:
+		return "bellhop-gateway"
+	}
+	return "bellhop-" + strings.Join(hosted, "-")
 }
 
 // demoUser is a demo account seed created, with the password it was given.
@@ -147,10 +181,22 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	edges := observability.NewEdgeMetrics(reg)
+	tracing, err := startTracing(cfg)
+	if err != nil {
+		return err
+	}
+	// Last of all, after the modules stopped: send the spans still buffered.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("sending the last spans", "err", err)
+		}
+	}()
 
 	// Shutdown runs these defers in reverse: modules stop (below), then the
 	// event connection closes, then the databases.
-	bus, err := startBus(ctx, cfg, log, reg)
+	bus, err := startBus(ctx, cfg, log, reg, tracing)
 	if err != nil {
 		return err
 	}
@@ -175,7 +221,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Build(ctx, host.BuildOptions{Bus: bus, Edges: edges, Registerer: reg, ServiceTokens: tokens}); err != nil {
+	if err := h.Build(ctx, host.BuildOptions{Bus: bus, Edges: edges, Registerer: reg, ServiceTokens: tokens, Tracing: tracing.Provider()}); err != nil {
 		return err
 	}
 	verifier, err := authmodule.Verifier(ctx, cfg, h, bus)
@@ -202,7 +248,8 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 		return fmt.Errorf("config: server: %w", err)
 	}
 	ready := append(h.Ready(), httpserver.ReadyCheck{Name: "nats", Check: bus.Ping})
-	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: authhttp.Authenticate(verifier)})
+	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: authhttp.Authenticate(verifier),
+		Tracing: tracing.Provider()})
 	if err := h.Mount(srv.Echo()); err != nil {
 		return err
 	}
@@ -237,7 +284,7 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	// serving needs.
 	debug.FreeOSMemory()
 	log.Info("bellhop listening", "addr", ln.Addr().String(), "version", version, "modules", h.Hosted(),
-		"remote", h.Remote(), "startup_ms", time.Since(started).Milliseconds())
+		"remote", h.Remote(), "tracing", cfg.Tracing.Exporter, "startup_ms", time.Since(started).Milliseconds())
 
 	// Modules run until the server has drained, not merely until the signal.
 	modCtx, stopModules := context.WithCancel(context.WithoutCancel(ctx))

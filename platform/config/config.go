@@ -25,17 +25,19 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/bellhop/bellhop/configs"
+	"github.com/bellhop/bellhop/platform/observability"
 )
 
 // Config is everything Bellhop reads at start.
 type Config struct {
-	DataDir    string                  `mapstructure:"data_dir"`
-	Server     Server                  `mapstructure:"server"`
-	Log        Log                     `mapstructure:"log"`
-	Events     Events                  `mapstructure:"events"`
-	HTTPClient HTTPClient              `mapstructure:"http_client"`
-	Only       []string                `mapstructure:"only"`
-	Modules    map[string]ModuleConfig `mapstructure:"modules"`
+	DataDir    string                      `mapstructure:"data_dir"`
+	Server     Server                      `mapstructure:"server"`
+	Log        Log                         `mapstructure:"log"`
+	Events     Events                      `mapstructure:"events"`
+	HTTPClient HTTPClient                  `mapstructure:"http_client"`
+	Tracing    observability.TracingConfig `mapstructure:"tracing"`
+	Only       []string                    `mapstructure:"only"`
+	Modules    map[string]ModuleConfig     `mapstructure:"modules"`
 
 	// sections are the modules' own sections, by key.
 	sections map[string]Section
@@ -306,6 +308,7 @@ func (c *Config) validate(known []string) error {
 	if c.HTTPClient.BreakerFailures < 1 {
 		bad("http_client.breaker_failures", "must be at least 1")
 	}
+	c.Tracing.Check(func(key, format string, args ...any) { bad("tracing."+key, format, args...) })
 	for _, m := range c.Only {
 		if !slices.Contains(known, m) {
 			bad("only", "unknown module %q (known: %s)", m, strings.Join(known, ", "))

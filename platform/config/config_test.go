@@ -122,3 +122,31 @@ func TestLoad_UnknownKeyInFile(t *testing.T) {
 		t.Fatalf("err = %v, want the unknown key named", err)
 	}
 }
+
+// Tracing is off by default; turned on by environment, it needs an endpoint,
+// and every bad key is named.
+func TestLoad_Tracing(t *testing.T) {
+	c, err := config.Load(config.Options{Modules: modules, Flags: flags(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Tracing.Exporter != "off" || c.Tracing.SampleRatio != 1 || c.Tracing.SlowThreshold != 500*time.Millisecond {
+		t.Fatalf("tracing defaults: %+v", c.Tracing)
+	}
+	t.Setenv("BELLHOP_TRACING_EXPORTER", "otlp")
+	t.Setenv("BELLHOP_TRACING_SAMPLE_RATIO", "0.25")
+	_, err = config.Load(config.Options{Modules: modules, Flags: flags(t)})
+	if err == nil || !strings.Contains(err.Error(), "tracing.endpoint") {
+		t.Fatalf("otlp without an endpoint: %v", err)
+	}
+	t.Setenv("BELLHOP_TRACING_ENDPOINT", "http://127.0.0.1:4318")
+	if c, err = config.Load(config.Options{Modules: modules, Flags: flags(t)}); err != nil || c.Tracing.SampleRatio != 0.25 || c.Tracing.Endpoint != "http://127.0.0.1:4318" {
+		t.Fatalf("otlp: %+v %v", c, err)
+	}
+	t.Setenv("BELLHOP_TRACING_EXPORTER", "zipkin")
+	t.Setenv("BELLHOP_TRACING_SAMPLE_RATIO", "2")
+	_, err = config.Load(config.Options{Modules: modules, Flags: flags(t)})
+	if err == nil || !strings.Contains(err.Error(), `tracing.exporter: "zipkin" is not one of off, otlp`) || !strings.Contains(err.Error(), "tracing.sample_ratio") {
+		t.Fatalf("bad values: %v", err)
+	}
+}

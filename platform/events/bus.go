@@ -13,6 +13,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bellhop/bellhop/platform/observability"
 )
 
 // Options configure a [Bus], embedded or connected.
@@ -33,6 +36,9 @@ type Options struct {
 	MaxAge time.Duration
 	// Replicas of each stream (default 1; 3 on a NATS cluster).
 	Replicas int
+	// Tracing, if set, makes each handled event a consumer span, child of
+	// the span the event was written in (see [Event].Traceparent).
+	Tracing trace.TracerProvider
 	// Failpoints are for fault-injection tests only: crash tests kill the
 	// process at these points to prove nothing is lost or applied twice.
 	Failpoints Failpoints
@@ -95,6 +101,7 @@ type Bus struct {
 	opts    Options
 	log     *slog.Logger
 	metrics *metrics
+	tracer  trace.Tracer // nil: no spans
 
 	admin     sync.Mutex           // serialises stream and consumer changes
 	mu        sync.Mutex           // guards the maps below
@@ -198,6 +205,7 @@ func newBus(ctx context.Context, nc *nats.Conn, srv *server.Server, o Options) (
 	}
 	return &Bus{
 		nc: nc, js: js, srv: srv, opts: o, log: o.Log, metrics: m,
+		tracer:    observability.Tracer(o.Tracing, "bellhop/events"),
 		consumers: map[string]*Consumer{},
 		streams:   map[string]bool{},
 	}, nil

@@ -14,9 +14,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/observability"
 	"github.com/bellhop/bellhop/platform/retry"
 )
 
@@ -532,7 +535,10 @@ func (c *Consumer) applyBatch(ctx context.Context, tx *gorm.DB, ds []delivery, i
 			}
 		}
 		hctx := handlerContext(ctx, d.evt)
-		if d.err = c.callHandler(hctx, tx.WithContext(hctx), d.evt); d.err == nil {
+		hctx, span := c.startSpan(hctx, d)
+		d.err = c.callHandler(hctx, tx.WithContext(hctx), d.evt)
+		observability.EndSpan(span, d.err)
+		if d.err == nil {
 			d.applied = true
 			continue
 		}
@@ -595,6 +601,24 @@ func (c *Consumer) apply(ctx context.Context, db *gorm.DB, evt Event, also func(
 		return false, err
 	}
 	return ds[0].applied, nil
+}
+
+// startSpan starts the consumer span of handling d's event, a child of the
+// span the event was written in (ctx carries it: handlerContext). Nil
+// without a tracer. It names the event, never its data.
+func (c *Consumer) startSpan(ctx context.Context, d *delivery) (context.Context, trace.Span) {
+	if c.bus.tracer == nil {
+		return ctx, nil
+	}
+	return c.bus.tracer.Start(ctx, "consume "+d.evt.Type, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.consumer.group.name", c.key),
+			attribute.String("messaging.message.id", d.evt.ID),
+			attribute.String("bellhop.event.type", d.evt.Type),
+			attribute.String("bellhop.event.source", d.evt.Source),
+			attribute.Int("bellhop.event.attempt", d.attempt),
+		))
 }
 
 // callHandler runs the handler, turning a panic into an error.

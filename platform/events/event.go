@@ -29,6 +29,11 @@
 //
 // Delivery is at least once; the effect is once.
 //
+// Traces cross the backbone: an event carries the W3C traceparent of the
+// context it was written in (the CloudEvents distributed tracing
+// extension); with [Options].Tracing, the relay's publishing and each
+// consumer's handling are spans continuing that trace.
+//
 // A module wires all of this in one place: it appends [Migrations] to its own
 // migrations, declares what it publishes and consumes ([Declaration]), and
 // [Wire] builds its [Outbox], relay and consumers; it writes through
@@ -77,7 +82,12 @@ type Event struct {
 	CorrelationID string `json:"correlationid,omitempty"`
 	// CausationID is the id of the event whose handler created this one, if
 	// any. An extension attribute.
-	CausationID string          `json:"causationid,omitempty"`
+	CausationID string `json:"causationid,omitempty"`
+	// Traceparent is the W3C trace context of the span the event was
+	// written in (the CloudEvents distributed tracing extension), so the
+	// span of each consumer that handles it continues the same trace, in
+	// whatever process. Empty when tracing is off.
+	Traceparent string          `json:"traceparent,omitempty"`
 	Data        json.RawMessage `json:"data,omitempty"`
 }
 
@@ -89,7 +99,7 @@ var (
 // New builds an event of type typ from source, with data marshalled as JSON.
 // The correlation id is the request ID in ctx (or, at the start of a chain,
 // the event's own id); inside a [Handler], ctx also names the event being
-// handled as the cause.
+// handled as the cause. The span in ctx, if any, becomes the traceparent.
 func New(ctx context.Context, source, typ string, data any) (Event, error) {
 	if !moduleRE.MatchString(source) {
 		return Event{}, fmt.Errorf("events: source %q: want a module name such as \"search\"", source)
@@ -116,6 +126,7 @@ func New(ctx context.Context, source, typ string, data any) (Event, error) {
 		DataContentType: ContentTypeJSON,
 		CorrelationID:   corr,
 		CausationID:     cause,
+		Traceparent:     observability.Traceparent(ctx),
 		Data:            raw,
 	}, nil
 }
@@ -172,12 +183,14 @@ func parseEvent(b []byte) (Event, error) {
 type causationKey struct{}
 
 // handlerContext is the context a handler runs in: the event's correlation
-// id as the request ID (so logs and the events it publishes carry it) and
-// the event itself as the cause of anything it publishes.
+// id as the request ID (so logs and the events it publishes carry it), the
+// event itself as the cause of anything it publishes, and the trace context
+// it was written in (the parent of the consumer's span).
 func handlerContext(ctx context.Context, e Event) context.Context {
 	if e.CorrelationID != "" {
 		ctx = observability.WithRequestID(ctx, e.CorrelationID)
 	}
+	ctx = observability.WithTraceparent(ctx, e.Traceparent)
 	return context.WithValue(ctx, causationKey{}, e.ID)
 }
 

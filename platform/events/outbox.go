@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/observability"
 )
 
 // outboxRow is one event waiting to be (or already) published. Seq gives the
@@ -83,7 +84,9 @@ var Migrations = []db.Migration{
 }
 
 // Record writes evt to the outbox in the caller's transaction tx, so the
-// event exists if and only if the state change it describes commits. Write
+// event exists if and only if the state change it describes commits. An
+// event without a traceparent takes the one of the transaction's context.
+// Write
 // through [Outbox.Transaction], which wakes the relay after the commit so it
 // publishes at once rather than on its fallback poll.
 func Record(tx *gorm.DB, evt Event) error {
@@ -92,6 +95,10 @@ func Record(tx *gorm.DB, evt Event) error {
 	}
 	if err := evt.validate(); err != nil {
 		return err
+	}
+	if evt.Traceparent == "" && tx.Statement != nil && tx.Statement.Context != nil {
+		// Built without the request's context: the transaction's has it.
+		evt.Traceparent = observability.Traceparent(tx.Statement.Context)
 	}
 	payload, err := gojson.Marshal(evt)
 	if err != nil {

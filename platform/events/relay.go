@@ -9,11 +9,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/platform/db"
+	"github.com/bellhop/bellhop/platform/observability"
 	"github.com/bellhop/bellhop/platform/retry"
 )
 
@@ -340,8 +344,23 @@ func (r *Relay) publish(ctx context.Context, rows []outboxRow) (int, error) {
 	}
 	stream := StreamName(r.o.Module)
 	futures := make([]jetstream.PubAckFuture, 0, len(rows))
+	// With tracing, each event's stay in the outbox and its publishing is a
+	// producer span; those not acknowledged end failed.
+	var spans []trace.Span
+	acked := 0
+	if r.bus.tracer != nil {
+		spans = make([]trace.Span, len(rows))
+		defer func() {
+			for _, span := range spans[acked:] {
+				observability.EndSpan(span, errNotAcknowledged)
+			}
+		}()
+	}
 	var sendErr error
-	for _, row := range rows {
+	for i, row := range rows {
+		if spans != nil {
+			spans[i] = r.publishSpan(ctx, row)
+		}
 		msg := nats.NewMsg(row.Subject)
 		msg.Data = row.Payload
 		msg.Header.Set(jetstream.MsgIDHeader, row.EventID)
@@ -361,6 +380,10 @@ func (r *Relay) publish(ctx context.Context, rows []outboxRow) (int, error) {
 			if ack.Duplicate {
 				r.log.Debug("JetStream dropped a republished event", "event_id", rows[i].EventID)
 			}
+			if spans != nil {
+				observability.EndSpan(spans[i], nil)
+				acked = i + 1
+			}
 		case err := <-f.Err():
 			return i, fmt.Errorf("publish %s: %w", rows[i].EventID, err)
 		case <-timeout.C:
@@ -373,6 +396,32 @@ func (r *Relay) publish(ctx context.Context, rows []outboxRow) (int, error) {
 		fp(r.o.Module)
 	}
 	return len(futures), sendErr
+}
+
+// errNotAcknowledged ends the span of an event JetStream did not acknowledge.
+var errNotAcknowledged = errors.New("events: not acknowledged by JetStream")
+
+// publishSpan starts the producer span of publishing row: a child of the
+// span the event was written in, starting when it was written, so it shows
+// the event's wait in the outbox. Nil for an event written outside any
+// trace (a background job's): no trace of its own for the relay's work.
+func (r *Relay) publishSpan(ctx context.Context, row outboxRow) trace.Span {
+	var head struct {
+		Type        string    `json:"type"`
+		Time        time.Time `json:"time"`
+		Traceparent string    `json:"traceparent"`
+	}
+	if gojson.Unmarshal(row.Payload, &head) != nil || head.Traceparent == "" {
+		return nil
+	}
+	_, span := r.bus.tracer.Start(observability.WithTraceparent(ctx, head.Traceparent), "publish "+head.Type,
+		trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(head.Time),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.destination.name", row.Subject),
+			attribute.String("messaging.message.id", row.EventID),
+		))
+	return span
 }
 
 // refreshBacklog sets the backlog gauges from the outbox.

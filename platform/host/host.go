@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bellhop/bellhop/platform/config"
 	"github.com/bellhop/bellhop/platform/db"
@@ -107,7 +108,8 @@ type Descriptor[S any] struct {
 	Local func(ctx context.Context, env LocalEnv) (Local[S], error)
 	// Remote builds the HTTP client of the module hosted elsewhere.
 	Remote func(baseURL string, opts httpclient.Options) (S, error)
-	// Instrument wraps a local Service with per-edge metrics.
+	// Instrument wraps a local Service with per-edge metrics (and spans,
+	// when the edge has a tracer).
 	Instrument func(svc S, edge observability.Edge) S
 	// Routes mounts the module's public routes for svc (local or remote).
 	Routes func(e *echo.Echo, svc S, env Env) error
@@ -269,6 +271,9 @@ type BuildOptions struct {
 	Edges *observability.EdgeMetrics
 	// Registerer receives the modules' own metrics (nil: none).
 	Registerer prometheus.Registerer
+	// Tracing makes a span of every call along an edge, in-process or over
+	// HTTP, and carries the trace context on the HTTP hops (nil: none).
+	Tracing trace.TracerProvider
 	// ServiceTokens is this process's service identity on other modules'
 	// internal routes (nil: none).
 	ServiceTokens httpclient.TokenSource
@@ -295,6 +300,7 @@ func (h *Host) Build(ctx context.Context, o BuildOptions) error {
 			ConsecutiveFailures: h.cfg.HTTPClient.BreakerFailures, OpenTimeout: h.cfg.HTTPClient.BreakerOpenTimeout,
 		},
 		Metrics:       o.Edges,
+		Tracing:       o.Tracing,
 		ServiceTokens: o.ServiceTokens,
 	}
 	order, err := h.order(o.Only)
@@ -312,11 +318,12 @@ func (h *Host) Build(ctx context.Context, o BuildOptions) error {
 			}
 		}
 	}
+	edgeTracer := observability.Tracer(o.Tracing, "bellhop/host")
 	// A module's Service along the edge caller→callee.
 	along := func(caller, callee string) (any, error) {
 		m := h.byName[callee]
 		if l, ok := h.local[callee]; ok {
-			return m.instrument(l.Service, observability.Edge{Metrics: o.Edges, Caller: caller, Callee: callee, Location: observability.Local}), nil
+			return m.instrument(l.Service, observability.Edge{Metrics: o.Edges, Caller: caller, Callee: callee, Location: observability.Local, Tracer: edgeTracer}), nil
 		}
 		u := h.cfg.Modules[callee].URL
 		if u == "" || m == nil {

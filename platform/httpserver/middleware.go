@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
@@ -92,12 +95,13 @@ func renderPanic(c echo.Context, r any) {
 }
 
 // instrument renders any error returned from below and recovers panics (so
-// the final status is known), then records the request's metrics and access
-// log line.
+// the final status is known), then records the request's metrics, span and
+// access log line.
 func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		s.metrics.inFlight.Inc()
+		span := s.startSpan(c)
 		var err error
 		returned := false
 		defer func() {
@@ -106,12 +110,14 @@ func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 				r := recover()
 				if r == http.ErrAbortHandler {
 					s.record(c, start, nil)
+					endServerSpan(span, c)
 				}
 				if r != nil {
 					renderPanic(c, r)
 				}
 			}
 			s.record(c, start, err)
+			endServerSpan(span, c)
 		}()
 		err = next(c)
 		returned = true
@@ -120,6 +126,45 @@ func (s *Server) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return nil
 	}
+}
+
+// startSpan starts the request's server span, continuing the trace of an
+// incoming traceparent, and puts it in the request context. Its name is the
+// route template ("GET /api/v1/hotels/:id"): never the path with its ids,
+// the query string or any header but traceparent. Nil without a tracer, and
+// for the operational endpoints (probes every few seconds are noise).
+func (s *Server) startSpan(c echo.Context) trace.Span {
+	req := c.Request()
+	if s.tracer == nil || isOpsPath(req.URL.Path) {
+		return nil
+	}
+	route := c.Path()
+	if route == "" {
+		route = routeUnmatched
+	}
+	ctx := observability.ExtractTrace(req.Context(), req.Header)
+	ctx, span := s.tracer.Start(ctx, req.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(
+			attribute.String("http.request.method", req.Method),
+			attribute.String("http.route", route),
+			attribute.String("bellhop.request_id", observability.RequestID(ctx)),
+		))
+	c.SetRequest(req.WithContext(ctx))
+	return span
+}
+
+// endServerSpan ends a request's span with the status sent (a 5xx marks it
+// failed; a 4xx is the client's doing). A nil span is ignored.
+func endServerSpan(span trace.Span, c echo.Context) {
+	if span == nil {
+		return
+	}
+	status := c.Response().Status
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
 }
 
 // record observes the request's metrics and writes its access log line.

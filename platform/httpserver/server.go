@@ -24,6 +24,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/bellhop/bellhop/platform/observability"
 )
 
 // Defaults applied by New to zero Config values.
@@ -168,6 +171,10 @@ type Deps struct {
 	// Authenticate is optional; it runs before rate limiting so limits key on
 	// the principal it puts in the request context.
 	Authenticate echo.MiddlewareFunc
+	// Tracing, if set, makes every request (but the operational endpoints) a
+	// server span named by its route, continuing the trace of an incoming
+	// traceparent. Nil: no spans.
+	Tracing trace.TracerProvider
 }
 
 // Server is the configured Echo instance plus what it needs to serve and shut down.
@@ -177,6 +184,7 @@ type Server struct {
 	e        *echo.Echo
 	ready    []ReadyCheck
 	metrics  *httpMetrics
+	tracer   trace.Tracer // nil: no spans
 	draining atomic.Bool
 	// cspSkip holds path prefixes that get no default Content-Security-Policy.
 	cspSkip atomic.Pointer[[]string]
@@ -189,7 +197,8 @@ type Server struct {
 //
 // Middleware order: request ID; panic recovery (a safety net for the
 // middleware above the handlers); access log + metrics, which also render
-// returned errors and recover handler panics so both see the final status;
+// returned errors and recover handler panics so both see the final status,
+// and the request's span (Deps.Tracing);
 // security headers; CORS (only with origins); body limit; Deps.Authenticate
 // behind the per-IP limit of failed authentications (Config.FailedAuthLimit);
 // rate limit (Config.RateLimit).
@@ -213,6 +222,7 @@ func New(cfg Config, deps Deps) *Server {
 		e:       echo.New(),
 		ready:   append([]ReadyCheck(nil), deps.Ready...),
 		metrics: newHTTPMetrics(reg),
+		tracer:  observability.Tracer(deps.Tracing, "bellhop/httpserver"),
 	}
 	s.hdr.nosniff = []string{"nosniff"}
 	s.hdr.deny = []string{"DENY"}

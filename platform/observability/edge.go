@@ -1,6 +1,7 @@
 package observability
 
 import (
+	"context"
 	"errors"
 	"math"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bellhop/bellhop/platform/apperr"
 )
@@ -64,6 +67,27 @@ type Edge struct {
 	Caller   string
 	Callee   string
 	Location string
+	// Tracer, if set, makes each call a span (see StartSpan).
+	Tracer trace.Tracer
+}
+
+// StartSpan starts the span of one call of method along e, named
+// "<callee>.<method>" (a client span when the callee is remote), and returns
+// ctx carrying it; end it with [EndSpan]. Without a tracer it returns ctx and
+// a nil span. The span says who called whom, nothing of the arguments.
+func (e Edge) StartSpan(ctx context.Context, method string) (context.Context, trace.Span) {
+	if e.Tracer == nil {
+		return ctx, nil
+	}
+	kind := trace.SpanKindInternal
+	if e.Location == Remote {
+		kind = trace.SpanKindClient
+	}
+	return e.Tracer.Start(ctx, e.Callee+"."+method, trace.WithSpanKind(kind), trace.WithAttributes(
+		attribute.String("bellhop.caller", e.Caller),
+		attribute.String("bellhop.callee", e.Callee),
+		attribute.String("bellhop.location", e.Location),
+	))
 }
 
 // Observe records one call of method that started at start and ended with err.

@@ -1,6 +1,8 @@
-// Package observability holds Bellhop's logging and metrics plumbing: the slog
-// logger (JSON or text), request IDs carried in the context, and the per-edge
-// metrics recorded for every call from one module to another.
+// Package observability holds Bellhop's logging, metrics and tracing plumbing:
+// the slog logger (JSON or text), request IDs carried in the context, the
+// per-edge metrics and spans recorded for every call from one module to
+// another, OpenTelemetry tracing with W3C trace context, and the recent slow
+// traces.
 package observability
 
 import (
@@ -9,6 +11,8 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 type ctxKey int
@@ -49,12 +53,16 @@ func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return slog.New(contextHandler{h}), nil
 }
 
-// contextHandler adds the request ID found in the record's context.
+// contextHandler adds the request ID and the trace ID found in the record's
+// context (so a log line leads to its trace).
 type contextHandler struct{ slog.Handler }
 
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

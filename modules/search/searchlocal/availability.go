@@ -2,14 +2,10 @@ package searchlocal
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/bellhop/bellhop/modules/bookings"
-	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/events"
 )
 
@@ -45,42 +41,7 @@ func (s *Service) applyBookingEvent(ctx context.Context, tx *gorm.DB, evt events
 	if err := evt.Decode(&p); err != nil {
 		return err
 	}
-	b := p.Booking
-	var seen bookingSeenRow
-	err := tx.Where("booking_id = ?", b.ID).Take(&seen).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		if err := tx.Create(&bookingSeenRow{BookingID: b.ID, Holding: take}).Error; err != nil {
-			return err
-		}
-		if !take {
-			return nil // released before we saw it held: nothing was taken
-		}
-	case err != nil:
-		return err
-	case seen.Holding == take || !seen.Holding:
-		return nil // already applied, or released for good
-	default:
-		if err := tx.Model(&seen).Update("holding", false).Error; err != nil {
-			return err
-		}
-	}
-	delta := 1
-	if !take {
-		delta = -1
-	}
-	for _, night := range civil.Nights(b.CheckIn, b.CheckOut) {
-		row := availabilityRow{RoomTypeID: b.RoomTypeID, Date: night.String(), Taken: max(delta, 0)}
-		err := tx.Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "room_type_id"}, {Name: "date"}},
-			// Never below zero: a release always follows its take (see bookingSeenRow).
-			DoUpdates: clause.Assignments(map[string]any{"taken": gorm.Expr("CASE WHEN availability.taken + ? < 0 THEN 0 ELSE availability.taken + ? END", delta, delta)}),
-		}).Create(&row).Error
-		if err != nil {
-			return fmt.Errorf("availability of %s on %s: %w", b.RoomTypeID, night, err)
-		}
-	}
-	return nil
+	return takeOrRelease(tx, p.Booking, take)
 }
 
 // bookingsCommitted refreshes the rooms taken in the index of the room types

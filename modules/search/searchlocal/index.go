@@ -2,7 +2,6 @@ package searchlocal
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/civil"
-	"github.com/bellhop/bellhop/platform/db"
 )
 
 // index is the in-memory read model that SearchHotels runs on: per city, the
@@ -24,7 +22,7 @@ import (
 // Loads and swaps are serialized by mu and always read the database after
 // taking it, so the last swap reflects the last commit; readers never lock.
 type index struct {
-	db *db.DB
+	store indexStore
 
 	mu     sync.Mutex
 	cities sync.Map // city id → *cityEntry
@@ -98,7 +96,14 @@ func rangeOf(vs []dayValue, from, to int) []dayValue {
 	return vs[lo:end]
 }
 
-func newIndex(d *db.DB) *index { return &index{db: d} }
+// indexStore is what the index reads from the database (store implements it).
+type indexStore interface {
+	allCities(ctx context.Context) ([]cityRow, error)
+	cityCatalog(ctx context.Context, cityID, from string) (cityCatalog, error)
+	roomsTaken(ctx context.Context, roomTypeIDs []string, from string) ([]availabilityRow, error)
+}
+
+func newIndex(st indexStore) *index { return &index{store: st} }
 
 // roomType finds a room type in the cities loaded, with its hotel and city.
 func (ix *index) roomType(id string) (*cityEntry, *hotelEntry, *roomEntry, bool) {
@@ -151,9 +156,9 @@ func (ix *index) loadDirectory(ctx context.Context) (*directory, error) {
 }
 
 func (ix *index) reloadDirectoryLocked(ctx context.Context) (*directory, error) {
-	var rows []cityRow
-	if err := ix.db.WithContext(ctx).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("load cities: %w", err)
+	rows, err := ix.store.allCities(ctx)
+	if err != nil {
+		return nil, err
 	}
 	d := &directory{byID: make(map[string]placedCity, len(rows)), byName: make(map[string][]string)}
 	for _, r := range rows {
@@ -200,52 +205,20 @@ func (ix *index) refresh(ctx context.Context, cityIDs ...string) {
 }
 
 func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, error) {
-	g := ix.db.WithContext(ctx)
-	var city cityRow
-	if err := g.Where("id = ?", cityID).Limit(1).Find(&city).Error; err != nil {
-		return nil, fmt.Errorf("load city %s: %w", cityID, err)
+	cat, err := ix.store.cityCatalog(ctx, cityID, searchableFrom())
+	if err != nil {
+		return nil, err
 	}
-	if city.ID == "" {
+	if cat.city.ID == "" {
 		ix.cities.Delete(cityID)
 		return &cityEntry{}, nil
 	}
-	var hotels []hotelRow
-	if err := g.Where("city_id = ?", cityID).Order("id").Find(&hotels).Error; err != nil {
-		return nil, fmt.Errorf("load hotels of %s: %w", cityID, err)
-	}
-	hotelIDs := make([]string, len(hotels))
-	for i, h := range hotels {
-		hotelIDs[i] = h.ID
-	}
-	var rooms []roomTypeRow
-	if len(hotelIDs) > 0 {
-		if err := g.Where("hotel_id IN ?", hotelIDs).Order("id").Find(&rooms).Error; err != nil {
-			return nil, fmt.Errorf("load room types of %s: %w", cityID, err)
-		}
-	}
-	from := searchableFrom()
-	roomIDs := make([]string, len(rooms))
-	for i, r := range rooms {
-		roomIDs[i] = r.ID
-	}
+	city, hotels, rooms := cat.city, cat.hotels, cat.rooms
 	rates := map[string][]dayValue{}
-	taken := map[string][]dayValue{}
-	for chunk := range slices.Chunk(roomIDs, 500) {
-		var rs []rateRow
-		if err := g.Where("room_type_id IN ? AND date >= ?", chunk, from).Order("date").Find(&rs).Error; err != nil {
-			return nil, fmt.Errorf("load rates of %s: %w", cityID, err)
-		}
-		for _, r := range rs {
-			rates[r.RoomTypeID] = append(rates[r.RoomTypeID], dayValue{day: mustDay(r.Date), value: r.Amount})
-		}
-		var as []availabilityRow
-		if err := g.Where("room_type_id IN ? AND date >= ? AND taken > 0", chunk, from).Order("date").Find(&as).Error; err != nil {
-			return nil, fmt.Errorf("load availability of %s: %w", cityID, err)
-		}
-		for _, a := range as {
-			taken[a.RoomTypeID] = append(taken[a.RoomTypeID], dayValue{day: mustDay(a.Date), value: int64(a.Taken)})
-		}
+	for _, r := range cat.rates {
+		rates[r.RoomTypeID] = append(rates[r.RoomTypeID], dayValue{day: mustDay(r.Date), value: r.Amount})
 	}
+	taken := takenByRoomType(cat.taken)
 	byHotel := make(map[string][]*roomEntry, len(hotels))
 	for _, r := range rooms {
 		ix.roomCity.Store(r.ID, cityID)
@@ -266,6 +239,15 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 	}
 	ix.cities.Store(cityID, e)
 	return e, nil
+}
+
+// takenByRoomType groups rows of rooms taken (by date) by room type.
+func takenByRoomType(rows []availabilityRow) map[string][]dayValue {
+	taken := map[string][]dayValue{}
+	for _, a := range rows {
+		taken[a.RoomTypeID] = append(taken[a.RoomTypeID], dayValue{day: mustDay(a.Date), value: int64(a.Taken)})
+	}
+	return taken
 }
 
 // searchableFrom is the first night a search can still touch: past nights
@@ -299,19 +281,14 @@ func (ix *index) refreshTaken(ctx context.Context, roomTypeIDs []string) {
 	if len(ids) == 0 {
 		return
 	}
-	var as []availabilityRow
-	err := ix.db.WithContext(context.WithoutCancel(ctx)).Where("room_type_id IN ? AND date >= ? AND taken > 0", ids, searchableFrom()).
-		Order("room_type_id, date").Find(&as).Error
+	as, err := ix.store.roomsTaken(context.WithoutCancel(ctx), ids, searchableFrom())
 	if err != nil {
 		for c := range byCity {
 			ix.cities.Delete(c)
 		}
 		return
 	}
-	taken := make(map[string][]dayValue, len(ids))
-	for _, a := range as {
-		taken[a.RoomTypeID] = append(taken[a.RoomTypeID], dayValue{day: mustDay(a.Date), value: int64(a.Taken)})
-	}
+	taken := takenByRoomType(as)
 	for cityID, changed := range byCity {
 		v, ok := ix.cities.Load(cityID)
 		if !ok {

@@ -39,7 +39,7 @@ func New(d Deps) (*Module, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("module", search.Module)
-	svc := &Service{db: d.DB, index: newIndex(d.DB), validate: validation.New()}
+	svc := &Service{db: d.DB, validate: validation.New()}
 	// Search publishes its catalog's changes and keeps its availability
 	// view from the bookings' events.
 	wired, err := events.Wire(events.Declaration{
@@ -53,7 +53,8 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc.store = store{db: d.DB, outbox: wired.Outbox()}
+	st := store{db: d.DB, outbox: wired.Outbox()}
+	svc.store, svc.index = st, newIndex(st)
 	return &Module{svc: svc, log: log, events: wired}, nil
 }
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/civil"
@@ -467,6 +469,114 @@ func refuseIfTaken(tx *gorm.DB, roomTypeIDs []string, allowed int, what string) 
 	}
 	if len(taken) > 0 && taken[0] > allowed {
 		return search.ErrCatalogInUse.With("cannot %s: %d rooms are held or sold on a future night; cancel those bookings first", what, taken[0])
+	}
+	return nil
+}
+
+// allCities reads every city: the index's directory of ids and names.
+func (st store) allCities(ctx context.Context) ([]cityRow, error) {
+	var rows []cityRow
+	if err := st.db.WithContext(ctx).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load cities: %w", err)
+	}
+	return rows, nil
+}
+
+// cityCatalog is everything a search reads of one city: its hotels and room
+// types by id, and the rate overrides and rooms taken from the first night a
+// search can touch, by date.
+type cityCatalog struct {
+	city   cityRow // no ID: there is no such city
+	hotels []hotelRow
+	rooms  []roomTypeRow
+	rates  []rateRow
+	taken  []availabilityRow // nights with a room taken only
+}
+
+// cityCatalog reads the catalog of a city from night from ("YYYY-MM-DD").
+func (st store) cityCatalog(ctx context.Context, cityID, from string) (cityCatalog, error) {
+	g := st.db.WithContext(ctx)
+	var cat cityCatalog
+	if err := g.Where("id = ?", cityID).Limit(1).Find(&cat.city).Error; err != nil {
+		return cat, fmt.Errorf("load city %s: %w", cityID, err)
+	}
+	if cat.city.ID == "" {
+		return cat, nil
+	}
+	if err := g.Where("city_id = ?", cityID).Order("id").Find(&cat.hotels).Error; err != nil {
+		return cat, fmt.Errorf("load hotels of %s: %w", cityID, err)
+	}
+	hotelIDs := make([]string, len(cat.hotels))
+	for i, h := range cat.hotels {
+		hotelIDs[i] = h.ID
+	}
+	if len(hotelIDs) > 0 {
+		if err := g.Where("hotel_id IN ?", hotelIDs).Order("id").Find(&cat.rooms).Error; err != nil {
+			return cat, fmt.Errorf("load room types of %s: %w", cityID, err)
+		}
+	}
+	for chunk := range slices.Chunk(roomIDs(cat.rooms), 500) {
+		var rates []rateRow
+		if err := g.Where("room_type_id IN ? AND date >= ?", chunk, from).Order("date").Find(&rates).Error; err != nil {
+			return cat, fmt.Errorf("load rates of %s: %w", cityID, err)
+		}
+		cat.rates = append(cat.rates, rates...)
+		taken, err := st.roomsTaken(ctx, chunk, from)
+		if err != nil {
+			return cat, fmt.Errorf("load availability of %s: %w", cityID, err)
+		}
+		cat.taken = append(cat.taken, taken...)
+	}
+	return cat, nil
+}
+
+// roomsTaken reads the nights from night from with a room taken of room
+// types, by room type and date.
+func (st store) roomsTaken(ctx context.Context, roomTypeIDs []string, from string) ([]availabilityRow, error) {
+	var rows []availabilityRow
+	err := st.db.WithContext(ctx).Where("room_type_id IN ? AND date >= ? AND taken > 0", roomTypeIDs, from).
+		Order("room_type_id, date").Find(&rows).Error
+	return rows, err
+}
+
+// takeOrRelease takes (or gives back) a room of a booking's room type for
+// each night of its stay, in the consumer's transaction tx. It applies a
+// booking's take once and its release once, and only after its take
+// (bookingSeenRow), whatever order or number of times the events arrive.
+func takeOrRelease(tx *gorm.DB, b bookings.Booking, take bool) error {
+	var seen bookingSeenRow
+	err := tx.Where("booking_id = ?", b.ID).Take(&seen).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		if err := tx.Create(&bookingSeenRow{BookingID: b.ID, Holding: take}).Error; err != nil {
+			return err
+		}
+		if !take {
+			return nil // released before we saw it held: nothing was taken
+		}
+	case err != nil:
+		return err
+	case seen.Holding == take || !seen.Holding:
+		return nil // already applied, or released for good
+	default:
+		if err := tx.Model(&seen).Update("holding", false).Error; err != nil {
+			return err
+		}
+	}
+	delta := 1
+	if !take {
+		delta = -1
+	}
+	for _, night := range civil.Nights(b.CheckIn, b.CheckOut) {
+		row := availabilityRow{RoomTypeID: b.RoomTypeID, Date: night.String(), Taken: max(delta, 0)}
+		err := tx.Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "room_type_id"}, {Name: "date"}},
+			// Never below zero: a release always follows its take (see bookingSeenRow).
+			DoUpdates: clause.Assignments(map[string]any{"taken": gorm.Expr("CASE WHEN availability.taken + ? < 0 THEN 0 ELSE availability.taken + ? END", delta, delta)}),
+		}).Create(&row).Error
+		if err != nil {
+			return fmt.Errorf("availability of %s on %s: %w", b.RoomTypeID, night, err)
+		}
 	}
 	return nil
 }

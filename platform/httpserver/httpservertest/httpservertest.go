@@ -16,7 +16,13 @@ import (
 // The server drains and stops when tb ends.
 func Serve(tb testing.TB, authenticate echo.MiddlewareFunc, register func(e *echo.Echo)) string {
 	tb.Helper()
-	srv := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0"}, httpserver.Deps{Authenticate: authenticate})
+	return ServeWith(tb, httpserver.Deps{Authenticate: authenticate}, register)
+}
+
+// ServeWith is Serve with the server's collaborators given (tracing, say).
+func ServeWith(tb testing.TB, deps httpserver.Deps, register func(e *echo.Echo)) string {
+	tb.Helper()
+	srv := httpserver.New(httpserver.Config{Addr: "127.0.0.1:0"}, deps)
 	register(srv.Echo())
 	ln, err := httpserver.Listen("127.0.0.1:0")
 	if err != nil {
