@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 # SQLite is cgo: a C compiler is needed (gcc, on every machine of this kind).
 export CGO_ENABLED = 1
 
-.PHONY: all run build test test-tools lint bench bench-compare clean chromium
+.PHONY: all run build test test-tools lint bench bench-compare clean chromium fuzz split split-tools
 
 all: lint test
 
@@ -36,6 +36,18 @@ run:
 	  [ -z "$$ready" ] || printf '\nBellhop is ready: %s  (API description: %s/api/docs)\n%s\nNext, in another terminal:\n  curl -s "%s/api/v1/cities?prefix=li"\nthen README.md, "Try it". Ctrl-C stops the server.\n\n' "$$url" "$$url" "$$accounts" "$$url" ) & \
 	BELLHOP_LOG_FORMAT=$${BELLHOP_LOG_FORMAT:-text} exec $(BIN) serve --data-dir $(DATA_DIR)
 
+## split: the whole system split into processes (configs/split.yaml) under goreman: a NATS
+## server, the gateway on 127.0.0.1:8080 (dashboard, public API) and a process per module.
+## Data, configuration and generated secrets under data/split; Ctrl-C stops everything.
+split: build split-tools
+	@exec $(BIN) split --topology configs/split.yaml --dir $(DATA_DIR)/split
+
+## split-tools: nats-server and goreman (the version go.mod pins), installed when missing
+NATS_SERVER_VERSION ?= v2.15.2
+split-tools:
+	@command -v nats-server >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/nats-server" ] || $(GO) install github.com/nats-io/nats-server/v2@$(NATS_SERVER_VERSION)
+	@command -v goreman >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/goreman" ] || $(GO) install github.com/mattn/goreman
+
 ## chromium: Debian's Chromium for the dashboard's browser tests (web/browsertest), installed when missing
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
@@ -45,12 +57,15 @@ test: test-tools chromium
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-tools: the real programs tests drive, installed when missing: pdftotext (poppler-utils,
-## reads receipts back; apt needs root), jq (README's walkthrough, run by TestREADME_Walkthrough)
+## reads receipts back; apt needs root), jq (README's walkthrough, run by TestREADME_Walkthrough),
+## nginx with its Lua module (configs/nginx, run by TestEdge_NginxInFrontOfTheSplitDeployment); a
+## policy-rc.d keeps the package from starting Debian's own nginx service on port 80 while it installs
 ## and mailpit (a real SMTP server with an HTTP API)
 MAILPIT_VERSION ?= v1.27.11
 test-tools:
 	@command -v pdftotext >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get install -y poppler-utils || { apt-get update && apt-get install -y poppler-utils; }; } ; } || echo "pdftotext missing (not root): the PDF read-back tests will skip"
 	@command -v jq >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get install -y jq || { apt-get update && apt-get install -y jq; }; } ; } || echo "jq missing (not root): the README walkthrough test will skip"
+	@{ test -x /usr/sbin/nginx && test -f /usr/lib/nginx/modules/ngx_http_lua_module.so; } || { [ "$$(id -u)" = 0 ] && { nginx_install() { printf "#!/bin/sh\nexit 101\n" > /tmp/bellhop-policy-rc.d; chmod +x /tmp/bellhop-policy-rc.d; [ -e /usr/sbin/policy-rc.d ] || { cp /tmp/bellhop-policy-rc.d /usr/sbin/policy-rc.d; added=1; }; apt-get install -y nginx libnginx-mod-http-lua; rc=$$?; [ -z "$${added:-}" ] || rm -f /usr/sbin/policy-rc.d; return $$rc; }; nginx_install || { apt-get update && nginx_install; }; } ; } || echo "nginx with the Lua module missing (not root): the edge test will skip"
 	@command -v mailpit >/dev/null || [ -x "$$($(GO) env GOPATH)/bin/mailpit" ] || $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 ## lint: gofmt, go vet, staticcheck and platform/archtest (import rules and data ownership, README's module map)
@@ -68,6 +83,8 @@ bench:
 	$(GO) test -run '^$$' -bench RenderReceipt -benchmem -cpu 1 -count 1 ./modules/reporting/reportinglocal/
 	$(GO) test -run '^$$' -bench Occupancy_AllHotels -benchtime 5x -count 1 ./modules/reporting/reportinglocal/
 	$(GO) run ./cmd/bellhop-bench
+	BELLHOP_WEB_LOAD_SECONDS=20 $(GO) test -count=1 -run 'TestDashboard_ServerTimePerPage' -v ./cmd/bellhop/ | grep -E 'page|pages/s'
+	$(GO) test -count=1 -run '^$$' -bench DashboardPage -benchtime 300x ./cmd/bellhop/
 
 ## bench-compare: the in-package Go benchmarks at BASE (a git revision) and at the working tree,
 ## run alternately (COUNT rounds) so load on a shared machine hits both alike, compared by benchstat
@@ -83,6 +100,26 @@ bench-compare:
 	for i in $$(seq $(COUNT)); do for v in base head; do for p in $(BENCH_PKGS); do n=$$(echo $$p | tr -c 'a-z0-9\n' _); \
 	  (cd $$p && "$$out/$$v-$$n" -test.run '^$$' -test.bench . -test.benchmem -test.benchtime 1s >> "$$out/$$v.txt"); done; done; done; \
 	PATH="$$PATH:$$($(GO) env GOPATH)/bin" benchstat "$(BASE)=$$out/base.txt" "working tree=$$out/head.txt"
+
+## fuzz: each Go fuzz target for FUZZTIME (default 2m; e.g. make fuzz FUZZTIME=10m). Their seed
+## corpora run in make test; a crash is saved under the package's testdata/fuzz and fails the run.
+FUZZTIME ?= 2m
+FUZZ_PARALLEL ?= 1
+FUZZ_TARGETS = \
+	FuzzBindJSON:./platform/httpserver/ \
+	FuzzStatusError:./platform/httpclient/ \
+	FuzzParse:./platform/civil/ \
+	FuzzMoney:./platform/money/ \
+	FuzzParseEvent:./platform/events/ \
+	FuzzVerify:./platform/authn/ \
+	FuzzDecodeCursor:./modules/search/searchlocal/ \
+	FuzzDecodeCursor:./modules/bookings/bookingslocal/ \
+	FuzzDecodeCursor:./modules/payments/paymentslocal/
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  name=$${t%%:*}; pkg=$${t#*:}; echo "== $$name $$pkg ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZ_PARALLEL) $$pkg; \
+	done
 
 clean:
 	rm -rf bin

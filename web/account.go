@@ -9,6 +9,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/httpserver"
 )
 
 type signInData struct {
@@ -31,7 +32,7 @@ func (w *Web) signInPage(c echo.Context) error {
 
 func (w *Web) signIn(c echo.Context) error {
 	d := &signInData{Email: strings.TrimSpace(c.FormValue("email")), Next: safeNext(c.FormValue("next"))}
-	t, err := w.d.Auth.SignIn(c.Request().Context(), auth.SignInRequest{Email: d.Email, Password: c.FormValue("password")})
+	t, err := w.d.Auth.SignIn(c.Request().Context(), auth.SignInRequest{Email: d.Email, Password: c.FormValue("password"), ClientIP: httpserver.ClientIP(c)})
 	if err == nil {
 		err = w.startSession(c, t)
 	}
@@ -60,7 +61,7 @@ func (w *Web) register(c echo.Context) error {
 	_, err := w.d.Auth.Register(ctx, auth.RegisterRequest{Email: d.Email, Name: d.Name, Password: pw})
 	if err == nil {
 		var t auth.Tokens
-		if t, err = w.d.Auth.SignIn(ctx, auth.SignInRequest{Email: d.Email, Password: pw}); err == nil {
+		if t, err = w.d.Auth.SignIn(ctx, auth.SignInRequest{Email: d.Email, Password: pw, ClientIP: httpserver.ClientIP(c)}); err == nil {
 			err = w.startSession(c, t)
 		}
 	}

@@ -2,6 +2,10 @@ package web_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,9 +17,12 @@ import (
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/modules/search"
+	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/authn/authntest"
 	"github.com/bellhop/bellhop/platform/ids"
+	"github.com/bellhop/bellhop/platform/mail"
+	"github.com/bellhop/bellhop/web"
 )
 
 // fakeAuth is just enough of auth for the dashboard's pages: accounts with
@@ -233,4 +240,170 @@ func (f *fakePayments) List(ctx context.Context, r payments.ListRequest) (paymen
 		}
 	}
 	return out, nil
+}
+
+// fakeReportFiles answers a report PDF naming what it was asked, for
+// callers with reports:read (as the reporting route checks).
+type fakeReportFiles struct{}
+
+func (fakeReportFiles) ReportFile(ctx context.Context, req web.ReportFileRequest) (web.ReportFile, error) {
+	p, err := authn.RequireScope(ctx, reporting.ScopeReportsRead)
+	if err != nil {
+		return web.ReportFile{}, err
+	}
+	q := req.Query()
+	body := "%PDF " + req.Report + " from=" + q.Get("from") + " to=" + q.Get("to") + " granularity=" + q.Get("granularity") + " for " + p.Subject[:4]
+	return web.ReportFile{Filename: req.Report + "-" + q.Get("from") + "-" + q.Get("to") + ".pdf", ContentType: "application/pdf", Data: []byte(body)}, nil
+}
+
+// newFakeMailbox is a real mail sink in a temporary directory, read for
+// admins only (as cmd/bellhop's is).
+func newFakeMailbox(tb testing.TB) *fakeMailbox {
+	return &fakeMailbox{sink: mail.Sink{Dir: filepath.Join(tb.TempDir(), "mail")}}
+}
+
+type fakeMailbox struct{ sink mail.Sink }
+
+func (m *fakeMailbox) admin(ctx context.Context) error {
+	p, err := authn.RequireUser(ctx)
+	if err == nil && !p.HasRole(authn.RoleAdmin) {
+		err = authn.ErrForbidden
+	}
+	return err
+}
+
+func (m *fakeMailbox) Messages(ctx context.Context) ([]mail.Stored, error) {
+	if err := m.admin(ctx); err != nil {
+		return nil, err
+	}
+	return m.sink.List(0)
+}
+
+func (m *fakeMailbox) Message(ctx context.Context, name string) (mail.Message, error) {
+	if err := m.admin(ctx); err != nil {
+		return mail.Message{}, err
+	}
+	msg, err := m.sink.Read(name)
+	if errors.Is(err, mail.ErrNoSuchMessage) {
+		return msg, apperr.NotFound("web.mail_not_found", "no such message")
+	}
+	return msg, err
+}
+
+// The admin methods of auth the admin pages call: OAuth clients and signing
+// keys, for admins only, with the service's field errors for a bad client.
+type fakeAdminState struct {
+	mu      sync.Mutex
+	clients []auth.Client
+	keys    []auth.SigningKey
+}
+
+var adminStates sync.Map // *fakeAuth → *fakeAdminState
+
+func (f *fakeAuth) admin(ctx context.Context) (*fakeAdminState, error) {
+	p, err := authn.RequireUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.HasRole(authn.RoleAdmin) {
+		return nil, authn.ErrForbidden
+	}
+	st, _ := adminStates.LoadOrStore(f, &fakeAdminState{keys: []auth.SigningKey{{KID: "kid-first", Alg: "EdDSA", Status: auth.KeyActive, CreatedAt: time.Now()}}})
+	return st.(*fakeAdminState), nil
+}
+
+func (f *fakeAuth) CreateClient(ctx context.Context, r auth.CreateClientRequest) (auth.CreatedClient, error) {
+	st, err := f.admin(ctx)
+	if err != nil {
+		return auth.CreatedClient{}, err
+	}
+	var fields []apperr.FieldError
+	if strings.TrimSpace(r.Name) == "" {
+		fields = append(fields, apperr.FieldError{Field: "name", Reason: "notblank", Detail: "must not be blank"})
+	}
+	for i, u := range r.RedirectURIs {
+		if !strings.HasPrefix(u, "https://") {
+			fields = append(fields, apperr.FieldError{Field: fmt.Sprintf("redirect_uris[%d]", i), Reason: "redirect_uri", Detail: "must be an https URL"})
+		}
+	}
+	if len(fields) > 0 {
+		return auth.CreatedClient{}, auth.ErrInvalidRequest.WithFields(fields...)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c := auth.Client{ID: ids.New("cli"), Name: r.Name, Confidential: r.Confidential, FirstParty: r.FirstParty, RedirectURIs: r.RedirectURIs,
+		Scopes: r.Scopes, GrantTypes: r.GrantTypes, CreatedAt: time.Now()}
+	st.clients = append(st.clients, c)
+	out := auth.CreatedClient{Client: c}
+	if r.Confidential {
+		out.Secret = "secret-" + c.ID
+	}
+	return out, nil
+}
+
+func (f *fakeAuth) ListClients(ctx context.Context) (auth.ClientList, error) {
+	st, err := f.admin(ctx)
+	if err != nil {
+		return auth.ClientList{}, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return auth.ClientList{Clients: slices.Clone(st.clients)}, nil
+}
+
+func (f *fakeAuth) GetClient(ctx context.Context, r auth.GetClientRequest) (auth.Client, error) {
+	list, err := f.ListClients(ctx)
+	if err != nil {
+		return auth.Client{}, err
+	}
+	for _, c := range list.Clients {
+		if c.ID == r.ID {
+			return c, nil
+		}
+	}
+	return auth.Client{}, auth.ErrClientNotFound
+}
+
+func (f *fakeAuth) DeleteClient(ctx context.Context, r auth.DeleteClientRequest) error {
+	st, err := f.admin(ctx)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := len(st.clients)
+	st.clients = slices.DeleteFunc(st.clients, func(c auth.Client) bool { return c.ID == r.ID })
+	if len(st.clients) == n {
+		return auth.ErrClientNotFound
+	}
+	return nil
+}
+
+func (f *fakeAuth) SigningKeys(ctx context.Context) (auth.SigningKeyList, error) {
+	st, err := f.admin(ctx)
+	if err != nil {
+		return auth.SigningKeyList{}, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return auth.SigningKeyList{Keys: slices.Clone(st.keys)}, nil
+}
+
+func (f *fakeAuth) RotateSigningKey(ctx context.Context) (auth.SigningKey, error) {
+	st, err := f.admin(ctx)
+	if err != nil {
+		return auth.SigningKey{}, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := time.Now()
+	until := now.Add(time.Hour)
+	for i := range st.keys {
+		if st.keys[i].Status == auth.KeyActive {
+			st.keys[i].Status, st.keys[i].RetiredAt, st.keys[i].PublishedUntil = auth.KeyRetired, &now, &until
+		}
+	}
+	k := auth.SigningKey{KID: fmt.Sprintf("kid-%d", len(st.keys)+1), Alg: "EdDSA", Status: auth.KeyActive, CreatedAt: now}
+	st.keys = append([]auth.SigningKey{k}, st.keys...)
+	return k, nil
 }

@@ -89,6 +89,8 @@ func loadPages(assets *assetSet) (*pageSet, error) {
 		"percent":    percent,
 		"docKind":    documentKind,
 		"lowerFirst": lowerFirst,
+		"kb":         formatKB,
+		"addf":       func(a, b float64) float64 { return a + b },
 	}
 	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
 	if err != nil {
@@ -131,6 +133,8 @@ type view struct {
 	// Refresh, when set, reloads the page after so many seconds (a payment
 	// being confirmed): it works without JavaScript.
 	Refresh int
+	// Mailbox: the development mail sink is in use (its page is in the menu).
+	Mailbox bool
 	Data    any
 }
 
@@ -149,6 +153,7 @@ func (w *Web) render(c echo.Context, status int, page string, v view) error {
 		v.Me = &p
 	}
 	v.CSRF = w.csrfToken(c)
+	v.Mailbox = w.d.Mailbox != nil
 	v.Path = c.Request().URL.Path
 	if b, ok := c.Get("web.banner").(string); ok && v.Banner == "" {
 		v.Banner = b
@@ -428,4 +433,19 @@ func cheapestOffer(h search.HotelResult) search.RoomOffer {
 		}
 	}
 	return best
+}
+
+// formatKB prints a size in bytes as "12.3 KB" (an int or an int64).
+func formatKB(n any) string {
+	var b float64
+	switch x := n.(type) {
+	case int:
+		b = float64(x)
+	case int64:
+		b = float64(x)
+	}
+	if b < 1024 {
+		return strconv.FormatFloat(b, 'f', 0, 64) + " bytes"
+	}
+	return strconv.FormatFloat(b/1024, 'f', 1, 64) + " KB"
 }

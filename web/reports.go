@@ -116,6 +116,13 @@ type reportsData struct {
 	// RevenueTotals are the revenue rows summed per currency (never across).
 	RevenueTotals []reporting.RevenueRow
 	Chart         *barChart
+	// MoneyCharts are ADR and RevPAR per period, RevenueCharts net revenue
+	// per period: one chart per currency.
+	MoneyCharts   []*lineChart
+	RevenueCharts []*barChart
+	// OccupancyPDF and RevenuePDF link to the reporting module's PDF
+	// exports (with charts), where the dashboard can fetch them.
+	OccupancyPDF, RevenuePDF string
 	// CSV links to the dashboard's CSV exports of the same filters.
 	OccupancyCSV, RevenueCSV string
 	Available                bool
@@ -166,6 +173,8 @@ func (w *Web) reportsPage(c echo.Context) error {
 	d.Checked = true
 	d.RevenueTotals = revenueTotals(d.Revenue.Rows)
 	d.Chart = occupancyChart(d.Occupancy)
+	d.MoneyCharts = adrRevparCharts(d.Occupancy)
+	d.RevenueCharts = revenueCharts(d.Revenue)
 	// Every demo hotel by night is tens of thousands of rows, more than a
 	// page (or a screen reader) can take: the table shows the first ones,
 	// the chart and the CSV everything.
@@ -179,6 +188,10 @@ func (w *Web) reportsPage(c echo.Context) error {
 	filter.Set("granularity", d.Granularity)
 	d.OccupancyCSV = "/staff/reports/occupancy.csv?" + filter.Encode()
 	d.RevenueCSV = "/staff/reports/revenue.csv?" + filter.Encode()
+	if w.d.ReportFiles != nil {
+		d.OccupancyPDF = "/staff/reports/occupancy.pdf?" + filter.Encode()
+		d.RevenuePDF = "/staff/reports/revenue.pdf?" + filter.Encode()
+	}
 	return w.render(c, http.StatusOK, "reports", v)
 }
 

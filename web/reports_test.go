@@ -138,7 +138,12 @@ func TestReportsPage(t *testing.T) {
 	must(t, "reports", st, body, 200, "<svg", "Occupancy by night", "Occupancy (%)", "Period starting", "1 May: 75.0%", "2 May: 25.0%",
 		`id="occupancy-table"`, "Casa &lt;Lisboa&gt;", "75.00%", "€360.00", "€90.00",
 		`id="revenue-table"`, "€400.00", "€350.00", "£80.00", // per-currency totals: EUR 300+100 gross, 250+100 net; GBP alone
-		`href="/staff/reports/occupancy.csv?`, `href="/staff/reports/revenue.csv?`)
+		`href="/staff/reports/occupancy.csv?`, `href="/staff/reports/revenue.csv?`,
+		// ADR and RevPAR over time: €360 room revenue over 3 rooms sold and 4 available, then €120 over 1 and 4.
+		"ADR and RevPAR by night (EUR)", "ADR: 1 May €120.00, 2 May €120.00. RevPAR: 1 May €90.00, 2 May €30.00", "<polyline",
+		// Net revenue per period, one chart per currency.
+		"Net revenue by month (EUR)", "1 May: €350.00", "Net revenue by month (GBP)", "1 May: £80.00",
+		`href="/staff/reports/occupancy.pdf?`, `href="/staff/reports/revenue.pdf?`)
 	if strings.Contains(body, "Casa <Lisboa>") {
 		t.Error("a hotel name is not escaped")
 	}
@@ -153,6 +158,13 @@ func TestReportsPage(t *testing.T) {
 		t.Errorf("revenue CSV: %d\n%s", res.StatusCode, csv)
 	}
 
+	res, pdf := staff.rawGet("/staff/reports/revenue.pdf?" + query)
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" ||
+		string(pdf) != "%PDF revenue from=2026-05-01 to=2026-05-03 granularity=month for usr_" ||
+		res.Header.Get("Content-Disposition") != `attachment; filename="revenue-2026-05-01-2026-05-03.pdf"` {
+		t.Errorf("revenue PDF: %d %s %s %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"), pdf)
+	}
+
 	st, _, body = staff.get("/staff/reports?from=2026-05-03&to=2026-05-01")
 	must(t, "to before from", st, body, 422, `id="to-error"`, `href="#to"`)
 	st, _, body = staff.get("/staff/reports?from=2026-13-01&to=2026-05-01&granularity=hourly")
@@ -165,6 +177,9 @@ func TestReportsPage(t *testing.T) {
 	}
 	if res, _ := guest.rawGet("/staff/reports/revenue.csv?" + query); res.StatusCode != http.StatusForbidden {
 		t.Errorf("a guest exporting revenue: %d", res.StatusCode)
+	}
+	if res, _ := guest.rawGet("/staff/reports/revenue.pdf?" + query); res.StatusCode != http.StatusForbidden {
+		t.Errorf("a guest exporting revenue as PDF: %d", res.StatusCode)
 	}
 	if _, at, _ := a.browser(t).get("/staff/reports"); at != "/signin" {
 		t.Errorf("a visitor on the reports page ends at %s", at)

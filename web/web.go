@@ -1,7 +1,8 @@
 // Package web is Bellhop's browser dashboard: server-rendered pages for
 // guests (search, book, pay, cancel, receipts), staff (hotels, rates,
-// bookings, reports), admins (users, the sandbox bank) and operators (the
-// System page). It talks only to the modules' contracts, so every page
+// bookings, reports), admins (users, OAuth clients, signing keys, the
+// sandbox bank, the development mailbox) and operators (the System page).
+// It talks only to the modules' contracts, so every page
 // works unchanged when a module runs in another process; it owns nothing but
 // its sessions.
 package web
@@ -54,6 +55,12 @@ type Deps struct {
 	System SystemStatus
 	// Bank switches the sandbox bank's faults where it runs in this process.
 	Bank BankFaults
+	// ReportFiles fetches the reporting module's report exports (PDF with
+	// charts) as the caller (nil: the reports page offers CSV only).
+	ReportFiles ReportFiles
+	// Mailbox reads the development mail sink (nil: the sink is not in use
+	// here, and the mailbox page is not there).
+	Mailbox Mailbox
 	// CSRFKey signs the forms' CSRF tokens: at least 32 bytes, the same in
 	// every process behind one address. Empty: a random key per process.
 	CSRFKey []byte
@@ -193,9 +200,19 @@ func (w *Web) routes() []route {
 		get("/staff/reports", w.reportsPage, staff),
 		get("/staff/reports/occupancy.csv", w.reportCSV("occupancy"), staff),
 		get("/staff/reports/revenue.csv", w.reportCSV("revenue"), staff),
+		get("/staff/reports/occupancy.pdf", w.reportPDF("occupancy"), staff),
+		get("/staff/reports/revenue.pdf", w.reportPDF("revenue"), staff),
 
 		get("/admin/users", w.usersPage, admin),
 		post("/admin/users/:id/roles", w.setRoles, admin),
+		get("/admin/clients", w.clientsPage, admin),
+		post("/admin/clients", w.createClient, admin),
+		post("/admin/clients/:id/delete", w.deleteClient, admin),
+		get("/admin/keys", w.keysPage, admin),
+		post("/admin/keys/rotate", w.rotateKey, admin),
+		get("/admin/mail", w.mailboxPage, admin),
+		get("/admin/mail/:name", w.mailPage, admin),
+		get("/admin/mail/:name/attachments/:n", w.mailAttachment, admin),
 		get("/admin/bank", w.bankPage, admin),
 		post("/admin/bank", w.setBankFaults, admin),
 		get("/system", w.systemPage, admin),

@@ -38,6 +38,7 @@ type app struct {
 	auth    *fakeAuth
 	search  *searchtest.Fake
 	reports *reportingtest.Fake
+	mailbox *fakeMailbox
 	hotel   search.Hotel
 	checkIn civil.Date
 }
@@ -46,15 +47,26 @@ type app struct {
 // signed tokens, a real SQLite sessions table).
 func newApp(tb testing.TB, hotelName string) *app {
 	tb.Helper()
+	return newAppWith(tb, hotelName, nil)
+}
+
+// newAppWith is newApp with the dashboard's dependencies changed by change
+// (may be nil) before it is built.
+func newAppWith(tb testing.TB, hotelName string, change func(*web.Deps)) *app {
+	tb.Helper()
 	iss := authntest.NewIssuer(tb, "bellhop", "bellhop")
 	verifier, err := authn.NewVerifier(iss.KeySet(), "bellhop", "bellhop")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := &app{auth: newFakeAuth(tb, iss), search: searchtest.NewFake(), reports: reportingtest.NewFake()}
+	a := &app{auth: newFakeAuth(tb, iss), search: searchtest.NewFake(), reports: reportingtest.NewFake(), mailbox: newFakeMailbox(tb)}
 	bk := bookingstest.NewFake()
-	w, err := web.New(web.Deps{Auth: a.auth, Search: a.search, Bookings: bk, Payments: &fakePayments{bk: bk}, Reporting: a.reports,
-		Verifier: verifier, DB: dbtest.Open(tb, web.Module, web.Migrations)})
+	deps := web.Deps{Auth: a.auth, Search: a.search, Bookings: bk, Payments: &fakePayments{bk: bk}, Reporting: a.reports,
+		ReportFiles: fakeReportFiles{}, Mailbox: a.mailbox, Verifier: verifier, DB: dbtest.Open(tb, web.Module, web.Migrations)}
+	if change != nil {
+		change(&deps)
+	}
+	w, err := web.New(deps)
 	if err != nil {
 		tb.Fatal(err)
 	}

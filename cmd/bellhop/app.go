@@ -63,7 +63,7 @@ func failpoints(log *slog.Logger) events.Failpoints {
 // or one embedded in this process with its files under the data directory.
 func startBus(ctx context.Context, cfg *config.Config, log *slog.Logger, reg prometheus.Registerer, tracing *observability.Tracing) (*events.Bus, error) {
 	opts := events.Options{Name: "bellhop", Log: log, Registerer: reg, MaxAge: cfg.Events.StreamMaxAge, Failpoints: failpoints(log),
-		Tracing: tracing.Provider()}
+		ConnectWait: cfg.Events.NATS.ConnectWait, Tracing: tracing.Provider()}
 	if url := cfg.Events.NATS.URL; url != "" {
 		bus, err := events.Connect(ctx, url, opts)
 		if err != nil {
@@ -250,6 +250,14 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	ready := append(h.Ready(), httpserver.ReadyCheck{Name: "nats", Check: bus.Ping})
 	srv := httpserver.New(srvCfg, httpserver.Deps{Log: log, Registry: reg, Ready: ready, Authenticate: authhttp.Authenticate(verifier),
 		Tracing: tracing.Provider()})
+	ln, err := httpserver.Listen(cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
+	}
+	defer ln.Close()
+	// Absolute URLs (OAuth metadata) come from configuration, by default the
+	// address bound here, never from a request's Host header.
+	authmodule.DefaultPublicURL(cfg, ln.Addr().String())
 	if err := h.Mount(srv.Echo()); err != nil {
 		return err
 	}
@@ -264,10 +272,6 @@ func serve(ctx context.Context, cfg *config.Config, logOut io.Writer) error {
 	}
 	runners := append(h.Runners(), monitor)
 
-	ln, err := httpserver.Listen(cfg.Server.Addr)
-	if err != nil {
-		return fmt.Errorf("server.addr %s: %w", cfg.Server.Addr, err)
-	}
 	// The dashboard (GET /) where this process can serve every page.
 	dash, dashDB, err := mountWeb(ctx, srv.Echo(), webDeps{cfg: cfg, log: log, host: h, verifier: verifier,
 		bus: bus, monitor: monitor, reg: reg, edges: edges, addr: ln.Addr().String()})

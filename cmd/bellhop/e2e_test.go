@@ -60,7 +60,7 @@ var (
 	seedErr  error
 )
 
-func seededDataDir(t *testing.T) string {
+func seededDataDir(t testing.TB) string {
 	t.Helper()
 	seedOnce.Do(func() {
 		seedDir, seedErr = os.MkdirTemp("", "bellhop-seed-")
@@ -156,7 +156,7 @@ func (a *testAuth) env() []string {
 
 // start runs `bellhop serve args...` on a free loopback port and waits until
 // it listens. The process is stopped (SIGTERM) when the test ends.
-func start(t *testing.T, env []string, args ...string) *proc {
+func start(t testing.TB, env []string, args ...string) *proc {
 	t.Helper()
 	if !containsFlag(args, "--addr") {
 		args = append(args, "--addr", "127.0.0.1:0")
@@ -203,7 +203,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 }
 
 // stop sends SIGTERM and waits for a clean exit.
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	t.Helper()
 	if p.exited.Load() {
 		return

@@ -47,7 +47,7 @@ others calling it over HTTP (--remote), by configuration alone.`,
 	root.PersistentFlags().String("config", "", "configuration file (YAML); defaults are built in (see configs/bellhop.yaml)")
 	root.PersistentFlags().String("data-dir", "", "directory for the module databases (default ./data)")
 	root.PersistentFlags().String("log-level", "", "debug, info, warn or error")
-	root.AddCommand(newServeCmd(), newSeedCmd(), newMigrateCmd(), newUsersCmd(), newClientsCmd(), newKeysCmd(), loadgen.NewCommand(), newReportingCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newSeedCmd(), newMigrateCmd(), newUsersCmd(), newClientsCmd(), newKeysCmd(), newSplitCmd(), loadgen.NewCommand(), newReportingCmd(), newVersionCmd())
 	return root
 }
 

@@ -228,6 +228,8 @@ func TestOpenAPI_DocumentMatchesServer(t *testing.T) {
 	ana, bo, paidID := exerciseBookingsAndPayments(t, c, ap.URL)
 	// Receipts and reports, there too: the admin has reports:read.
 	exerciseReporting(t, c, ap.URL, signIn(t, ap.URL, opsEmail, opsPassword).AccessToken, ana, bo, paidID)
+	// Last there: rotating changes the key that signs.
+	exerciseSigningKeys(t, c, ap.URL, opsEmail, opsPassword)
 
 	// Search and auth are down behind the gateway: 503 (an RFC 6749 error
 	// on the OAuth endpoints); then its rate limit: 429 with Retry-After.
@@ -675,8 +677,10 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	// Signing out ends the session.
 	var again auth.Tokens
 	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(email, renewed)}, 200, &again)
+	c.check(t, x{method: "GET", url: u + "/api/v1/users/me", token: again.AccessToken}, 200)
 	c.check(t, x{method: "DELETE", url: u + "/api/v1/sessions", body: fmt.Sprintf(`{"refresh_token":%q}`, again.RefreshToken)}, 204)
 	c.oauthError(t, x{method: "POST", url: token, form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {again.RefreshToken}}}, 400, "invalid_grant")
+	c.problem(t, x{method: "GET", url: u + "/api/v1/users/me", token: again.AccessToken}, 401, "authn.invalid_token") // its access token too
 	c.problem(t, x{method: "DELETE", url: u + "/api/v1/sessions", body: `{}`, refused: true}, 422, "auth.invalid_request")
 
 	// Keys and metadata.
@@ -740,6 +744,11 @@ func exerciseAuth(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
 	if appTokens.RefreshToken == "" || appTokens.Scope != "catalog:write" {
 		t.Fatalf("authorization code tokens: %+v", appTokens)
 	}
+
+	// Revoking the operator's refresh token above ended that session, its
+	// access tokens included (RFC 7009 §2.1): the operator signs in again.
+	c.problem(t, x{method: "GET", url: partnerURL, token: ops.AccessToken}, 401, "authn.invalid_token")
+	c.decode(t, x{method: "POST", url: u + "/api/v1/sessions", body: creds(opsEmail, opsPassword)}, 200, &ops)
 
 	// Deleting a client ends its credentials.
 	c.check(t, x{method: "DELETE", url: partnerURL, token: ops.AccessToken}, 204)
@@ -921,4 +930,23 @@ func exerciseReporting(t *testing.T, c *contract, u, staff, ana, bo, bookingID s
 		c.problem(t, x{method: "GET", url: u + "/api/v1/reports/" + r + "?" + query("from", to, "to", from), token: staff}, 422, "reporting.invalid_filter")
 	}
 	c.problem(t, x{method: "GET", url: u + "/api/v1/reports/occupancy?" + query("from", from, "to", to, "granularity", "hourly"), token: staff, refused: true}, 422, "reporting.invalid_filter")
+}
+
+// exerciseSigningKeys lists the signing keys and rotates them as the admin;
+// a guest is refused. The admin's token, signed before the rotation, still works.
+func exerciseSigningKeys(t *testing.T, c *contract, u, opsEmail, opsPassword string) {
+	admin := signIn(t, u, opsEmail, opsPassword).AccessToken
+	guest := signUp(t, c, u, fmt.Sprintf("keys-%d@contract.example", time.Now().UnixNano()))
+	keys := u + "/api/v1/signing-keys"
+	var before, after auth.SigningKeyList
+	c.decode(t, x{method: "GET", url: keys, token: admin}, 200, &before)
+	var rotated auth.SigningKey
+	c.decode(t, x{method: "POST", url: keys, token: admin}, 201, &rotated)
+	c.decode(t, x{method: "GET", url: keys, token: admin}, 200, &after)
+	if len(before.Keys) == 0 || rotated.Status != auth.KeyActive || len(after.Keys) != len(before.Keys)+1 || after.Keys[0].KID != rotated.KID ||
+		after.Keys[1].Status != auth.KeyRetired {
+		t.Fatalf("keys before %+v, rotated %+v, after %+v", before, rotated, after)
+	}
+	c.problem(t, x{method: "GET", url: keys, token: guest}, 403, "authn.forbidden")
+	c.problem(t, x{method: "POST", url: keys, token: guest}, 403, "authn.forbidden")
 }

@@ -104,18 +104,36 @@ func TestREADME_Walkthrough(t *testing.T) {
 		t.Fatalf("seed printed no demo admin password:\n%s", out)
 	}
 	p := start(t, []string{"BELLHOP_SERVER_RATE_LIMIT_ENABLED=true"}, "--data-dir", dataDir)
+	runWalkthrough(t, blocks, p.Addr, string(m[1]), p.logs.String)
+}
 
+// The same walkthrough against `bellhop split`'s gateway, every module in a
+// process of its own: README says it works there as written.
+func TestREADME_WalkthroughSplit(t *testing.T) {
+	needTool(t, "bash", "bash")
+	needTool(t, "curl", "curl")
+	needTool(t, "jq", "jq")
+	blocks := walkthroughBlocks(t, filepath.Join("..", "..", "README.md"))
+	r := startSplit(t, "BELLHOP_SERVER_RATE_LIMIT_ENABLED=true")
+	runWalkthrough(t, blocks, strings.TrimPrefix(r.Launch.GatewayURL, "http://"), r.AdminPassword, r.out.String)
+}
+
+// runWalkthrough runs blocks in one bash session against the server at addr
+// (in place of 127.0.0.1:8080), the demo admin's password in ADMIN_PASSWORD,
+// and fails naming the block that failed, with the server's log.
+func runWalkthrough(t *testing.T, blocks []readmeBlock, addr, adminPassword string, serverLog func() string) {
+	t.Helper()
 	var script strings.Builder
 	for i, b := range blocks {
 		fmt.Fprintf(&script, "printf '\\n@@ block %d (README.md line %d)\\n'\n", i+1, b.line)
-		script.WriteString(strings.ReplaceAll(b.text, "127.0.0.1:8080", p.Addr))
+		script.WriteString(strings.ReplaceAll(b.text, "127.0.0.1:8080", addr))
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
 	cmd.Dir = t.TempDir() // the walkthrough writes a few files (hotels.json, receipt.pdf) where it runs
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+string(m[1]))
+	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+adminPassword)
 	cmd.Stdin = strings.NewReader(script.String())
 	combined, err := cmd.CombinedOutput()
 	output := string(combined)
@@ -139,5 +157,5 @@ func TestREADME_Walkthrough(t *testing.T) {
 		since = output[at:]
 	}
 	t.Fatalf("README.md walkthrough block %d (line %d) failed: %v\n--- block ---\n%s--- its output ---\n%s\n--- server log ---\n%s",
-		failed+1, b.line, err, b.text, since, p.logs)
+		failed+1, b.line, err, b.text, since, serverLog())
 }

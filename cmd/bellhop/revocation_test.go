@@ -70,6 +70,19 @@ func TestAuth_RevocationTakesEffectAtOnce(t *testing.T) {
 	if got := createHotel(admin.AccessToken); got != 201 {
 		t.Fatalf("admin's token after another user's revocations: %d", got)
 	}
+
+	// Signed out: that session's access token is refused at once, the
+	// user's other session goes on.
+	other := signIn(t, p.URL, "admin@bellhop.demo", adminPassword)
+	if res := call(t, "DELETE", p.URL+"/api/v1/sessions", admin.AccessToken, strings.NewReader(fmt.Sprintf(`{"refresh_token":%q}`, admin.RefreshToken)), nil); res.StatusCode != 204 {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	if got := createHotel(admin.AccessToken); got != 401 {
+		t.Fatalf("the signed-out session's access token: %d, want 401", got)
+	}
+	if got := createHotel(other.AccessToken); got != 201 {
+		t.Fatalf("the user's other session after the sign-out: %d", got)
+	}
 }
 
 // With auth in its own process, the rest learns of a demotion from auth's
@@ -109,5 +122,37 @@ func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
 			t.Fatalf("the rest still accepts the demoted user's token a second later: %d", res.StatusCode)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A sign-out reaches the rest the same way: that session's token is
+	// refused within a second, the admin's other session is not.
+	other := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
+	hotel := 0
+	createHotel := func(token string) int {
+		t.Helper()
+		hotel++
+		body := fmt.Sprintf(`{"name":"Split Signed Out Inn %d","city":"Porto","country":"PT","address":"Rua 4","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
+		return call(t, "POST", rest.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
+	}
+	if got := createHotel(admin.AccessToken); got != 201 {
+		t.Fatalf("admin creates a hotel on the rest: %d", got)
+	}
+	if res := call(t, "DELETE", authProc.URL+"/api/v1/sessions", admin.AccessToken, strings.NewReader(fmt.Sprintf(`{"refresh_token":%q}`, admin.RefreshToken)), nil); res.StatusCode != 204 {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	signedOut := time.Now()
+	for {
+		got := createHotel(admin.AccessToken)
+		if got == 401 {
+			t.Logf("the rest refused the signed-out session's token %v after the sign-out", time.Since(signedOut).Round(time.Millisecond))
+			break
+		}
+		if time.Since(signedOut) > time.Second {
+			t.Fatalf("the rest still accepts the signed-out session's token a second later: %d", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := createHotel(other.AccessToken); got != 201 {
+		t.Fatalf("the admin's other session on the rest after the sign-out: %d", got)
 	}
 }

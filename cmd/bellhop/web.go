@@ -78,12 +78,14 @@ func mountWeb(ctx context.Context, e *echo.Echo, d webDeps) (*web.Web, *db.DB, e
 	deps := web.Deps{
 		Auth: ath, Search: srch, Bookings: bkg, Payments: pay, Verifier: d.verifier,
 		DB: sessions, CSRFKey: key, Log: d.log,
-		System: newSystemStatus(d),
+		System:  newSystemStatus(d),
+		Mailbox: mailboxOf(d.cfg),
 	}
 	// Reporting is optional: without it the booking pages omit documents and
 	// the reports page says reports are not available here.
 	if rep, ok := host.Service[reporting.Service](d.host, reporting.Module); ok {
 		deps.Reporting = rep
+		deps.ReportFiles = newReportFiles(e, d.cfg.Modules[reporting.Module].URL)
 	}
 	if d.cfg.Modules[payments.Module].URL == "" {
 		// The sandbox bank's fault controls are an admin route of the

@@ -179,6 +179,16 @@ type Service interface {
 	// DeleteClient removes a client and revokes its refresh tokens (admins
 	// only). Errors: ErrClientNotFound, authn errors.
 	DeleteClient(ctx context.Context, req DeleteClientRequest) error
+
+	// SigningKeys lists the token signing keys still published in the JWKS:
+	// the active one and those retired recently enough that tokens they
+	// signed may still be valid, newest first (admins only).
+	// Errors: authn errors.
+	SigningKeys(ctx context.Context) (SigningKeyList, error)
+	// RotateSigningKey makes a new key the one that signs; the key it
+	// replaces stays published until the tokens it signed have expired, so
+	// no one is signed out (admins only). Errors: authn errors.
+	RotateSigningKey(ctx context.Context) (SigningKey, error)
 }
 
 // User is an account. Its password never leaves the module.
@@ -431,21 +441,51 @@ type DeleteClientRequest struct {
 	ID string `param:"id" json:"id" validate:"notblank,max=64"`
 }
 
+// Signing key statuses.
+const (
+	KeyActive  = "active"  // signs new tokens
+	KeyRetired = "retired" // verifies the tokens it signed until PublishedUntil
+)
+
+// SigningKey is a token signing key as an operator sees it: never its
+// private half.
+type SigningKey struct {
+	KID       string     `json:"kid"`
+	Alg       string     `json:"alg"`
+	Status    string     `json:"status"` // KeyActive or KeyRetired
+	CreatedAt time.Time  `json:"created_at"`
+	RetiredAt *time.Time `json:"retired_at,omitempty"`
+	// PublishedUntil is when a retired key leaves the JWKS (the tokens it
+	// signed have expired by then).
+	PublishedUntil *time.Time `json:"published_until,omitempty"`
+}
+
+// SigningKeyList is the published signing keys, newest first.
+type SigningKeyList struct {
+	Keys []SigningKey `json:"keys"`
+}
+
 // EventUserRegistered is published (as UserRegistered) when an account is
 // created, by Register or by an operator.
 const EventUserRegistered = "bellhop.user.registered.v1"
 
 // EventTokensRevoked is published (as TokensRevoked) when a user's access
-// tokens issued so far lose their power: their roles or password changed, or
-// (later) they sign out. Every process that verifies tokens consumes it.
+// tokens issued so far lose their power (their roles were reduced or their
+// password changed), or those of one sign-in session do (it was signed out,
+// or its refresh token revoked or replayed). Every process that verifies
+// tokens consumes it.
 const EventTokensRevoked = "bellhop.user.tokens_revoked.v1"
 
 // TokensRevoked is the payload of EventTokensRevoked: the user's access
-// tokens issued before NotBefore are refused.
+// tokens issued before NotBefore are refused; or, when SessionID is set,
+// those of that session (their "sid" claim), whenever issued, and NotBefore
+// is zero (so a consumer that knows no sessions revokes nothing).
 type TokensRevoked struct {
 	UserID    string    `json:"user_id"`
 	NotBefore time.Time `json:"not_before"`
-	Reason    string    `json:"reason"` // "roles_changed", "password_changed" (later "signed_out")
+	SessionID string    `json:"session_id,omitempty"`
+	EndedAt   time.Time `json:"ended_at,omitzero"`
+	Reason    string    `json:"reason"` // "roles_changed", "password_changed", "session_ended"
 }
 
 // UserRegistered is the payload of EventUserRegistered: enough to greet the

@@ -52,6 +52,10 @@ func ToProblem(err error) Problem {
 	return p
 }
 
+// maxRetryAfterSeconds bounds the retry_after_seconds a decoded problem may
+// ask for (a day).
+const maxRetryAfterSeconds = 24 * 60 * 60
+
 // Err turns a decoded problem back into the *Error it was rendered from, so
 // errors.Is against a module's declared error values works after the hop.
 func (p Problem) Err() *Error {
@@ -68,7 +72,9 @@ func (p Problem) Err() *Error {
 	}
 	e := &Error{Code: code, Reason: reason, Message: p.Detail, Fields: p.Errors}
 	if p.RetryAfterSeconds > 0 {
-		e.RetryAfter = time.Duration(p.RetryAfterSeconds) * time.Second
+		// Bounded: a huge value from another process overflowed into a
+		// negative wait.
+		e.RetryAfter = time.Duration(min(p.RetryAfterSeconds, maxRetryAfterSeconds)) * time.Second
 	}
 	return e
 }

@@ -35,6 +35,10 @@ type Principal struct {
 	Name    string   `json:"name,omitempty"`
 	Roles   []string `json:"roles,omitempty"`
 	Scopes  []string `json:"scopes,omitempty"`
+	// SessionID is the sign-in session a user's token belongs to (its "sid"
+	// claim; "" for a service or a token without one): signing out ends that
+	// session's tokens and no other.
+	SessionID string `json:"sid,omitempty"`
 	// Token is the raw bearer token the principal presented. platform/httpclient
 	// forwards it on /api routes so a remote module sees the real caller.
 	Token string `json:"-"`

@@ -7,18 +7,21 @@ import (
 
 // Revocations remembers, per subject, the time before which that subject's
 // access tokens no longer count ("not before"): set when a user's roles or
-// password change or they sign out, so a token issued earlier loses its power
-// at once rather than when it expires. A Verifier given it (WithRevocations)
-// refuses such tokens, remembered ones included. An entry is dropped once
-// every token it could refuse has expired (keep, the access-token lifetime
-// plus leeway). It is safe for concurrent use; a nil *Revocations revokes
-// nothing.
+// password change, so a token issued earlier loses its power at once rather
+// than when it expires; and the sign-in sessions that ended (signed out, or
+// their refresh token revoked or replayed), whose tokens ("sid") no longer
+// count, while the user's other sessions go on. A Verifier given it
+// (WithRevocations) refuses such tokens, remembered ones included. An entry
+// is dropped once every token it could refuse has expired (keep, the
+// access-token lifetime plus leeway). It is safe for concurrent use; a nil
+// *Revocations revokes nothing.
 type Revocations struct {
 	keep time.Duration
 	now  func() time.Time
 
-	mu sync.RWMutex
-	m  map[string]time.Time
+	mu       sync.RWMutex
+	m        map[string]time.Time
+	sessions map[string]time.Time // ended session id → when it ended
 }
 
 // NewRevocations returns an empty set whose entries are kept for keep (the
@@ -28,7 +31,7 @@ func NewRevocations(keep time.Duration, now func() time.Time) *Revocations {
 	if now == nil {
 		now = time.Now
 	}
-	return &Revocations{keep: keep, now: now, m: make(map[string]time.Time)}
+	return &Revocations{keep: keep, now: now, m: make(map[string]time.Time), sessions: make(map[string]time.Time)}
 }
 
 // Revoke makes subject's tokens issued before notBefore invalid. A later
@@ -51,6 +54,39 @@ func (r *Revocations) Revoke(subject string, notBefore time.Time) {
 	if len(r.m)%1024 == 0 {
 		r.pruneLocked(now)
 	}
+}
+
+// EndSession makes the tokens of session sid (their "sid" claim) invalid,
+// whenever they were issued: an ended session issues no new ones. endedAt
+// is when it ended, for dropping the entry once its tokens have expired.
+func (r *Revocations) EndSession(sid string, endedAt time.Time) {
+	if r == nil || sid == "" {
+		return
+	}
+	now := r.now()
+	if !endedAt.Add(r.keep).After(now) {
+		return // every token of the session has expired already
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.sessions[sid]; ok {
+		return
+	}
+	r.sessions[sid] = endedAt
+	if len(r.sessions)%1024 == 0 {
+		r.pruneLocked(now)
+	}
+}
+
+// SessionEnded reports whether session sid ended ("" never has).
+func (r *Revocations) SessionEnded(sid string) bool {
+	if r == nil || sid == "" {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.sessions[sid]
+	return ok
 }
 
 // NotBefore is subject's not-before time, zero when none is held.
@@ -97,6 +133,11 @@ func (r *Revocations) pruneLocked(now time.Time) {
 	for s, nb := range r.m {
 		if !nb.Add(r.keep).After(now) {
 			delete(r.m, s)
+		}
+	}
+	for sid, at := range r.sessions {
+		if !at.Add(r.keep).After(now) {
+			delete(r.sessions, sid)
 		}
 	}
 }

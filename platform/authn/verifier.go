@@ -37,6 +37,9 @@ type Claims struct {
 	// Kind is "user" or "service"; when absent, a token whose subject is its
 	// client_id is a service's, any other a user's.
 	Kind string `json:"kind,omitempty"`
+	// SessionID ("sid", as in OpenID Connect) names the sign-in session the
+	// token was issued in, so ending that session refuses its tokens too.
+	SessionID string `json:"sid,omitempty"`
 }
 
 // NewClaims builds the claims of an access token for p, issued by issuer for
@@ -59,6 +62,8 @@ func NewClaims(p Principal, issuer string, audience []string, now time.Time, ttl
 		Email: p.Email,
 		Name:  p.Name,
 		Kind:  p.Kind,
+
+		SessionID: p.SessionID,
 	}
 	if p.Kind == KindService {
 		c.ClientID = p.Subject
@@ -86,6 +91,8 @@ func (c *Claims) Principal() (Principal, error) {
 		Name:    c.Name,
 		Roles:   slices.Clone(c.Roles),
 		Scopes:  strings.Fields(c.Scope),
+
+		SessionID: c.SessionID,
 	}, nil
 }
 
@@ -237,8 +244,8 @@ func NewVerifier(keys KeySet, issuer, audience string, opts ...VerifierOption) (
 var errNoKid = errors.New("no kid header")
 
 // errRevoked refuses a token issued before its subject's roles or password
-// changed (its subject's not-before time is later).
-var errRevoked = ErrInvalidToken.With("the token was revoked (the user's roles or password changed): sign in again")
+// changed (its subject's not-before time is later), or whose session ended.
+var errRevoked = ErrInvalidToken.With("the token was revoked (the user's roles or password changed, or the session was signed out): sign in again")
 
 // Verify checks rawToken and returns the principal it carries, with Token set
 // to rawToken. Every failure is ErrInvalidToken with a message saying why
@@ -251,7 +258,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 		return Principal{}, ErrInvalidToken.With("the bearer token is empty")
 	}
 	if t, ok := v.verified.get(rawToken, v.now()); ok {
-		if v.revoked.Revoked(t.p.Subject, t.issued) {
+		if v.revoked.Revoked(t.p.Subject, t.issued) || v.revoked.SessionEnded(t.p.SessionID) {
 			return Principal{}, errRevoked
 		}
 		if _, err := v.keys.PublicKey(ctx, t.kid); err == nil {
@@ -283,7 +290,7 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (Principal, erro
 	if claims.IssuedAt != nil {
 		issued = claims.IssuedAt.Time
 	}
-	if v.revoked.Revoked(claims.Subject, issued) {
+	if v.revoked.Revoked(claims.Subject, issued) || v.revoked.SessionEnded(claims.SessionID) {
 		return Principal{}, errRevoked
 	}
 	p.Token = rawToken

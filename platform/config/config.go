@@ -88,6 +88,9 @@ type Events struct {
 type NATS struct {
 	URL          string `mapstructure:"url"`           // "": embedded
 	EmbeddedPort int    `mapstructure:"embedded_port"` // 0: no listener
+	// ConnectWait is how long a process keeps trying to reach the NATS
+	// server at URL at start (0: fail at once).
+	ConnectWait time.Duration `mapstructure:"connect_wait"`
 }
 
 // HTTPClient configures calls to remote modules.
@@ -271,8 +274,9 @@ func (c *Config) validate(known []string) error {
 		bad("server.body_limit", "must be between 1024 and %d bytes (got %d)", 64<<20, c.Server.BodyLimit)
 	}
 	for _, cidr := range c.Server.TrustedProxies {
-		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8", cidr)
+		// A bare address is a one-address range, as httpserver reads it.
+		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
+			bad("server.trusted_proxies", "%q is not a CIDR such as 10.0.0.0/8 or an IP address", cidr)
 		}
 	}
 	for _, o := range c.Server.CORSAllowedOrigins {
@@ -295,6 +299,9 @@ func (c *Config) validate(known []string) error {
 		}
 	} else if c.Split() {
 		bad("events.nats.url", "is required when a module is remote or --only is used: every process must share one NATS server (e.g. nats://127.0.0.1:4222)")
+	}
+	if w := c.Events.NATS.ConnectWait; w < 0 || w > 10*time.Minute {
+		bad("events.nats.connect_wait", "must be between 0s and 10m (got %s)", w)
 	}
 	if p := c.Events.NATS.EmbeddedPort; p < 0 || p > 65535 {
 		bad("events.nats.embedded_port", "must be between 0 and 65535 (got %d)", p)

@@ -75,6 +75,26 @@ func TestLoad_Only(t *testing.T) {
 	}
 }
 
+// server.trusted_proxies: nobody by default; from the environment a
+// comma-separated list of CIDRs or addresses (nginx's, at the edge).
+func TestLoad_TrustedProxies(t *testing.T) {
+	c, err := config.Load(config.Options{Modules: modules, Flags: flags(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Server.TrustedProxies) != 0 {
+		t.Fatalf("default trusted proxies = %q, want none", c.Server.TrustedProxies)
+	}
+	t.Setenv("BELLHOP_SERVER_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,fd00::/8")
+	c, err = config.Load(config.Options{Modules: modules, Flags: flags(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Server.TrustedProxies, " "); got != "127.0.0.1 10.0.0.0/8 fd00::/8" {
+		t.Fatalf("trusted proxies = %q", got)
+	}
+}
+
 func TestLoad_Invalid(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -94,6 +114,7 @@ func TestLoad_Invalid(t *testing.T) {
 		{"split without nats", nil, []string{"--only", "search"}, "events.nats.url: is required when a module is remote or --only is used"},
 		{"bad nats url", map[string]string{"BELLHOP_EVENTS_NATS_URL": "http://x:1"}, nil, "events.nats.url"},
 		{"bad dsn", map[string]string{"BELLHOP_MODULES_SEARCH_DSN": "mysql://x"}, nil, "modules.search.dsn"},
+		{"bad trusted proxy", map[string]string{"BELLHOP_SERVER_TRUSTED_PROXIES": "127.0.0.1/32,nginx.local"}, nil, `server.trusted_proxies: "nginx.local" is not a CIDR`},
 		// The payments section's own checks moved with it: see
 		// modules/payments/paymentsmodule/config_test.go.
 	} {

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/bellhop/bellhop/platform/observability"
+	"github.com/bellhop/bellhop/platform/retry"
 )
 
 // Options configure a [Bus], embedded or connected.
@@ -42,6 +43,10 @@ type Options struct {
 	// Failpoints are for fault-injection tests only: crash tests kill the
 	// process at these points to prove nothing is lost or applied twice.
 	Failpoints Failpoints
+	// ConnectWait is how long Connect keeps trying to reach a NATS server
+	// that is not up yet (0: one attempt). Processes started together with
+	// their NATS server (bellhop split) wait for it instead of failing.
+	ConnectWait time.Duration
 }
 
 // Failpoints are called, if set, at the two moments where a crash is most
@@ -163,7 +168,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Bus, error) {
 func Connect(ctx context.Context, url string, o Options) (*Bus, error) {
 	opts := o.withDefaults()
 	log := opts.Log
-	nc, err := nats.Connect(url,
+	nc, err := connectWaiting(ctx, url, opts.ConnectWait,
 		nats.Name(opts.Name),
 		nats.Timeout(5*time.Second),
 		nats.MaxReconnects(-1),
@@ -184,6 +189,21 @@ func Connect(ctx context.Context, url string, o Options) (*Bus, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// connectWaiting connects to the NATS server at url, trying again with
+// backoff while it refuses the connection, for up to wait.
+func connectWaiting(ctx context.Context, url string, wait time.Duration, opts ...nats.Option) (*nats.Conn, error) {
+	deadline := time.Now().Add(wait)
+	for attempt := 1; ; attempt++ {
+		nc, err := nats.Connect(url, opts...)
+		if err == nil || !errors.Is(err, nats.ErrNoServers) || time.Now().After(deadline) {
+			return nc, err
+		}
+		if !retry.Sleep(ctx, min(retry.Backoff(100*time.Millisecond, time.Second, attempt), time.Until(deadline))) {
+			return nil, err
+		}
+	}
 }
 
 func newBus(ctx context.Context, nc *nats.Conn, srv *server.Server, o Options) (*Bus, error) {

@@ -255,7 +255,18 @@ func New(cfg Config, deps Deps) *Server {
 		if failedAuth == (RateLimitConfig{}) {
 			failedAuth = DefaultFailedAuthLimit
 		}
-		e.Use(LimitFailedAuthentication(failedAuth, deps.Authenticate))
+		authenticate := LimitFailedAuthentication(failedAuth, deps.Authenticate)
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			withAuth := authenticate(next)
+			return func(c echo.Context) error {
+				// /metrics checks its own scrape token (MetricsToken), which
+				// is not a user's JWT: verifying it as one refused every scrape.
+				if c.Request().URL.Path == PathMetrics {
+					return next(c)
+				}
+				return withAuth(c)
+			}
+		})
 	}
 	if cfg.RateLimit.Enabled {
 		e.Use(RateLimit(cfg.RateLimit, ReasonRateLimited))

@@ -72,11 +72,13 @@ func (m Money) IsZero() bool { return m == Money{} }
 func (m Money) Decimal() string {
 	places := MinorUnits(m.Currency)
 	neg := m.Amount < 0
-	a := m.Amount
+	// The magnitude as a uint64: -math.MinInt64 does not fit in an int64
+	// (negating it gave it back, printed "--92233720368547758.08").
+	a := uint64(m.Amount)
 	if neg {
 		a = -a
 	}
-	s := strconv.FormatInt(a, 10)
+	s := strconv.FormatUint(a, 10)
 	if places > 0 {
 		if len(s) <= places {
 			s = strings.Repeat("0", places-len(s)+1) + s

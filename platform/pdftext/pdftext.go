@@ -241,6 +241,10 @@ func (w *Writer) use(k runKind) {
 				f = w.fonts.bold
 			}
 			w.pdf.AddFontFromBytes(fam, style, f.def, f.program)
+		// Copies: fpdf writes into the UTF-8 font bytes it is given while
+		// subsetting, which would race with every other document drawn at
+		// the same time from the shared arrays. (The Windows-1252 fonts'
+		// definition and program are only read.)
 		case kindGo:
 			if w.compressLazily {
 				w.pdf.SetCompression(true)
@@ -249,12 +253,12 @@ func (w *Writer) use(k runKind) {
 			if style == "B" {
 				ttf = gobold.TTF
 			}
-			w.pdf.AddUTF8FontFromBytes(fam, style, ttf)
+			w.pdf.AddUTF8FontFromBytes(fam, style, bytes.Clone(ttf))
 		case kindFallback:
 			if w.compressLazily {
 				w.pdf.SetCompression(true)
 			}
-			w.pdf.AddUTF8FontFromBytes(fam, style, droidFallback)
+			w.pdf.AddUTF8FontFromBytes(fam, style, bytes.Clone(droidFallback))
 		}
 	}
 	w.pdf.SetFont(fam, style, w.size)

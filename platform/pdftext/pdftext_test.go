@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -113,5 +114,25 @@ func TestWriter_CompressOnlyWhenNeeded(t *testing.T) {
 	// The UTF-8 font's 128 KiB glyph map, compressed, keeps the document small.
 	if len(cjk) > len(latin)+100_000 {
 		t.Errorf("CJK document %d bytes, Latin one %d: the per-document font was not compressed", len(cjk), len(latin))
+	}
+}
+
+// Documents drawn at the same time share the prepared fonts and never the
+// bytes fpdf writes into (run with -race).
+func TestWriter_ConcurrentDocuments(t *testing.T) {
+	t.Parallel()
+	var wg sync.WaitGroup
+	sizes := make([]int, 4)
+	for i := range sizes {
+		wg.Go(func() {
+			pdf, _ := render(t, i%2 == 0, "Zoë Øberg", "Łódź, Москва", "東京")
+			sizes[i] = len(pdf)
+		})
+	}
+	wg.Wait()
+	for i, n := range sizes {
+		if n < 1000 {
+			t.Errorf("document %d: %d bytes", i, n)
+		}
 	}
 }

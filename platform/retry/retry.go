@@ -50,22 +50,26 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 
 // ParseAfter reads a Retry-After header value: delay-seconds or an HTTP date
 // (RFC 9110 §10.2.3). It is 0 when the value is empty, malformed, negative or
-// a date already past.
+// a date already past, and at most MaxAfter (a huge value overflowed into a
+// negative wait; a remote may not park its callers for days).
 func ParseAfter(v string) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if s < 0 {
 			return 0
 		}
-		return time.Duration(s) * time.Second
+		return min(time.Duration(min(s, int64(MaxAfter/time.Second)))*time.Second, MaxAfter)
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := time.Until(t); d > 0 {
-			return d
+			return min(d, MaxAfter)
 		}
 	}
 	return 0
 }
+
+// MaxAfter is the longest Retry-After ParseAfter gives.
+const MaxAfter = 24 * time.Hour

@@ -32,6 +32,7 @@ var (
 	browserCtx    context.Context // the one browser of the package
 	axeSource     string          // axe.min.js, from npm at test time
 	outDir        string          // screenshots
+	dataDir       string          // the bellhop's data directory (module databases, the mail sink)
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -112,6 +113,7 @@ func startBellhop(tmp string) (stop func(), err error) {
 		return nil, fmt.Errorf("build: %v\n%s", err, out)
 	}
 	data := filepath.Join(tmp, "data")
+	dataDir = data
 	out, err := exec.Command(bin, "seed", "--data-dir", data).CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("seed: %v\n%s", err, out)

@@ -83,6 +83,14 @@ func TestStaffCatalog(t *testing.T) {
 	if got := staff.text("figure.chart figcaption"); !strings.Contains(got, "Occupancy by night") {
 		t.Errorf("chart title %q", got)
 	}
+	// ADR and RevPAR over time, and the reporting module's PDF with its charts.
+	if n := staff.count("figure.chart svg polyline.chart-line"); n < 2 {
+		t.Errorf("%d lines on the ADR and RevPAR chart, want 2", n)
+	}
+	res, pdf := staff.download(staff.attr("a[href^='/staff/reports/occupancy.pdf']", "href"))
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(string(pdf), "%PDF") {
+		t.Errorf("occupancy PDF: %d %s, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), len(pdf))
+	}
 	staff.audit("reports")
 }
 

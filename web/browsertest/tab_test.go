@@ -154,7 +154,7 @@ func (tb *tab) audit(page string) {
 			tb.t.Errorf("%s: accessibility (%s) on %s: %s: %s\n  %s", tb.name, v.Impact, page, v.ID, v.Help, strings.Join(v.Nodes, "\n  "))
 		}
 		if tb.overflowsAt375() {
-			tb.t.Errorf("%s: %s scrolls sideways at 375 px", tb.name, page)
+			tb.t.Errorf("%s: %s scrolls sideways at 375 px (too wide: %s)", tb.name, page, tb.tooWideAt375())
 		}
 	}
 	for _, w := range []int64{1280, 375} {
@@ -190,6 +190,19 @@ func (tb *tab) overflowsAt375() bool {
 		tb.t.Fatalf("overflow check: %v", err)
 	}
 	return over
+}
+
+// tooWideAt375 names the innermost elements wider than a 375 px window.
+func (tb *tab) tooWideAt375() string {
+	tb.do(chromedp.EmulateViewport(375, 800))
+	defer tb.do(chromedp.EmulateViewport(1280, 900))
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")]
+		.filter(e => (e.getBoundingClientRect().right > window.innerWidth + 1 || e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === "visible") &&
+			![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+		.slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : "") + " (" + Math.round(e.getBoundingClientRect().right) + " px)").join(", ")`))
+	return s
 }
 
 // userID finds the id of the user whose row mentions email on the users page.

@@ -101,10 +101,17 @@ func (c *Client) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.U
 	return out, err
 }
 
-// SignIn implements auth.Service.
+// SignIn implements auth.Service. The caller's req.ClientIP (the browser
+// behind the dashboard) travels as X-Forwarded-For: auth believes it only
+// when this process's address is in its server.trusted_proxies, so its
+// per-IP sign-in limit and pacing see the browser, not the gateway.
 func (c *Client) SignIn(ctx context.Context, req auth.SignInRequest) (auth.Tokens, error) {
 	var out auth.Tokens
-	err := c.http.Do(ctx, httpclient.Call{Op: "SignIn", Method: http.MethodPost, Path: pathSessions, Body: req, Out: &out})
+	call := httpclient.Call{Op: "SignIn", Method: http.MethodPost, Path: pathSessions, Body: req, Out: &out}
+	if req.ClientIP != "" {
+		call.Header = http.Header{"X-Forwarded-For": {req.ClientIP}}
+	}
+	err := c.http.Do(ctx, call)
 	return out, err
 }
 
@@ -205,6 +212,21 @@ func (c *Client) UpdateClient(ctx context.Context, req auth.UpdateClientRequest)
 // DeleteClient implements auth.Service.
 func (c *Client) DeleteClient(ctx context.Context, req auth.DeleteClientRequest) error {
 	return c.http.Do(ctx, httpclient.Call{Op: "DeleteClient", Method: http.MethodDelete, Path: pathClients + "/" + segment(req.ID)})
+}
+
+// SigningKeys implements auth.Service.
+func (c *Client) SigningKeys(ctx context.Context) (auth.SigningKeyList, error) {
+	var out auth.SigningKeyList
+	err := c.http.Do(ctx, httpclient.Call{Op: "SigningKeys", Path: pathSigningKeys, Out: &out})
+	return out, err
+}
+
+// RotateSigningKey implements auth.Service. It is not retried: a retry
+// after a lost answer would rotate twice.
+func (c *Client) RotateSigningKey(ctx context.Context) (auth.SigningKey, error) {
+	var out auth.SigningKey
+	err := c.http.Do(ctx, httpclient.Call{Op: "RotateSigningKey", Method: http.MethodPost, Path: pathSigningKeys, Out: &out})
+	return out, err
 }
 
 // oauthErrors maps RFC 6749 error codes back to the module's errors.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
+	"github.com/labstack/echo/v4"
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/auth/authhttp"
@@ -579,4 +580,35 @@ func TestRateLimits(t *testing.T) {
 
 func isTooMany(err error) bool {
 	return errors.Is(err, auth.ErrTooManyAttempts) && apperr.As(err).RetryAfter > 0
+}
+
+// The metadata's URLs come from configuration: a request with a forged Host
+// header (a cache in front would keep the answer for everyone) gets the same
+// endpoints as any other.
+func TestMetadata_IgnoresForgedHost(t *testing.T) {
+	t.Parallel()
+	const public = "https://bellhop.example"
+	s := newSetup(t, authhttp.Options{PublicURL: public + "/"}, authlocal.Deps{})
+	req, err := http.NewRequest(http.MethodGet, s.url+"/.well-known/oauth-authorization-server", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "evil.example"
+	a := do(t, nil, req)
+	var md map[string]any
+	a.json(t, &md)
+	if a.status != 200 || md["token_endpoint"] != public+"/oauth/token" || md["authorization_endpoint"] != public+"/oauth/authorize" ||
+		md["jwks_uri"] != public+"/.well-known/jwks.json" || strings.Contains(string(a.body), "evil.example") {
+		t.Fatalf("metadata under a forged Host: %d %s", a.status, a.body)
+	}
+}
+
+// Without a public URL and with an issuer that is not one, Register refuses
+// to start rather than build URLs from each request's Host.
+func TestRegister_NeedsAPublicURL(t *testing.T) {
+	t.Parallel()
+	err := authhttp.Register(echo.New().Group(""), nil, authhttp.Options{Issuer: "bellhop"})
+	if err == nil || !strings.Contains(err.Error(), "PublicURL") {
+		t.Fatalf("Register without a public URL: %v", err)
+	}
 }

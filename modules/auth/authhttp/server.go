@@ -24,6 +24,7 @@ const (
 	pathMyPassword    = "/api/v1/users/me/password"
 	pathSessions      = "/api/v1/sessions"
 	pathClients       = "/api/v1/oauth-clients"
+	pathSigningKeys   = "/api/v1/signing-keys"
 	pathToken         = "/oauth/token"
 	pathAuthorize     = "/oauth/authorize"
 	pathRevoke        = "/oauth/revoke"
@@ -43,8 +44,10 @@ type Options struct {
 	// Deps.Issuer); RFC 8414 wants it to be the server's https URL.
 	Issuer string
 	// PublicURL is where clients reach these routes, e.g.
-	// https://bellhop.example ("": Issuer if it is an http(s) URL, else the
-	// request's own scheme and host). The metadata advertises endpoints under it.
+	// https://bellhop.example ("": Issuer if it is an http(s) URL; Register
+	// fails when neither is). The metadata and every absolute URL the routes
+	// build use it, never the request's Host header: a forged Host would
+	// otherwise point clients (and caches) at an attacker's endpoints.
 	PublicURL string
 	// SignInRateLimit is stacked on the routes that check passwords or
 	// create accounts: POST /api/v1/sessions, POST /oauth/authorize and POST
@@ -86,6 +89,9 @@ func Register(g *echo.Group, svc auth.Service, opts Options) error {
 			opts.PublicURL = opts.Issuer
 		}
 	}
+	if opts.PublicURL == "" {
+		return errors.New("authhttp: Options.PublicURL is required when the Issuer is not an http(s) URL")
+	}
 	opts.PublicURL = strings.TrimSuffix(opts.PublicURL, "/")
 	log := opts.Log
 	if log == nil {
@@ -114,6 +120,8 @@ func Register(g *echo.Group, svc auth.Service, opts Options) error {
 	g.GET(pathClients+"/:id", h.getClient, admin)
 	g.PATCH(pathClients+"/:id", h.updateClient, admin)
 	g.DELETE(pathClients+"/:id", h.deleteClient, admin)
+	g.GET(pathSigningKeys, h.signingKeys, admin)
+	g.POST(pathSigningKeys, h.rotateSigningKey, admin)
 
 	g.POST(pathToken, h.token, token)
 	g.POST(pathRevoke, h.revoke, token)
@@ -262,6 +270,16 @@ func (h handlers) deleteClient(c echo.Context) error {
 	return httpserver.RespondEmpty(c, h.svc.DeleteClient(c.Request().Context(), auth.DeleteClientRequest{ID: c.Param("id")}))
 }
 
+func (h handlers) signingKeys(c echo.Context) error {
+	res, err := h.svc.SigningKeys(c.Request().Context())
+	return httpserver.Respond(c, http.StatusOK, res, err)
+}
+
+func (h handlers) rotateSigningKey(c echo.Context) error {
+	res, err := h.svc.RotateSigningKey(c.Request().Context())
+	return httpserver.Respond(c, http.StatusCreated, res, err)
+}
+
 func (h handlers) jwks(c echo.Context) error {
 	set, err := h.svc.JWKS(c.Request().Context())
 	if err != nil {
@@ -276,7 +294,7 @@ func (h handlers) jwks(c echo.Context) error {
 
 // metadata is RFC 8414's authorization server metadata.
 func (h handlers) metadata(c echo.Context) error {
-	base := h.baseURL(c)
+	base := h.baseURL()
 	scopes := h.opts.ScopesSupported
 	if scopes == nil {
 		scopes = []string{}
@@ -304,16 +322,10 @@ func (h handlers) metadata(c echo.Context) error {
 	}, nil)
 }
 
-// baseURL is PublicURL, or this request's scheme and host.
-func (h handlers) baseURL(c echo.Context) string {
-	if h.opts.PublicURL != "" {
-		return h.opts.PublicURL
-	}
-	scheme := "http"
-	if c.Request().TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + c.Request().Host
+// baseURL is where clients reach this deployment: configuration, never the
+// request's Host.
+func (h handlers) baseURL() string {
+	return h.opts.PublicURL
 }
 
 func (h handlers) checkAuthorization(c echo.Context) error {

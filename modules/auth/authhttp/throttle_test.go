@@ -2,6 +2,7 @@ package authhttp_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/auth/authhttp"
 	"github.com/bellhop/bellhop/modules/auth/authlocal"
+	"github.com/bellhop/bellhop/platform/httpclient"
 	"github.com/bellhop/bellhop/platform/httpserver"
 )
 
@@ -131,5 +133,49 @@ func TestSignInLimit_ValidTokenDoesNotLiftIt(t *testing.T) {
 	for _, tok := range tokens[:2] {
 		wantTooMany(t, "registration with a token", send(t, http.MethodPost, s.url+"/api/v1/users",
 			`{"email":"new@bellhop.test","name":"New","password":"`+password+`"}`, tok, ""))
+	}
+}
+
+// The Client carries SignInRequest.ClientIP (the browser behind the
+// dashboard) as X-Forwarded-For: where auth trusts the calling process as a
+// proxy, the pacing sees the browser's address, so one browser's guesses do
+// not throttle the owner signing in through the same gateway; where it does
+// not trust the caller, the address is ignored.
+func TestClient_SignInCarriesTheClientIP(t *testing.T) {
+	t.Parallel()
+	throttle := authlocal.Deps{Throttle: authlocal.ThrottleConfig{FreeFailures: 2, BaseDelay: time.Minute}}
+	ctx := context.Background()
+	const ipA, ipB = "203.0.113.7", "198.51.100.9"
+	for _, trusted := range []bool{true, false} {
+		s := serveWith(t, authhttp.Options{}, throttle, func(e *echo.Echo) {
+			if trusted {
+				e.IPExtractor = echo.ExtractIPFromXFFHeader(echo.TrustLoopback(true))
+			} else {
+				e.IPExtractor = echo.ExtractIPDirect()
+			}
+		})
+		if _, err := s.m.CreateUser(ctx, "owner@bellhop.test", "Owner", password); err != nil {
+			t.Fatal(err)
+		}
+		client, err := authhttp.NewClient(s.url, httpclient.Options{Caller: "web"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			_, err := client.SignIn(ctx, auth.SignInRequest{Email: "owner@bellhop.test", Password: "a wrong guess!!", ClientIP: ipA})
+			if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, auth.ErrTooManyAttempts) {
+				t.Fatalf("trusted %v: wrong guess: %v", trusted, err)
+			}
+		}
+		if _, err := client.SignIn(ctx, auth.SignInRequest{Email: "owner@bellhop.test", Password: password, ClientIP: ipA}); !errors.Is(err, auth.ErrTooManyAttempts) {
+			t.Fatalf("trusted %v: right password from A after its guesses: %v, want ErrTooManyAttempts", trusted, err)
+		}
+		_, err = client.SignIn(ctx, auth.SignInRequest{Email: "owner@bellhop.test", Password: password, ClientIP: ipB})
+		switch {
+		case trusted && err != nil:
+			t.Fatalf("owner from B through a trusted caller: %v, want tokens", err)
+		case !trusted && !errors.Is(err, auth.ErrTooManyAttempts):
+			t.Fatalf("owner from B through an untrusted caller: %v, want ErrTooManyAttempts (one source: the caller)", err)
+		}
 	}
 }

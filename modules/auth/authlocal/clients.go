@@ -278,3 +278,38 @@ func (s *Service) ensureServiceClients(ctx context.Context, clients []ServiceCli
 	}
 	return nil
 }
+
+// SigningKeys implements auth.Service.
+func (s *Service) SigningKeys(ctx context.Context) (auth.SigningKeyList, error) {
+	if _, err := s.requireAdmin(ctx); err != nil {
+		return auth.SigningKeyList{}, err
+	}
+	keys, err := s.keys.list(ctx)
+	if err != nil {
+		return auth.SigningKeyList{}, apperr.Internal(err)
+	}
+	return auth.SigningKeyList{Keys: keys}, nil
+}
+
+// RotateSigningKey implements auth.Service.
+func (s *Service) RotateSigningKey(ctx context.Context) (auth.SigningKey, error) {
+	p, err := s.requireAdmin(ctx)
+	if err != nil {
+		return auth.SigningKey{}, err
+	}
+	kid, err := s.keys.rotate(ctx)
+	if err != nil {
+		return auth.SigningKey{}, apperr.Internal(err)
+	}
+	s.log.InfoContext(ctx, "signing key rotated", "kid", kid, "by", p.Subject)
+	keys, err := s.keys.list(ctx)
+	if err != nil {
+		return auth.SigningKey{}, apperr.Internal(err)
+	}
+	for _, k := range keys {
+		if k.KID == kid {
+			return k, nil
+		}
+	}
+	return auth.SigningKey{}, apperr.Internal(fmt.Errorf("rotated key %s is not listed", kid))
+}

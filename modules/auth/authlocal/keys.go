@@ -224,3 +224,30 @@ func thumbprint(pub ed25519.PublicKey) string {
 	sum := sha256.Sum256([]byte(canonical))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// list reads the published keys from the database (not the cache: an
+// operator wants what is there now), newest first.
+func (r *keyring) list(ctx context.Context) ([]auth.SigningKey, error) {
+	now := r.now()
+	var rows []signingKeyRow
+	err := r.db.WithContext(ctx).Select("kid", "alg", "created_at", "retired_at").
+		Where("retired_at IS NULL OR retired_at > ?", now.Add(-r.window)).
+		Order("CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid").Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("list signing keys: %w", err)
+	}
+	out := make([]auth.SigningKey, 0, len(rows))
+	for i, row := range rows {
+		k := auth.SigningKey{KID: row.KID, Alg: row.Alg, Status: auth.KeyActive, CreatedAt: row.CreatedAt.UTC()}
+		// Only the newest unretired key signs (as in load).
+		if row.RetiredAt != nil || i > 0 {
+			k.Status = auth.KeyRetired
+		}
+		if row.RetiredAt != nil {
+			at, until := row.RetiredAt.UTC(), row.RetiredAt.Add(r.window).UTC()
+			k.RetiredAt, k.PublishedUntil = &at, &until
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}

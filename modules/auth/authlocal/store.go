@@ -149,3 +149,15 @@ func recordTokensRevoked(ctx context.Context, tx *gorm.DB, userID string, notBef
 	}
 	return events.Record(tx, evt)
 }
+
+// recordSessionEnded records, in tx, that the access tokens of session sid
+// (userID's) are revoked (auth.EventTokensRevoked with a session id).
+func recordSessionEnded(ctx context.Context, tx *gorm.DB, userID, sid string, endedAt time.Time) error {
+	evt, err := events.New(ctx, auth.Module, auth.EventTokensRevoked, auth.TokensRevoked{
+		UserID: userID, SessionID: sid, EndedAt: endedAt, Reason: "session_ended",
+	})
+	if err != nil {
+		return err
+	}
+	return events.Record(tx, evt)
+}

@@ -264,16 +264,21 @@ func (s *Service) issueUserTokens(ctx context.Context, u userRow, client, family
 	if narrowed != nil {
 		scopes = intersect(scopes, narrowed)
 	}
-	access, err := s.signAccess(ctx, s.userPrincipal(u, scopes), client)
+	if family == "" && withRefresh {
+		family = ids.New("fam")
+	}
+	// The refresh-token family is the session: its access tokens carry it
+	// as "sid", so ending the session (sign-out, revocation, a replayed
+	// refresh token or code) refuses them too, and no other session's.
+	p := s.userPrincipal(u, scopes)
+	p.SessionID = family
+	access, err := s.signAccess(ctx, p, client)
 	if err != nil {
 		return auth.Tokens{}, err
 	}
 	out := auth.Tokens{AccessToken: access, TokenType: auth.TokenTypeBearer, ExpiresIn: int(s.cfg.accessTTL / time.Second), Scope: strings.Join(scopes, " ")}
 	if !withRefresh {
 		return out, nil
-	}
-	if family == "" {
-		family = ids.New("fam")
 	}
 	refresh := newSecret()
 	now := s.now()
@@ -304,13 +309,28 @@ func (s *Service) signAccess(ctx context.Context, p authn.Principal, client stri
 	return tok, nil
 }
 
-// revokeFamily revokes every refresh token of a family.
+// revokeFamily ends a session: every refresh token of its family is revoked
+// and, at once in this process and through auth.EventTokensRevoked in the
+// others, the access tokens issued in it ("sid" = family).
 func (s *Service) revokeFamily(ctx context.Context, family string) error {
-	err := s.db.WithContext(ctx).Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", family).
-		Update("revoked_at", s.now()).Error
+	now := s.now()
+	err := s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		var rt refreshTokenRow
+		switch err := tx.Where("family_id = ?", family).Take(&rt).Error; {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			rt.UserID = "" // a code whose client gets no refresh tokens: its access token still carries the family
+		case err != nil:
+			return err
+		}
+		if err := tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", family).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		return recordSessionEnded(ctx, tx, rt.UserID, family, now)
+	})
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("revoke refresh tokens: %w", err))
 	}
+	s.revoked.EndSession(family, now)
 	return nil
 }
 

@@ -386,9 +386,8 @@ func (s *Service) SignOut(ctx context.Context, req auth.SignOutRequest) error {
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("load refresh token: %w", err))
 	}
-	// Access tokens do not say which session they belong to, so a sign-out
-	// cannot refuse this session's alone without ending the user's others:
-	// they live out their (short) lifetime. Follow-up: a "sid" claim.
+	// The session's access tokens carry its id ("sid"): they stop working
+	// with it, everywhere; the user's other sessions go on.
 	return s.revokeFamily(ctx, rt.FamilyID)
 }
 

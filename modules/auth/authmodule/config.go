@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/bellhop/bellhop/modules/auth"
@@ -82,6 +83,21 @@ func (c *Config) Validate(p *config.Problems) {
 // Section declares the section to config.Load.
 func Section() config.SectionSpec {
 	return config.SectionSpec{Key: auth.Module, Defaults: defaults, New: func() config.Section { return &Config{} }}
+}
+
+// DefaultPublicURL sets public_url, when it is empty, to http://addr: the
+// address this process listens on (the bound one, so port 0 works). The
+// OAuth metadata and every absolute URL are built from it, never from a
+// request's Host header.
+func DefaultPublicURL(cfg *config.Config, addr string) {
+	c, ok := config.SectionOf[*Config](cfg, auth.Module)
+	if !ok || c.PublicURL != "" {
+		return
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+		addr = net.JoinHostPort("localhost", port) // listening on every interface: name one that reaches it here
+	}
+	c.PublicURL = "http://" + addr
 }
 
 // Settings is the auth section of cfg (its zero value if cfg was loaded

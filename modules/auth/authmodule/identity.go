@@ -24,7 +24,7 @@ import (
 // no verifier (nil), and routes that need a token answer 401.
 //
 // It refuses a user's tokens issued before their roles or password last
-// changed: with auth here, from auth's own record the moment it commits;
+// changed, and the tokens of a session that ended (signed out): with auth here, from auth's own record the moment it commits;
 // elsewhere, from auth's auth.EventTokensRevoked events on
 // bus, read back over the last token lifetime at start and then as they
 // come, until ctx is done.
@@ -143,7 +143,11 @@ func followRevocations(ctx context.Context, bus *events.Bus, ttl time.Duration) 
 	go bus.Watch(ctx, auth.Module, subject, time.Now().Add(-keep), func(evt events.Event) {
 		var p auth.TokensRevoked
 		if err := evt.Decode(&p); err == nil {
-			r.Revoke(p.UserID, p.NotBefore)
+			if p.SessionID != "" {
+				r.EndSession(p.SessionID, p.EndedAt)
+			} else {
+				r.Revoke(p.UserID, p.NotBefore)
+			}
 		}
 	})
 	return r

@@ -98,3 +98,13 @@ func (s authEdge) UpdateClient(ctx context.Context, r auth.UpdateClientRequest) 
 func (s authEdge) DeleteClient(ctx context.Context, r auth.DeleteClientRequest) error {
 	return observability.CallErr(ctx, s.edge, "DeleteClient", func(ctx context.Context) error { return s.next.DeleteClient(ctx, r) })
 }
+
+func (s authEdge) SigningKeys(ctx context.Context) (auth.SigningKeyList, error) {
+	return observability.Call(ctx, s.edge, "SigningKeys", func(ctx context.Context) (auth.SigningKeyList, error) { return s.next.SigningKeys(ctx) })
+}
+
+func (s authEdge) RotateSigningKey(ctx context.Context) (auth.SigningKey, error) {
+	return observability.Call(ctx, s.edge, "RotateSigningKey", func(ctx context.Context) (auth.SigningKey, error) {
+		return s.next.RotateSigningKey(ctx)
+	})
+}

@@ -13,6 +13,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/bellhop/bellhop/modules/auth/authmodule"
+	"github.com/bellhop/bellhop/platform/observability/contractcov"
+
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
@@ -52,6 +55,10 @@ type suite struct {
 // RunContract runs the auth contract against the implementation newTarget builds.
 func RunContract(t *testing.T, newTarget NewTarget) {
 	target := newTarget(t, authntest.NewIssuer(t, "bellhop-contract", "bellhop"))
+	// Every method must answer successfully at least once: one a Client
+	// does not implement fails the suite.
+	cov := contractcov.New(auth.Module)
+	target.Service = authmodule.Instrument(target.Service, cov.Edge())
 	s := &suite{t: target, svc: target.Service}
 	ctx := context.Background()
 	if err := target.CreateAdmin(ctx, "root@bellhop.test", "Root", Password); err != nil {
@@ -75,6 +82,9 @@ func RunContract(t *testing.T, newTarget NewTarget) {
 	t.Run("Revoke", s.testRevoke)
 	t.Run("Introspect", s.testIntrospect)
 	t.Run("JWKS", s.testJWKS)
+	// Last: it changes the key that signs.
+	t.Run("SigningKeys", s.testSigningKeys)
+	cov.CheckIfWhole(t, reflect.TypeFor[auth.Service]())
 }
 
 // wantErr fails unless err is target (errors.Is) and names exactly fields.
@@ -747,4 +757,50 @@ func (s *suite) testJWKS(t *testing.T) {
 			t.Fatalf("key = %+v", k)
 		}
 	}
+}
+
+func (s *suite) testSigningKeys(t *testing.T) {
+	before := get(s.svc.SigningKeys(s.admin)).must(t)
+	if len(before.Keys) == 0 || before.Keys[0].Status != auth.KeyActive || before.Keys[0].RetiredAt != nil {
+		t.Fatalf("keys before rotating = %+v, want the active one first", before.Keys)
+	}
+	// The guest signs in before the rotation: a verifier in another process
+	// learns of a new key when it next fetches the JWKS (at most every 10 s
+	// by default), so a token signed a moment after a rotation can be
+	// refused there for that long.
+	_, guest := s.user(t, "keyguest")
+	t.Run("ErrForbidden", func(t *testing.T) {
+		_, err := s.svc.SigningKeys(guest)
+		wantErr(t, err, authn.ErrForbidden)
+		_, err = s.svc.RotateSigningKey(guest)
+		wantErr(t, err, authn.ErrForbidden)
+		_, err = s.svc.RotateSigningKey(context.Background())
+		wantErr(t, err, authn.ErrUnauthenticated)
+	})
+	t.Run("Rotate", func(t *testing.T) {
+		k := get(s.svc.RotateSigningKey(s.admin)).must(t)
+		if k.KID == "" || k.KID == before.Keys[0].KID || k.Status != auth.KeyActive || k.Alg != "EdDSA" || k.CreatedAt.IsZero() {
+			t.Fatalf("rotated key = %+v", k)
+		}
+		after := get(s.svc.SigningKeys(s.admin)).must(t)
+		if len(after.Keys) != len(before.Keys)+1 || after.Keys[0].KID != k.KID {
+			t.Fatalf("keys after rotating = %+v, want %s first and one more", after.Keys, k.KID)
+		}
+		old := after.Keys[1]
+		if old.KID != before.Keys[0].KID || old.Status != auth.KeyRetired || old.RetiredAt == nil || old.PublishedUntil == nil ||
+			!old.PublishedUntil.After(*old.RetiredAt) {
+			t.Fatalf("the replaced key = %+v, want it retired and published for a while", old)
+		}
+		// Both stay in the JWKS: tokens the old key signed still verify.
+		set := get(s.svc.JWKS(context.Background())).must(t)
+		kids := map[string]bool{}
+		for _, j := range set.Keys {
+			kids[j.Kid] = true
+		}
+		if !kids[k.KID] || !kids[old.KID] {
+			t.Fatalf("JWKS kids %v, want %s and %s", kids, k.KID, old.KID)
+		}
+		// The admin's session, signed by the old key, still works.
+		get(s.svc.SigningKeys(s.admin)).must(t)
+	})
 }

@@ -6,11 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/modules/bookings/bookingsmodule"
+	"github.com/bellhop/bellhop/platform/observability/contractcov"
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/search"
@@ -76,6 +80,10 @@ type suite struct {
 func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
 	target := newTarget(t, iss)
+	// Every method must answer successfully at least once: one a Client
+	// does not implement fails the suite.
+	cov := contractcov.New(bookings.Module)
+	target.Service = bookingsmodule.Instrument(target.Service, cov.Edge())
 	ctx := context.Background()
 	loc, err := time.LoadLocation("Europe/Lisbon")
 	if err != nil {
@@ -99,6 +107,7 @@ func RunContract(t *testing.T, newTarget NewTarget) {
 	t.Run("List", s.testList)
 	t.Run("Cancel", s.testCancel)
 	t.Run("PayAndCancel", s.testPayAndCancel)
+	cov.CheckIfWhole(t, reflect.TypeFor[bookings.Service]())
 }
 
 // hotel adds a hotel in Lisbon to the catalog and returns its id.

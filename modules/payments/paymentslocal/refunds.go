@@ -136,8 +136,15 @@ func (s *Service) sendRefund(ctx context.Context, r refundRow) (bool, error) {
 	}
 	amount := money.New(r.Amount, r.Currency)
 	res, err := s.prov.Refund(ctx, r.ID, pay.ProviderRef, amount)
+	if err == nil {
+		// Nothing a provider says is believed unchecked: a refund of another
+		// amount or charge, or a status that is not an acceptance, is not
+		// recorded as money returned.
+		err = provider.CheckRefund(pay.ProviderRef, amount, provider.NormalizeRefund(res))
+	}
 	switch {
-	case errors.Is(err, provider.ErrRejected), errors.Is(err, provider.ErrNotFound):
+	case errors.Is(err, provider.ErrRejected), errors.Is(err, provider.ErrNotFound),
+		errors.Is(err, provider.ErrMismatch), errors.Is(err, provider.ErrRefundRefused):
 		s.log.ErrorContext(ctx, "payment provider refused a refund; it needs an operator", "refund_id", r.ID, "payment_id", pay.ID, "err", err)
 		return true, s.endRefund(ctx, r.ID, refundFailed, err.Error())
 	case err != nil:

@@ -501,7 +501,7 @@ func decodeCursor(c string) (string, error) {
 		return "", err
 	}
 	id, ok := strings.CutPrefix(string(b), cursorPrefix)
-	if !ok || !strings.HasPrefix(id, "pay_") {
+	if !ok || !strings.HasPrefix(id, "pay_") || len(id) > 64 {
 		return "", errors.New("not a payments cursor")
 	}
 	return id, nil

@@ -3,10 +3,14 @@ package paymentslocal_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/bellhop/bellhop/modules/bookings"
+	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/payments/paymentstest"
 	"github.com/bellhop/bellhop/modules/payments/provider"
+	"github.com/bellhop/bellhop/platform/events/eventstest"
 	"github.com/bellhop/bellhop/platform/money"
 )
 
@@ -66,5 +70,76 @@ func TestPay_MatchingAnswerSucceeds(t *testing.T) {
 	p, err := e.svc.Pay(as(guest), payments.PayRequest{IdempotencyKey: "k", BookingID: b.ID, PaymentMethod: "pm_card_visa"})
 	if err != nil || p.Status != payments.StatusSucceeded {
 		t.Fatalf("payment = %+v, %v; want succeeded", p, err)
+	}
+}
+
+// lyingRefunds refunds at the real bank, then alters the answer before the
+// module sees it.
+type lyingRefunds struct {
+	provider.Provider
+	lie func(*provider.RefundResult)
+}
+
+func (l lyingRefunds) Refund(ctx context.Context, key, ref string, amount money.Money) (provider.RefundResult, error) {
+	res, err := l.Provider.Refund(ctx, key, ref, amount)
+	if err == nil {
+		l.lie(&res)
+	}
+	return res, err
+}
+
+// A refund answer for another amount, currency or charge, without a refund
+// id, or with a status that is not an acceptance, is not recorded as money
+// returned: the refund fails (for an operator) and the payment is not
+// marked refunded. The honest answer refunds.
+func TestRefund_ProviderAnswerMustMatchTheRefund(t *testing.T) {
+	t.Parallel()
+	cases := map[string]func(*provider.RefundResult){
+		"WrongAmount":   func(r *provider.RefundResult) { r.Amount.Amount = 1 },
+		"OneUSD":        func(r *provider.RefundResult) { r.Amount = money.Money{Amount: 100, Currency: "USD"} },
+		"OtherCharge":   func(r *provider.RefundResult) { r.Charge = "ch_someone_else" },
+		"NoRefundID":    func(r *provider.RefundResult) { r.ProviderRef = "" },
+		"MarkupID":      func(r *provider.RefundResult) { r.ProviderRef = "<script>" },
+		"FailedStatus":  func(r *provider.RefundResult) { r.Status = "failed" },
+		"UnknownStatus": func(r *provider.RefundResult) { r.Status = "requires_action" },
+		"Honest":        func(*provider.RefundResult) {},
+	}
+	for name, lie := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			bus := eventstest.Bus(t)
+			e := newEnv(t, envOptions{bus: bus, wrap: func(p provider.Provider) provider.Provider {
+				return lyingRefunds{Provider: p, lie: lie}
+			}})
+			eventstest.Run(t, e.m)
+			bk := bookingstest.NewEvents(t, bus)
+			b := paymentstest.Pending("bkg_refund_"+name, guest.Subject)
+			e.bk.Put(b)
+			p, err := e.svc.Pay(as(guest), payments.PayRequest{IdempotencyKey: "k", BookingID: b.ID, PaymentMethod: "pm_card_visa"})
+			if err != nil || p.Status != payments.StatusSucceeded {
+				t.Fatalf("%+v %v", p, err)
+			}
+			b.Status = bookings.StatusCancelled
+			bk.Publish(t, bk.Event(t, bookings.EventPaymentRefused, b, p.ID))
+			if name == "Honest" {
+				waitPayment(t, e.svc, p.ID, func(p payments.Payment) bool { return p.Status == payments.StatusRefunded })
+				return
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				var status string
+				if err := e.db.Table("payment_refunds").Where("payment_id = ?", p.ID).Select("status").Scan(&status).Error; err != nil {
+					t.Fatal(err)
+				}
+				if status == "failed" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("refund status %q, want failed", status)
+				}
+			}
+			if after, err := e.svc.Get(as(guest), payments.GetRequest{ID: p.ID}); err != nil || after.Refunded.Amount != 0 || after.Status != payments.StatusSucceeded {
+				t.Fatalf("after a refund answer that does not match: %+v, %v", after, err)
+			}
+		})
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bellhop/bellhop/modules/payments/paymentsmodule"
+	"github.com/bellhop/bellhop/platform/observability/contractcov"
+
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/bookings/bookingstest"
 	"github.com/bellhop/bellhop/modules/payments"
@@ -67,6 +70,10 @@ func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
 	ctx := context.Background()
 	target := newTarget(t, iss)
+	// Every method must answer successfully at least once: one a Client
+	// does not implement fails the suite.
+	cov := contractcov.New(payments.Module)
+	target.Service = paymentsmodule.Instrument(target.Service, cov.Edge())
 	s := &suite{
 		svc: target.Service, bk: target.Bookings,
 		anon: ctx, guest: iss.Context(t, ctx, Guest), other: iss.Context(t, ctx, Other),
@@ -86,6 +93,7 @@ func RunContract(t *testing.T, newTarget NewTarget) {
 	t.Run("List", s.testList)
 	t.Run("List/Pages", s.testListPages)
 	t.Run("List/Invalid", s.testListInvalid)
+	cov.CheckIfWhole(t, reflect.TypeFor[payments.Service]())
 }
 
 // Pending builds a pending booking of guest, held for another 15 minutes,

@@ -138,13 +138,13 @@ func (g *Guarded) Charge(ctx context.Context, req ChargeRequest) (ChargeResult, 
 	return res, err
 }
 
-// Refund implements Provider.
+// Refund implements Provider. The answer is [NormalizeRefund]d.
 func (g *Guarded) Refund(ctx context.Context, key, providerRef string, amount money.Money) (RefundResult, error) {
 	var res RefundResult
 	err := g.call(ctx, "refund", key, func(ctx context.Context) error {
 		r, err := g.p.Refund(ctx, key, providerRef, amount)
 		if err == nil {
-			res = r
+			res = NormalizeRefund(r)
 		}
 		return err
 	})

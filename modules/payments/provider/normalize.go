@@ -75,6 +75,29 @@ func Normalize(r ChargeResult) ChargeResult {
 	return r
 }
 
+// NormalizeRefund makes a refund answer safe to store: a refund id of at
+// most 128 plain characters (empty otherwise), a status from the known set
+// (RefundUnknown otherwise), a charge reference like a ChargeResult's, and
+// the currency in upper case. [Guarded] applies it to every refund answer.
+func NormalizeRefund(r RefundResult) RefundResult {
+	if !plainToken(r.ProviderRef, 128) {
+		r.ProviderRef = ""
+	}
+	if !plainToken(r.Charge, 128) {
+		r.Charge = ""
+	}
+	switch s := strings.ToLower(strings.TrimSpace(r.Status)); s {
+	case RefundSucceeded, RefundPending:
+		r.Status = s
+	case RefundFailed, "canceled", "cancelled":
+		r.Status = RefundFailed
+	default:
+		r.Status = RefundUnknown
+	}
+	r.Amount.Currency = strings.ToUpper(r.Amount.Currency)
+	return r
+}
+
 func normalBrand(b string) string {
 	b = strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(strings.TrimSpace(b)))
 	if known, ok := cardBrands[b]; ok {

@@ -71,8 +71,22 @@ type ChargeResult struct {
 // RefundResult is the provider's answer to a refund it accepted.
 type RefundResult struct {
 	ProviderRef string // the provider's id of the refund ("re_...")
-	Status      string // e.g. "succeeded" or "pending" (accepted, settling)
+	Status      string // RefundSucceeded or RefundPending (accepted, settling); see [NormalizeRefund]
+	// Amount is what the provider says it refunded, and Charge the charge
+	// (its ProviderRef) it says it refunded: the answer is believed only if
+	// both match the refund asked for (see [CheckRefund]).
+	Amount money.Money
+	Charge string
 }
+
+// Refund statuses after [NormalizeRefund]: anything a provider sends that
+// is not one of the first three is RefundUnknown.
+const (
+	RefundSucceeded = "succeeded"
+	RefundPending   = "pending"
+	RefundFailed    = "failed"
+	RefundUnknown   = "unknown"
+)
 
 // Provider is a payment provider. Every method is idempotent by its key.
 //

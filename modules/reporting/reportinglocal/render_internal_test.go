@@ -11,14 +11,15 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/reporting"
-	"github.com/bellhop/bellhop/modules/reporting/reportingtest"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
 	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/mail"
+	"github.com/bellhop/bellhop/platform/money"
 )
 
 // sentMail records what a mail server received.
@@ -56,15 +57,35 @@ func commitOnly(t *testing.T, d *db.DB, evts ...events.Event) {
 	}
 }
 
+// guest is the guest of confirmedStay's bookings.
+var guest = authn.Principal{Subject: "usr_render_guest", Kind: authn.KindUser, Email: "zoe@example.test", Name: "Zoë Øberg",
+	Roles: []string{authn.RoleGuest}}
+
+// confirmedStay is a booking held then confirmed, as bookings publishes it.
 func confirmedStay(t *testing.T, id string) []events.Event {
-	st := reportingtest.Zurich
-	st.BookingID, st.PaymentID = id, "pay_"+id
-	st.CheckIn, st.Prices = civil.MustParse("2026-05-01"), []int64{18000, 18000}
-	st.HeldAt = time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
-	st.PaidAt = st.HeldAt.Add(time.Minute)
+	t.Helper()
+	held := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+	in := civil.MustParse("2026-05-01")
+	b := bookings.Booking{ID: id, Status: bookings.StatusPending, GuestID: guest.Subject, GuestEmail: guest.Email, GuestName: guest.Name,
+		HotelID: "htl_zurich", HotelName: "Hotel Zürichsee", RoomTypeID: "rt_zurich_double", RoomTypeName: "Double",
+		Address: "Seestrasse 1", City: "Zürich", Country: "CH", TimeZone: "Europe/Zurich", CheckIn: in, CheckOut: in.AddDays(2),
+		Guests: 2, Total: money.New(36000, "CHF"), CreatedAt: held, UpdatedAt: held,
+		Nights: []bookings.NightPrice{{Date: in, Price: money.New(18000, "CHF")}, {Date: in.AddDays(1), Price: money.New(18000, "CHF")}}}
+	event := func(typ string, e bookings.BookingEvent, at time.Time) events.Event {
+		evt, err := events.New(context.Background(), bookings.Module, typ, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evt.Time = at
+		return evt
+	}
+	paid := held.Add(time.Minute)
+	confirmed := b
+	confirmed.Status, confirmed.PaymentID, confirmed.UpdatedAt = bookings.StatusConfirmed, "pay_"+id, paid
 	return []events.Event{
-		reportingtest.BookingEvent(t, "bellhop.booking.held.v1", st, "pending", st.HeldAt, 0, 0),
-		reportingtest.BookingEvent(t, "bellhop.booking.confirmed.v1", st, "confirmed", st.PaidAt, 0, 0),
+		event(bookings.EventHeld, bookings.BookingEvent{Booking: b}, held),
+		event(bookings.EventConfirmed, bookings.BookingEvent{Booking: confirmed, PaymentID: "pay_" + id,
+			Payment: &bookings.EventPayment{ID: "pay_" + id, Amount: b.Total, Brand: "visa", Last4: "4242", PaidAt: paid}}, paid),
 	}
 }
 
@@ -140,7 +161,7 @@ func TestRender_OnDemand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := authn.WithPrincipal(context.Background(), reportingtest.Guest)
+	ctx := authn.WithPrincipal(context.Background(), guest)
 	list, err := m.Service().ListDocuments(ctx, reporting.ListDocumentsRequest{BookingID: "bkg_early"})
 	if err != nil || len(list.Documents) != 1 || list.Documents[0].SHA256 == "" || list.Documents[0].Size == 0 {
 		t.Fatalf("list: %+v, %v", list, err)

@@ -97,3 +97,14 @@ func settings(cfg *config.Config) *Config {
 	}
 	return c
 }
+
+// MailSink is the development sink reporting writes its mail to, when the
+// configuration uses it (reporting.mail.sender: sink), for the dashboard's
+// mailbox page; false when mail goes to SMTP or nowhere.
+func MailSink(cfg *config.Config) (mail.Sink, bool) {
+	c := settings(cfg)
+	if c.Mail.Sender != "sink" {
+		return mail.Sink{}, false
+	}
+	return mail.Sink{Dir: filepath.Join(cfg.DataDir, "mail")}, true
+}

@@ -10,9 +10,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/modules/reporting/reportingmodule"
+	"github.com/bellhop/bellhop/platform/observability/contractcov"
 
 	"github.com/bellhop/bellhop/modules/reporting"
 	"github.com/bellhop/bellhop/platform/apperr/apperrtest"
@@ -63,8 +67,13 @@ type suite struct {
 func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
 	ctx := context.Background()
+	target := newTarget(t, iss)
+	// Every method must answer successfully at least once: one a Client
+	// does not implement fails the suite.
+	cov := contractcov.New(reporting.Module)
+	target.Service = reportingmodule.Instrument(target.Service, cov.Edge())
 	s := &suite{
-		t:     newTarget(t, iss),
+		t:     target,
 		anon:  ctx,
 		staff: iss.Context(t, ctx, Staff),
 		guest: iss.Context(t, ctx, Guest),
@@ -76,6 +85,7 @@ func RunContract(t *testing.T, newTarget NewTarget) {
 	t.Run("Reports", s.testReports)
 	t.Run("Reports/Invalid", s.testInvalidFilters)
 	t.Run("Reports/Forbidden", s.testForbidden)
+	cov.CheckIfWhole(t, reflect.TypeFor[reporting.Service]())
 }
 
 func (s *suite) apply(t *testing.T, evts ...events.Event) {

@@ -2,6 +2,9 @@ package searchhttp_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/bellhop/bellhop/platform/httpclient"
 	"github.com/bellhop/bellhop/platform/httpclient/httpclienttest"
 	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
+	"github.com/bellhop/bellhop/platform/observability/contractcov"
 )
 
 // serve hosts svc's routes on a loopback port, verifying tokens from iss.
@@ -40,6 +44,34 @@ func TestClient(t *testing.T) {
 		}
 		return searchtest.Target{Service: c}
 	})
+}
+
+// A Client that leaves a method unimplemented fails the contract suite,
+// which names the method (the suite runs in a child process here).
+func TestClient_UnimplementedMethodFailsTheSuite(t *testing.T) {
+	const broken = "SEARCH_CONTRACT_BROKEN_CLIENT"
+	if os.Getenv(broken) == "" {
+		out := contractcov.RunFailing(t, "TestClient_UnimplementedMethodFailsTheSuite", broken)
+		if !strings.Contains(out, "search.ListCities never answered successfully in the contract suite") {
+			t.Fatalf("the suite did not name the unimplemented method:\n%s", out)
+		}
+		return
+	}
+	searchtest.RunContract(t, func(t *testing.T, iss *authntest.Issuer) searchtest.Target {
+		url := serve(t, searchfixture.NewModule(t, searchlocal.Deps{}).Service(), iss)
+		c, err := searchhttp.NewClient(url, httpclient.Options{Caller: "test", Timeout: 5 * time.Second, ServiceTokens: contextToken{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return searchtest.Target{Service: withoutListCities{c}}
+	})
+}
+
+// withoutListCities is a Client whose ListCities was never written.
+type withoutListCities struct{ search.Service }
+
+func (withoutListCities) ListCities(context.Context, search.ListCitiesRequest) (search.CityList, error) {
+	return search.CityList{}, errors.New("searchhttp: ListCities is not implemented")
 }
 
 // contextToken sends the context's principal as the service token on

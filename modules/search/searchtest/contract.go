@@ -4,9 +4,13 @@ package searchtest
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/modules/search/searchmodule"
+	"github.com/bellhop/bellhop/platform/observability/contractcov"
 
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
@@ -53,8 +57,11 @@ type suite struct {
 func RunContract(t *testing.T, newTarget NewTarget) {
 	iss := authntest.NewIssuer(t, IssuerName, Audience)
 	ctx := context.Background()
+	// Every method must answer successfully at least once: one a Client
+	// does not implement fails the suite.
+	cov := contractcov.New(search.Module)
 	s := &suite{
-		svc:        newTarget(t, iss).Service,
+		svc:        searchmodule.Instrument(newTarget(t, iss).Service, cov.Edge()),
 		anon:       ctx,
 		staff:      iss.Context(t, ctx, Staff),
 		guest:      iss.Context(t, ctx, Guest),
@@ -75,6 +82,7 @@ func RunContract(t *testing.T, newTarget NewTarget) {
 	t.Run("SearchHotels/Invalid", s.testSearchInvalid)
 	t.Run("Quote", s.testQuote)
 	t.Run("Delete", s.testDelete)
+	cov.CheckIfWhole(t, reflect.TypeFor[search.Service]())
 }
 
 func mustZone(t *testing.T, name string) *time.Location {

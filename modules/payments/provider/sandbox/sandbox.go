@@ -437,7 +437,8 @@ func (b *Bank) Refund(ctx context.Context, key, chargeID string, amount money.Mo
 	if err := b.leave(ctx, f); err != nil {
 		return provider.RefundResult{}, err
 	}
-	return provider.RefundResult{ProviderRef: out.ID, Status: "succeeded"}, nil
+	return provider.RefundResult{ProviderRef: out.ID, Status: provider.RefundSucceeded,
+		Amount: money.New(out.Amount, out.Currency), Charge: out.ChargeID}, nil
 }
 
 // Charges returns the bank's ledger of charges, oldest first.

@@ -177,7 +177,12 @@ func (p *Provider) Refund(ctx context.Context, key, providerRef string, amount m
 		}
 		return provider.RefundResult{}, classify(err)
 	}
-	return provider.RefundResult{ProviderRef: r.ID, Status: string(r.Status)}, nil
+	res := provider.RefundResult{ProviderRef: r.ID, Status: string(r.Status),
+		Amount: money.Money{Amount: r.Amount, Currency: strings.ToUpper(string(r.Currency))}}
+	if r.PaymentIntent != nil {
+		res.Charge = r.PaymentIntent.ID
+	}
+	return res, nil
 }
 
 // intentResult maps a PaymentIntent to the charge's outcome. A
