@@ -126,7 +126,12 @@ type reportsData struct {
 	// CSV links to the dashboard's CSV exports of the same filters.
 	OccupancyCSV, RevenueCSV string
 	Available                bool
+	// OccupancyMore counts the occupancy rows left out of the table.
+	OccupancyMore int
 }
+
+// maxReportTableRows bounds the occupancy table of the reports page.
+const maxReportTableRows = 500
 
 // reportsPage shows occupancy (chart and table) and revenue for a range of
 // dates: staff and admins only (the service checks reports:read too).
@@ -170,6 +175,12 @@ func (w *Web) reportsPage(c echo.Context) error {
 	d.Chart = occupancyChart(d.Occupancy)
 	d.MoneyCharts = adrRevparCharts(d.Occupancy)
 	d.RevenueCharts = revenueCharts(d.Revenue)
+	// Every demo hotel by night is tens of thousands of rows, more than a
+	// page (or a screen reader) can take: the table shows the first ones,
+	// the chart and the CSV everything.
+	if n := len(d.Occupancy.Rows); n > maxReportTableRows {
+		d.OccupancyMore, d.Occupancy.Rows = n-maxReportTableRows, d.Occupancy.Rows[:maxReportTableRows]
+	}
 	filter := url.Values{"from": {d.From}, "to": {d.To}}
 	if d.HotelID != "" {
 		filter.Set("hotel_id", d.HotelID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/authn"
+	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/events"
 )
 
@@ -106,6 +108,22 @@ func waitForEvents(t *testing.T, natsURL, module string, n int) map[string]event
 	}
 }
 
+// seedEvents is how many events `bellhop seed` left in search's outbox in
+// dir (a creation per demo room type, published when search first runs).
+func seedEvents(t *testing.T, dir string) int {
+	t.Helper()
+	d, err := db.Open(context.Background(), db.Options{Module: search.Module, DataDir: dir, MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var n int64
+	if err := d.Raw("SELECT COUNT(*) FROM events_outbox").Scan(&n).Error; err != nil || n == 0 {
+		t.Fatalf("the seeded outbox holds %d events (%v); want a creation per room type", n, err)
+	}
+	return int(n)
+}
+
 // Split mode on one NATS server: a catalog change made in the search process
 // reaches a subscriber in the other process, and a plain nats.go subscriber
 // (a client nobody here wrote) sees well-formed CloudEvents.
@@ -113,8 +131,12 @@ func TestEvents_SplitMode(t *testing.T) {
 	auth := newTestAuth(t)
 	natsURL := startNATS(t)
 	env := append(auth.env(), "BELLHOP_EVENTS_NATS_URL="+natsURL)
-	srch := start(t, env, "--only", "search", "--data-dir", seededDataDir(t))
+	dir := seededDataDir(t)
+	seeded := seedEvents(t, dir)
+	srch := start(t, env, "--only", "search", "--data-dir", dir)
 	gw := start(t, env, "--remote", "search="+srch.URL, "--data-dir", t.TempDir())
+	// The seed's events go first; the subscriber below starts after them.
+	waitForEvents(t, natsURL, search.Module, seeded)
 
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
@@ -182,7 +204,7 @@ func TestEvents_SplitMode(t *testing.T) {
 	if res := call(t, "GET", gw.URL+"/api/v1/admin/events/recent", staffToken(t, auth), nil, nil); res.StatusCode != 403 {
 		t.Fatalf("recent as staff: %d, want 403", res.StatusCode)
 	}
-	if !strings.Contains(fetchText(t, srch.URL+"/metrics"), `bellhop_events_published_total{module="search"} 1`) {
+	if !strings.Contains(fetchText(t, srch.URL+"/metrics"), fmt.Sprintf(`bellhop_events_published_total{module="search"} %d`, seeded+1)) {
 		t.Error("search's metrics lack the published event")
 	}
 }
@@ -194,6 +216,7 @@ func TestEvents_CrashRecovery(t *testing.T) {
 	natsURL := startNATS(t)
 	env := append(auth.env(), "BELLHOP_EVENTS_NATS_URL="+natsURL)
 	dir := seededDataDir(t)
+	seeded := seedEvents(t, dir) // in the stream before the test's own
 	staff := staffToken(t, auth)
 	p := start(t, env, "--data-dir", dir)
 	rt := firstRoomType(t, p.URL)
@@ -207,7 +230,7 @@ func TestEvents_CrashRecovery(t *testing.T) {
 		}
 	}
 	patch(p, 11)
-	waitForEvents(t, natsURL, search.Module, 1)
+	waitForEvents(t, natsURL, search.Module, seeded+1)
 	p.stop(t)
 
 	for i, point := range []string{"before_publish", "after_publish"} {
@@ -218,7 +241,7 @@ func TestEvents_CrashRecovery(t *testing.T) {
 		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 			t.Fatalf("%s: exit %v, want SIGKILL\n%s", point, err, crashing.logs)
 		}
-		want := 2 + i // one event per patch so far
+		want := seeded + 2 + i // the seed's, and one event per patch so far
 		if point == "before_publish" {
 			// Nothing was published: the event waits in the outbox.
 			if got := streamEvents(t, natsURL, search.Module); len(got) != want-1 {

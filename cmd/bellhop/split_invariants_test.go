@@ -404,16 +404,34 @@ func bankCharges(t *testing.T, dataDir string) []sandbox.Charge {
 	return charges
 }
 
+// handedOut are the addresses freeLoopbackAddr has given in this test
+// binary: the kernel may offer a port again once its listener is closed, and
+// two processes told the same port fail to start.
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
 // freeLoopbackAddr is a loopback address free right now, for a process another
-// one must name before it starts.
+// one must name before it starts, and never one it gave before.
 func freeLoopbackAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no loopback port that was not handed out before")
+	return ""
 }
 
 func writeTestFile(t *testing.T, name, content string) {

@@ -375,10 +375,15 @@ const (
 // RoomTypeChanged is the payload of EventRoomTypeChanged: the room type as it
 // is after the change (as it was, for a deletion).
 type RoomTypeChanged struct {
-	Change     string      `json:"change"`
-	RoomTypeID string      `json:"room_type_id"`
-	HotelID    string      `json:"hotel_id"`
+	Change     string `json:"change"`
+	RoomTypeID string `json:"room_type_id"`
+	HotelID    string `json:"hotel_id"`
+	// HotelName, Country and TimeZone describe the hotel, so a consumer
+	// (reporting) names it and dates its nights without calling search.
+	HotelName  string      `json:"hotel_name"`
 	CityID     string      `json:"city_id"`
+	Country    string      `json:"country"`
+	TimeZone   string      `json:"time_zone"`
 	Name       string      `json:"name"`
 	MaxGuests  int         `json:"max_guests"`
 	RoomsTotal int         `json:"rooms_total"`

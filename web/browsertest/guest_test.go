@@ -2,12 +2,11 @@ package browsertest
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/platform/pdftext/pdftexttest"
 )
 
 var userSeq = time.Now().UnixNano()
@@ -148,7 +147,7 @@ func guestPath(t *testing.T, jsOff bool, offset int) {
 		!strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment; filename=") {
 		t.Fatalf("receipt download: %d %s %q", res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
 	}
-	if text := pdfText(t, pdf); !strings.Contains(text, "Receipt") || !strings.Contains(text, number) {
+	if text := pdftexttest.Text(t, pdf); !strings.Contains(text, "Receipt") || !strings.Contains(text, number) {
 		t.Errorf("the receipt's text lacks its number %s:\n%s", number, text)
 	}
 
@@ -199,20 +198,6 @@ func guestPath(t *testing.T, jsOff bool, offset int) {
 	tb.waitText("nav", "Sign in", 10*time.Second)
 	tb.visit("/bookings")
 	tb.waitText("h1", "Sign in", 10*time.Second)
-}
-
-// pdfText is the text of a PDF as pdftotext reads it.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "document.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", f, "-").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pdftotext: %v: %s", err, out)
-	}
-	return string(out)
 }
 
 func TestGuestPath(t *testing.T) { guestPath(t, false, 0) }

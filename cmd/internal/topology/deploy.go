@@ -62,6 +62,10 @@ func (t *Topology) Deployment(modules []Module) []Deployed {
 			"BELLHOP_EVENTS_NATS_URL":          "nats://" + NATSName + ":" + strconv.Itoa(t.NATS.Port),
 			"BELLHOP_EVENTS_NATS_CONNECT_WAIT": "60s",
 			"BELLHOP_LOG_FORMAT":               "json",
+			// The address guests reach the gateway at: OAuth metadata and
+			// links name it whichever process answers. Compose publishes the
+			// gateway there; behind an ingress, set it to the ingress's URL.
+			"BELLHOP_AUTH_PUBLIC_URL": "http://127.0.0.1:" + strconv.Itoa(t.Gateway.Port),
 		}}
 		if len(r.Only) > 0 {
 			d.Env["BELLHOP_ONLY"] = strings.Join(r.Only, ",")

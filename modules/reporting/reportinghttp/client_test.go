@@ -26,6 +26,7 @@ import (
 	"github.com/bellhop/bellhop/platform/events"
 	"github.com/bellhop/bellhop/platform/httpclient"
 	"github.com/bellhop/bellhop/platform/httpserver/httpservertest"
+	"github.com/bellhop/bellhop/platform/pdftext/pdftexttest"
 )
 
 // serve hosts a fresh reporting module's routes on a loopback port.
@@ -114,6 +115,7 @@ func TestRoutes(t *testing.T) {
 
 	st := reportingtest.Zurich
 	st.BookingID, st.PaymentID = "bkg_http", "pay_http"
+	st.HotelName = "Hotel 東京 Zürich" // report PDFs print names in any script
 	st.CheckIn, st.Prices = civil.MustParse("2026-05-01"), []int64{18000, 18000}
 	st.HeldAt = time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
 	st.PaidAt = st.HeldAt.Add(time.Minute)
@@ -213,6 +215,9 @@ func TestRoutes(t *testing.T) {
 			res, body := staff.get("/api/v1/reports/" + p + "&format=pdf")
 			if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/pdf" || !bytes.HasPrefix(body, []byte("%PDF-")) {
 				t.Fatalf("%s: %d %v", p, res.StatusCode, res.Header)
+			}
+			if text := pdftexttest.Text(t, body); strings.HasPrefix(p, "occupancy") && !strings.Contains(text, st.HotelName) {
+				t.Errorf("%s: %q not in the PDF's text:\n%s", p, st.HotelName, text)
 			}
 		}
 	})

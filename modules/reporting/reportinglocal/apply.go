@@ -333,9 +333,6 @@ func (a *applier) onConfirmed(tx *gorm.DB, evt events.Event, e bookings.BookingE
 		if doc, err = a.issue(tx, receiptKey(row.ID), a.cfg.ReceiptPrefix, &m, row.ID, row.GuestID, evt.Time); err != nil {
 			return err
 		}
-		if err := a.mail.document(tx, doc, m); err != nil {
-			return err
-		}
 	}
 	var m docModel
 	if err := json.Unmarshal(doc.Model, &m); err != nil {
@@ -370,9 +367,6 @@ func (a *applier) onCancelled(tx *gorm.DB, evt events.Event, e bookings.BookingE
 			if doc, err = a.issue(tx, key, a.cfg.CreditNotePrefix, &m, row.ID, row.GuestID, evt.Time); err != nil {
 				return err
 			}
-			if err := a.mail.document(tx, doc, m); err != nil {
-				return err
-			}
 		}
 		ledger.Refund = b.Refund.Amount
 		if doc != nil {
@@ -401,10 +395,8 @@ func (a *applier) onRefundInFull(tx *gorm.DB, evt events.Event, e bookings.Booki
 		amount = pay.Amount.Amount
 	}
 	m := a.creditNoteModel(e.Booking, nil, reason, amount, pay, evt.Time)
-	if doc, err = a.issue(tx, key, a.cfg.CreditNotePrefix, &m, e.Booking.ID, e.Booking.GuestID, evt.Time); err != nil {
-		return err
-	}
-	return a.mail.document(tx, doc, m)
+	_, err = a.issue(tx, key, a.cfg.CreditNotePrefix, &m, e.Booking.ID, e.Booking.GuestID, evt.Time)
+	return err
 }
 
 func moneyOf(amount int64, currency string) money.Money { return money.New(amount, currency) }

@@ -1,8 +1,6 @@
 package reportinglocal
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,8 +46,9 @@ func findDocument(tx *gorm.DB, key string) (*documentRow, error) {
 	return &d, nil
 }
 
-// issue numbers (setting m.Number), renders and stores a document in tx. prefix names the
-// series; the number's year is the issue date's.
+// issue numbers (setting m.Number) and stores a document in tx; the
+// renderer draws its PDF and queues its email after tx commits. prefix names
+// the series; the number's year is the issue date's.
 func (a *applier) issue(tx *gorm.DB, key, prefix string, m *docModel, bookingID, guestID string, issuedAt time.Time) (*documentRow, error) {
 	series := fmt.Sprintf("%s-%04d", prefix, m.IssueDate.Year)
 	seq, err := nextNumber(tx, series)
@@ -57,20 +56,15 @@ func (a *applier) issue(tx *gorm.DB, key, prefix string, m *docModel, bookingID,
 		return nil, err
 	}
 	m.Number = fmt.Sprintf("%s-%06d", series, seq)
-	pdf, err := renderDocument(*m, issuedAt)
-	if err != nil {
-		return nil, err
-	}
 	model, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(pdf)
 	d := &documentRow{
 		ID: ids.New("doc"), Kind: m.Kind, DedupKey: key, Series: series, Seq: seq, Number: m.Number,
 		BookingID: bookingID, GuestID: guestID, Corrects: m.Corrects, Reason: m.Reason,
 		IssueDate: m.IssueDate.String(), Currency: m.Currency, Total: m.Total,
-		SHA256: hex.EncodeToString(sum[:]), PDF: pdf, Model: model, IssuedAt: issuedAt,
+		PDF: []byte{}, Model: model, IssuedAt: issuedAt,
 	}
 	if err := tx.Create(d).Error; err != nil {
 		return nil, fmt.Errorf("store %s: %w", m.Number, err)

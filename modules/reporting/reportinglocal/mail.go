@@ -120,6 +120,10 @@ type metrics struct {
 	sent      prometheus.Counter
 	failed    prometheus.Counter
 	documents *prometheus.CounterVec
+	// renderSeconds is the time to draw one PDF; documentDelay the time
+	// from the booking's change (its event) to its document stored.
+	renderSeconds prometheus.Histogram
+	documentDelay *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -134,9 +138,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Attempts to deliver an email that failed (each is retried with backoff)."}),
 		documents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bellhop_reporting_documents_issued_total",
 			Help: "Receipts and credit notes issued."}, []string{"kind"}),
+		renderSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bellhop_reporting_document_render_seconds",
+			Help: "Time to draw one receipt or credit note PDF.", Buckets: prometheus.ExponentialBuckets(0.0002, 2, 12)}),
+		documentDelay: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bellhop_reporting_document_delay_seconds",
+			Help:    "Time from the booking event (its commit in bookings) to its receipt or credit note stored with its PDF.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"kind"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.queued, m.oldestAge, m.sent, m.failed, m.documents} {
+		for _, c := range []prometheus.Collector{m.queued, m.oldestAge, m.sent, m.failed, m.documents, m.renderSeconds, m.documentDelay} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("reporting metrics: %w", err)
 			}

@@ -44,6 +44,7 @@ type Module struct {
 	svc      *Service
 	db       *db.DB
 	applier  *applier
+	renderer *renderer
 	mailer   *mailer
 	consumer *events.Consumer
 	log      *slog.Logger
@@ -76,17 +77,20 @@ func New(d Deps) (*Module, error) {
 		return nil, err
 	}
 	m := &Module{
-		svc:     &Service{store: gormStore{db: d.DB}, validate: validation.New()},
 		db:      d.DB,
 		applier: &applier{cfg: cfg, mail: composer, metrics: met, now: now},
 		log:     log,
 	}
+	// The renderer's poll only retries a drawing that failed: commits wake it.
+	m.renderer = &renderer{db: d.DB, mail: composer, metrics: met, log: log, now: now, poll: cfg.MailPoll,
+		wake: make(chan struct{}, 1), rendered: m.wakeMailer}
+	m.svc = &Service{store: gormStore{db: d.DB}, validate: validation.New(), render: m.renderer}
 	if d.Mail != nil {
 		m.mailer = &mailer{db: d.DB, sender: d.Mail, cfg: cfg, metrics: met, log: log, wake: make(chan struct{}, 1), now: now}
 	}
 	if d.Bus != nil {
 		c, err := d.Bus.Subscribe(reporting.Module, "documents", subjects, m.applier.handle, events.SubscribeOptions{
-			DB: d.DB.DB, Log: log, Committed: func(context.Context, []events.Event) { m.wakeMailer() },
+			DB: d.DB.DB, Log: log, Committed: func(context.Context, []events.Event) { m.afterCommit() },
 		})
 		if err != nil {
 			return nil, err
@@ -99,12 +103,14 @@ func New(d Deps) (*Module, error) {
 // Service is the module's reporting.Service.
 func (m *Module) Service() reporting.Service { return m.svc }
 
-// Run runs the event consumer and the mail loop until ctx is done.
+// Run runs the event consumer, the renderer and the mail loop until ctx is
+// done.
 func (m *Module) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	if m.consumer != nil {
 		g.Go(func() error { return m.consumer.Run(ctx) })
 	}
+	g.Go(func() error { return m.renderer.Run(ctx) })
 	if m.mailer != nil {
 		g.Go(func() error { return m.mailer.Run(ctx) })
 	}
@@ -118,9 +124,17 @@ func (m *Module) wakeMailer() {
 	}
 }
 
+// afterCommit follows a committed batch of events: documents to draw, and
+// welcome mail to send.
+func (m *Module) afterCommit() {
+	m.renderer.notify()
+	m.wakeMailer()
+}
+
 // Apply handles evt as the consumer would, in a transaction of its own
-// with the same inbox: for tests and tools that feed events without a bus.
-// An event applied before changes nothing.
+// with the same inbox, then draws the documents it issued (as the renderer
+// would after the commit): for tests and tools that feed events without a
+// bus. An event applied before changes nothing.
 func (m *Module) Apply(ctx context.Context, evt events.Event) error {
 	err := m.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Exec("INSERT INTO events_inbox (consumer, event_id, handled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -133,10 +147,18 @@ func (m *Module) Apply(ctx context.Context, evt events.Event) error {
 		}
 		return m.applier.handle(ctx, tx, evt)
 	})
-	if err == nil {
-		m.wakeMailer()
+	if err != nil {
+		return err
 	}
+	m.wakeMailer()
+	_, err = m.renderer.renderPending(ctx)
 	return err
+}
+
+// RenderPending draws the documents not drawn yet now (tests, tools) and
+// returns how many it stored.
+func (m *Module) RenderPending(ctx context.Context) (int, error) {
+	return m.renderer.renderPending(ctx)
 }
 
 // SendMail makes one pass over the mail outbox now (tests, tools).

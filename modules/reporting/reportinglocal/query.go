@@ -2,7 +2,6 @@ package reportinglocal
 
 import (
 	"context"
-	"sort"
 
 	"gorm.io/gorm"
 
@@ -19,7 +18,8 @@ type store interface {
 	roomTypes(ctx context.Context, f filter) ([]roomTypeCapacity, error)
 	names(ctx context.Context) (hotels map[string]hotelRow, roomTypes map[string]string, err error)
 	soldNights(ctx context.Context, f filter, from, to string, month bool) ([]aggRow, error)
-	movements(ctx context.Context, f filter, column, from, to string) ([]aggRow, error)
+	movements(ctx context.Context, f filter, from, to string) ([]stay, error)
+	placesOf(ctx context.Context, roomTypeIDs []string) (map[string]roomTypeRow, error)
 	ledger(ctx context.Context, f filter, from, to string) ([]ledgerAgg, error)
 	heldBookings(ctx context.Context, f filter, from, to string) ([]bookingRow, error)
 	onBooks(ctx context.Context, f filter, asOf, from, to string) ([]aggRow, error)
@@ -92,69 +92,75 @@ type roomTypeCapacity struct {
 }
 
 func (s gormStore) roomTypes(ctx context.Context, f filter) ([]roomTypeCapacity, error) {
-	var rts []roomTypeRow
-	q := s.db.WithContext(ctx).Model(&roomTypeRow{})
+	// One query, scanned by hand: gorm's reflection over thousands of room
+	// types cost more than the query.
+	q := s.db.WithContext(ctx).Table("reporting_room_types AS rt").
+		Select("rt.id, rt.hotel_id, rt.city_id, rt.name, rt.currency, COALESCE(c.from_date, ''), COALESCE(c.rooms, 0)").
+		Joins("LEFT JOIN reporting_capacity AS c ON c.room_type_id = rt.id")
 	if f.HotelID != "" {
-		q = q.Where("hotel_id = ?", f.HotelID)
+		q = q.Where("rt.hotel_id = ?", f.HotelID)
 	}
 	if f.RoomTypeID != "" {
-		q = q.Where("id = ?", f.RoomTypeID)
+		q = q.Where("rt.id = ?", f.RoomTypeID)
 	}
 	if f.CityID != "" {
-		q = q.Where("city_id = ?", f.CityID)
+		q = q.Where("rt.city_id = ?", f.CityID)
 	}
-	if err := q.Order("id").Find(&rts).Error; err != nil {
+	rows, err := q.Order("rt.id, c.from_date").Rows()
+	if err != nil {
 		return nil, err
 	}
-	var caps []capacityRow
-	cq := s.db.WithContext(ctx).Model(&capacityRow{})
-	if f.HotelID != "" || f.RoomTypeID != "" || f.CityID != "" {
-		sub := s.db.Model(&roomTypeRow{}).Select("id")
-		if f.HotelID != "" {
-			sub = sub.Where("hotel_id = ?", f.HotelID)
+	defer rows.Close()
+	var out []roomTypeCapacity
+	for rows.Next() {
+		var rt roomTypeRow
+		var c capacityRow
+		if err := rows.Scan(&rt.ID, &rt.HotelID, &rt.CityID, &rt.Name, &rt.Currency, &c.FromDate, &c.Rooms); err != nil {
+			return nil, err
 		}
-		if f.RoomTypeID != "" {
-			sub = sub.Where("id = ?", f.RoomTypeID)
+		if n := len(out); n == 0 || out[n-1].ID != rt.ID {
+			out = append(out, roomTypeCapacity{roomTypeRow: rt})
 		}
-		if f.CityID != "" {
-			sub = sub.Where("city_id = ?", f.CityID)
+		if c.FromDate != "" {
+			c.RoomTypeID = rt.ID
+			last := &out[len(out)-1]
+			last.timeline = append(last.timeline, c)
 		}
-		cq = cq.Where("room_type_id IN (?)", sub)
 	}
-	if err := cq.Order("room_type_id, from_date").Find(&caps).Error; err != nil {
-		return nil, err
-	}
-	byID := make(map[string][]capacityRow, len(rts))
-	for _, c := range caps {
-		byID[c.RoomTypeID] = append(byID[c.RoomTypeID], c)
-	}
-	out := make([]roomTypeCapacity, 0, len(rts))
-	for _, rt := range rts {
-		tl := byID[rt.ID]
-		sort.Slice(tl, func(i, j int) bool { return tl[i].FromDate < tl[j].FromDate })
-		out = append(out, roomTypeCapacity{roomTypeRow: rt, timeline: tl})
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 func (s gormStore) names(ctx context.Context) (map[string]hotelRow, map[string]string, error) {
-	var hs []hotelRow
-	if err := s.db.WithContext(ctx).Find(&hs).Error; err != nil {
+	hotels := map[string]hotelRow{}
+	rows, err := s.db.WithContext(ctx).Model(&hotelRow{}).Select("id, name, city_id, city").Rows()
+	if err != nil {
 		return nil, nil, err
 	}
-	var rts []roomTypeRow
-	if err := s.db.WithContext(ctx).Select("id, name").Find(&rts).Error; err != nil {
-		return nil, nil, err
-	}
-	hotels := make(map[string]hotelRow, len(hs))
-	for _, h := range hs {
+	defer rows.Close()
+	for rows.Next() {
+		var h hotelRow
+		if err := rows.Scan(&h.ID, &h.Name, &h.CityID, &h.City); err != nil {
+			return nil, nil, err
+		}
 		hotels[h.ID] = h
 	}
-	names := make(map[string]string, len(rts))
-	for _, r := range rts {
-		names[r.ID] = r.Name
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
 	}
-	return hotels, names, nil
+	names := map[string]string{}
+	rtRows, err := s.db.WithContext(ctx).Model(&roomTypeRow{}).Select("id, name").Rows()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rtRows.Close()
+	for rtRows.Next() {
+		var id, name string
+		if err := rtRows.Scan(&id, &name); err != nil {
+			return nil, nil, err
+		}
+		names[id] = name
+	}
+	return hotels, names, rtRows.Err()
 }
 
 // aggRow is a count and sum per room type, hotel, city, date and currency.
@@ -163,6 +169,9 @@ type aggRow struct {
 	N, Amount                                   int64
 }
 
+// soldNights counts the sold nights from..to (exclusive) and sums their
+// prices per room type, night (or month) and currency. The rows name the
+// room type only: its hotel and city come from the room types (placesOf).
 func (s gormStore) soldNights(ctx context.Context, f filter, from, to string, month bool) ([]aggRow, error) {
 	bucket := "date"
 	if month {
@@ -170,9 +179,9 @@ func (s gormStore) soldNights(ctx context.Context, f filter, from, to string, mo
 		bucket = "substr(date, 1, 7) || '-01'"
 	}
 	q := s.db.WithContext(ctx).Model(&nightRow{}).
-		Select("room_type_id, hotel_id, city_id, "+bucket+" AS bucket, currency, COUNT(*) AS n, SUM(price) AS amount").
+		Select("room_type_id, "+bucket+" AS bucket, currency, COUNT(*) AS n, SUM(price) AS amount").
 		Where("sold AND date >= ? AND date < ?", from, to)
-	rows, err := f.where(q, "").Group("room_type_id, hotel_id, city_id, bucket, currency").Rows()
+	rows, err := f.where(q, "").Group("room_type_id, bucket, currency").Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +189,7 @@ func (s gormStore) soldNights(ctx context.Context, f filter, from, to string, mo
 	var out []aggRow
 	for rows.Next() {
 		var a aggRow
-		if err := rows.Scan(&a.RoomTypeID, &a.HotelID, &a.CityID, &a.Date, &a.Currency, &a.N, &a.Amount); err != nil {
+		if err := rows.Scan(&a.RoomTypeID, &a.Date, &a.Currency, &a.N, &a.Amount); err != nil {
 			return nil, err
 		}
 		out = append(out, a)
@@ -188,14 +197,49 @@ func (s gormStore) soldNights(ctx context.Context, f filter, from, to string, mo
 	return out, rows.Err()
 }
 
-// movements counts confirmed stays by their check-in or check-out date.
-func (s gormStore) movements(ctx context.Context, f filter, column, from, to string) ([]aggRow, error) {
-	var out []aggRow
-	q := s.db.WithContext(ctx).Model(&bookingRow{}).
-		Select("room_type_id, hotel_id, city_id, "+column+" AS date, currency, COUNT(*) AS n").
-		Where("status = ? AND "+column+" >= ? AND "+column+" < ?", "confirmed", from, to)
-	err := f.where(q, "").Group("room_type_id, hotel_id, city_id, " + column + ", currency").Scan(&out).Error
-	return out, err
+// stay is a confirmed stay's room type, dates and currency.
+type stay struct {
+	RoomTypeID, CheckIn, CheckOut, Currency string
+}
+
+// movements are the confirmed stays that arrive or depart from..to
+// (exclusive), for arrivals and departures.
+func (s gormStore) movements(ctx context.Context, f filter, from, to string) ([]stay, error) {
+	q := s.db.WithContext(ctx).Model(&bookingRow{}).Select("room_type_id, check_in, check_out, currency").
+		Where("status = ? AND ((check_in >= ? AND check_in < ?) OR (check_out >= ? AND check_out < ?))", "confirmed", from, to, from, to)
+	rows, err := f.where(q, "").Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []stay
+	for rows.Next() {
+		var st stay
+		if err := rows.Scan(&st.RoomTypeID, &st.CheckIn, &st.CheckOut, &st.Currency); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// placesOf finds the hotel and city of room types reporting knows only from
+// bookings (never from the catalog's events).
+func (s gormStore) placesOf(ctx context.Context, roomTypeIDs []string) (map[string]roomTypeRow, error) {
+	out := make(map[string]roomTypeRow, len(roomTypeIDs))
+	for len(roomTypeIDs) > 0 {
+		chunk := roomTypeIDs[:min(500, len(roomTypeIDs))]
+		roomTypeIDs = roomTypeIDs[len(chunk):]
+		var rows []bookingRow
+		if err := s.db.WithContext(ctx).Select("DISTINCT room_type_id, hotel_id, city_id").
+			Where("room_type_id IN ?", chunk).Find(&rows).Error; err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[r.RoomTypeID] = roomTypeRow{ID: r.RoomTypeID, HotelID: r.HotelID, CityID: r.CityID}
+		}
+	}
+	return out, nil
 }
 
 type ledgerAgg struct {

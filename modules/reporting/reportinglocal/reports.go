@@ -1,9 +1,13 @@
 package reportinglocal
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"math"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop/modules/reporting"
@@ -95,6 +99,20 @@ func (s *Service) groupName(by, id string, hotels map[string]hotelRow, roomTypes
 	return id
 }
 
+// namesFor reads the names a report grouped by `by` shows: hotels (with
+// their cities) unless grouped by room type, whose names rts already has.
+func (s *Service) namesFor(ctx context.Context, by string, rts []roomTypeCapacity) (map[string]hotelRow, map[string]string, error) {
+	if by == reporting.GroupRoomType {
+		names := make(map[string]string, len(rts))
+		for _, rt := range rts {
+			names[rt.ID] = rt.Name
+		}
+		return nil, names, nil
+	}
+	hotels, _, err := s.store.names(ctx)
+	return hotels, nil, err
+}
+
 func defaults(req *reporting.ReportRequest, granularity string) {
 	if req.GroupBy == "" {
 		req.GroupBy = reporting.GroupHotel
@@ -112,32 +130,55 @@ func (s *Service) Occupancy(ctx context.Context, req reporting.ReportRequest) (r
 	defaults(&req, reporting.GranularityNight)
 	f := filter{HotelID: req.HotelID, RoomTypeID: req.RoomTypeID, CityID: req.CityID}
 	per := newPeriods(req.From, req.To, req.Granularity)
-	rows := map[groupKey]*reporting.OccupancyRow{}
-	row := func(period int, group, currency string) *reporting.OccupancyRow {
-		k := groupKey{period, group, currency}
-		r := rows[k]
-		if r == nil {
-			r = &reporting.OccupancyRow{Group: group, Currency: currency}
-			rows[k] = r
+	// A series of rows per group and currency, indexed by period: one map
+	// look-up per room type or stay rather than per row, and rows come out
+	// in order without sorting tens of thousands of them.
+	type seriesKey struct{ group, currency string }
+	type slot struct {
+		row  reporting.OccupancyRow
+		used bool
+	}
+	series := map[seriesKey][]slot{}
+	seriesOf := func(group, currency string) []slot {
+		k := seriesKey{group, currency}
+		sl, ok := series[k]
+		if !ok {
+			sl = make([]slot, len(per.starts))
+			series[k] = sl
 		}
-		return r
+		return sl
+	}
+	row := func(period int, group, currency string) *reporting.OccupancyRow {
+		sl := &seriesOf(group, currency)[period]
+		if !sl.used {
+			sl.used, sl.row.Group, sl.row.Currency = true, group, currency
+		}
+		return &sl.row
 	}
 
 	rts, err := s.store.roomTypes(ctx, f)
 	if err != nil {
 		return reporting.OccupancyReport{}, apperr.OrInternal(err, "occupancy")
 	}
+	places := make(map[string]roomTypeRow, len(rts)) // room type → its hotel and city
 	avail := make([]int64, len(per.starts))
 	for _, rt := range rts {
+		places[rt.ID] = rt.roomTypeRow
 		if len(rt.timeline) == 0 {
 			continue
 		}
 		clear(avail)
 		addCapacity(per, rt.timeline, avail)
-		g := groupOf(req.GroupBy, rt.ID, rt.HotelID, rt.CityID)
+		var sl []slot
 		for i, n := range avail {
 			if n > 0 {
-				row(i, g, rt.Currency).RoomsAvailable += n
+				if sl == nil {
+					sl = seriesOf(groupOf(req.GroupBy, rt.ID, rt.HotelID, rt.CityID), rt.Currency)
+				}
+				if !sl[i].used {
+					sl[i].used, sl[i].row.Group, sl[i].row.Currency = true, groupOf(req.GroupBy, rt.ID, rt.HotelID, rt.CityID), rt.Currency
+				}
+				sl[i].row.RoomsAvailable += n
 			}
 		}
 	}
@@ -146,52 +187,80 @@ func (s *Service) Occupancy(ctx context.Context, req reporting.ReportRequest) (r
 	if err != nil {
 		return reporting.OccupancyReport{}, apperr.OrInternal(err, "occupancy")
 	}
-	for _, a := range sold {
-		r := row(per.index(max(dayOf(a.Date), per.from)), groupOf(req.GroupBy, a.RoomTypeID, a.HotelID, a.CityID), a.Currency)
-		r.RoomsSold += a.N
-		r.RoomRevenue.Amount += a.Amount
-	}
-	for _, col := range []string{"check_in", "check_out"} {
-		mv, err := s.store.movements(ctx, f, col, from, to)
-		if err != nil {
-			return reporting.OccupancyReport{}, apperr.OrInternal(err, "occupancy")
-		}
-		for _, a := range mv {
-			r := row(per.index(dayOf(a.Date)), groupOf(req.GroupBy, a.RoomTypeID, a.HotelID, a.CityID), a.Currency)
-			if col == "check_in" {
-				r.Arrivals += a.N
-			} else {
-				r.Departures += a.N
-			}
-		}
-	}
-	hotels, rtNames, err := s.store.names(ctx)
+	stays, err := s.store.movements(ctx, f, from, to)
 	if err != nil {
 		return reporting.OccupancyReport{}, apperr.OrInternal(err, "occupancy")
 	}
-	out := reporting.OccupancyReport{From: req.From, To: req.To, GroupBy: req.GroupBy, Granularity: req.Granularity,
-		Rows: make([]reporting.OccupancyRow, 0, len(rows))}
-	for k, r := range rows {
-		r.PeriodStart, r.PeriodEnd = per.bounds(k.period)
-		r.Name = s.groupName(req.GroupBy, r.Group, hotels, rtNames)
-		r.RoomRevenue.Currency = r.Currency
-		r.ADR = moneyOf(divRound(r.RoomRevenue.Amount, r.RoomsSold), r.Currency)
-		r.RevPAR = moneyOf(divRound(r.RoomRevenue.Amount, r.RoomsAvailable), r.Currency)
-		if r.RoomsAvailable > 0 {
-			r.Occupancy = percent(r.RoomsSold, r.RoomsAvailable)
+	var unknown []string
+	for _, a := range sold {
+		if _, ok := places[a.RoomTypeID]; !ok {
+			places[a.RoomTypeID] = roomTypeRow{}
+			unknown = append(unknown, a.RoomTypeID)
 		}
-		out.Rows = append(out.Rows, *r)
 	}
-	sort.Slice(out.Rows, func(i, j int) bool {
-		a, b := out.Rows[i], out.Rows[j]
-		if c := a.PeriodStart.Compare(b.PeriodStart); c != 0 {
-			return c < 0
+	for _, st := range stays {
+		if _, ok := places[st.RoomTypeID]; !ok {
+			places[st.RoomTypeID] = roomTypeRow{}
+			unknown = append(unknown, st.RoomTypeID)
 		}
-		if a.Group != b.Group {
-			return a.Group < b.Group
+	}
+	if len(unknown) > 0 {
+		found, err := s.store.placesOf(ctx, unknown)
+		if err != nil {
+			return reporting.OccupancyReport{}, apperr.OrInternal(err, "occupancy")
 		}
-		return a.Currency < b.Currency
+		maps.Copy(places, found)
+	}
+	group := func(roomType string) string {
+		p := places[roomType]
+		return groupOf(req.GroupBy, roomType, p.HotelID, p.CityID)
+	}
+	for _, a := range sold {
+		r := row(per.index(max(dayOf(a.Date), per.from)), group(a.RoomTypeID), a.Currency)
+		r.RoomsSold += a.N
+		r.RoomRevenue.Amount += a.Amount
+	}
+	for _, st := range stays {
+		if st.CheckIn >= from && st.CheckIn < to {
+			row(per.index(dayOf(st.CheckIn)), group(st.RoomTypeID), st.Currency).Arrivals++
+		}
+		if st.CheckOut >= from && st.CheckOut < to {
+			row(per.index(dayOf(st.CheckOut)), group(st.RoomTypeID), st.Currency).Departures++
+		}
+	}
+	hotels, rtNames, err := s.namesFor(ctx, req.GroupBy, rts)
+	if err != nil {
+		return reporting.OccupancyReport{}, apperr.OrInternal(err, "occupancy")
+	}
+	keys := slices.SortedFunc(maps.Keys(series), func(a, b seriesKey) int {
+		return cmp.Or(strings.Compare(a.group, b.group), strings.Compare(a.currency, b.currency))
 	})
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = s.groupName(req.GroupBy, k.group, hotels, rtNames)
+	}
+	out := reporting.OccupancyReport{From: req.From, To: req.To, GroupBy: req.GroupBy, Granularity: req.Granularity}
+	for p := range per.starts {
+		start, end := per.bounds(p)
+		for i, k := range keys {
+			sl := &series[k][p]
+			if !sl.used {
+				continue
+			}
+			r := sl.row
+			r.PeriodStart, r.PeriodEnd, r.Name = start, end, names[i]
+			r.RoomRevenue.Currency = r.Currency
+			r.ADR = moneyOf(divRound(r.RoomRevenue.Amount, r.RoomsSold), r.Currency)
+			r.RevPAR = moneyOf(divRound(r.RoomRevenue.Amount, r.RoomsAvailable), r.Currency)
+			if r.RoomsAvailable > 0 {
+				r.Occupancy = percent(r.RoomsSold, r.RoomsAvailable)
+			}
+			out.Rows = append(out.Rows, r)
+		}
+	}
+	if out.Rows == nil {
+		out.Rows = []reporting.OccupancyRow{}
+	}
 	return out, nil
 }
 

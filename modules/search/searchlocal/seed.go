@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/civil"
 )
 
@@ -37,7 +38,10 @@ func (m *Module) Seed(ctx context.Context) (SeedStats, error) {
 		return SeedStats{AlreadySeeded: true}, nil
 	}
 	var st SeedStats
-	err := g.Transaction(func(tx *gorm.DB) error {
+	// Through the outbox, like the API: every room type's creation is an
+	// event, so reporting knows the demo hotels' rooms (occupancy's
+	// denominator) before their first booking.
+	err := m.events.Outbox().Transaction(ctx, func(tx *gorm.DB) error {
 		insert := func(rows any, n *int) error {
 			res := tx.Omit(clause.Associations).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500)
 			*n += int(res.RowsAffected)
@@ -52,13 +56,34 @@ func (m *Module) Seed(ctx context.Context) (SeedStats, error) {
 		if err := insert(&cat.rooms, &st.RoomTypes); err != nil {
 			return err
 		}
-		return insert(&cat.rates, &st.Rates)
+		if err := insert(&cat.rates, &st.Rates); err != nil {
+			return err
+		}
+		return recordSeeded(ctx, tx, cat)
 	})
 	if err != nil {
 		return SeedStats{}, fmt.Errorf("seed: %w", err)
 	}
 	m.svc.index.refresh(ctx, cityIDs(cat.cities)...)
 	return st, nil
+}
+
+// recordSeeded records a creation event for every room type of cat.
+func recordSeeded(ctx context.Context, tx *gorm.DB, cat catalog) error {
+	cities := make(map[string]cityRow, len(cat.cities))
+	for _, c := range cat.cities {
+		cities[c.ID] = c
+	}
+	places := make(map[string]hotelPlace, len(cat.hotels))
+	for _, h := range cat.hotels {
+		places[h.ID] = hotelPlace{CityID: h.CityID, HotelName: h.Name, Country: cities[h.CityID].Country, TimeZone: h.TimeZone}
+	}
+	for _, rt := range cat.rooms {
+		if err := recordChange(ctx, tx, search.ChangeCreated, rt, places[rt.HotelID], nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func cityIDs(cs []cityRow) []string {

@@ -2,6 +2,7 @@ package searchlocal_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/bellhop/bellhop/modules/search/searchlocal"
 	"github.com/bellhop/bellhop/platform/civil"
 	"github.com/bellhop/bellhop/platform/db/dbtest"
+	"github.com/bellhop/bellhop/platform/events"
 )
 
 func TestModule_Seed(t *testing.T) {
@@ -24,6 +26,26 @@ func TestModule_Seed(t *testing.T) {
 	t.Logf("seeded %+v in %s", st, time.Since(start))
 	if st.Cities < 50 || st.Hotels < 2000 || st.RoomTypes < st.Hotels*2 || st.Rates == 0 {
 		t.Fatalf("catalog too small: %+v", st)
+	}
+	// Every room type's creation is in the outbox, naming its hotel and
+	// time zone, as the API would have recorded it.
+	var created []struct{ Payload []byte }
+	if err := d.Table("events_outbox").Select("payload").Where("subject LIKE ?", "%room_type.changed%").Find(&created).Error; err != nil {
+		t.Fatal(err)
+	}
+	if len(created) != st.RoomTypes {
+		t.Fatalf("%d room_type.changed events for %d room types", len(created), st.RoomTypes)
+	}
+	var evt events.Event
+	var rtc search.RoomTypeChanged
+	if err := json.Unmarshal(created[0].Payload, &evt); err != nil {
+		t.Fatal(err)
+	}
+	if err := evt.Decode(&rtc); err != nil {
+		t.Fatal(err)
+	}
+	if rtc.Change != search.ChangeCreated || rtc.HotelName == "" || rtc.TimeZone == "" || len(rtc.Country) != 2 || rtc.RoomsTotal == 0 {
+		t.Fatalf("seeded event %+v: want a creation naming the hotel, its country and time zone", rtc)
 	}
 	again, err := m.Seed(ctx)
 	if err != nil || !again.AlreadySeeded {

@@ -210,16 +210,40 @@ type hotelChanges struct {
 // updateHotel applies changes to hotel id and returns its city.
 func (st store) updateHotel(ctx context.Context, id string, changes hotelChanges) (cityID string, err error) {
 	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		if cityID, err = cityOfHotel(tx, id); err != nil {
+		place, err := placeOfHotel(tx, id)
+		if err != nil {
 			return err
 		}
+		cityID = place.CityID
 		if changes.Amenities != nil {
 			err := tx.Model(&hotelRow{}).Where("id = ?", id).Select("amenities").Updates(&hotelRow{Amenities: *changes.Amenities}).Error
 			if err != nil {
 				return err
 			}
 		}
-		return tx.Model(&hotelRow{}).Where("id = ?", id).Updates(changes.Columns).Error
+		if err := tx.Model(&hotelRow{}).Where("id = ?", id).Updates(changes.Columns).Error; err != nil {
+			return err
+		}
+		_, renamed := changes.Columns["name"]
+		_, moved := changes.Columns["time_zone"]
+		if !renamed && !moved {
+			return nil
+		}
+		// Room-type events carry the hotel's name and time zone: tell their
+		// consumers the new ones.
+		if place, err = placeOfHotel(tx, id); err != nil {
+			return err
+		}
+		var rooms []roomTypeRow
+		if err := tx.Where("hotel_id = ?", id).Find(&rooms).Error; err != nil {
+			return err
+		}
+		for _, rt := range rooms {
+			if err := recordChange(ctx, tx, search.ChangeUpdated, rt, place, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return cityID, err
 }
@@ -228,9 +252,11 @@ func (st store) updateHotel(ctx context.Context, id string, changes hotelChanges
 // event for each room type, and returns its city.
 func (st store) deleteHotel(ctx context.Context, id string) (cityID string, err error) {
 	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		if cityID, err = cityOfHotel(tx, id); err != nil {
+		place, err := placeOfHotel(tx, id)
+		if err != nil {
 			return err
 		}
+		cityID = place.CityID
 		var rooms []roomTypeRow
 		if err := tx.Where("hotel_id = ?", id).Find(&rooms).Error; err != nil {
 			return err
@@ -243,7 +269,7 @@ func (st store) deleteHotel(ctx context.Context, id string) (cityID string, err 
 			return err
 		}
 		for _, rt := range rooms {
-			if err := recordChange(ctx, tx, search.ChangeDeleted, rt, cityID, nil); err != nil {
+			if err := recordChange(ctx, tx, search.ChangeDeleted, rt, place, nil); err != nil {
 				return err
 			}
 		}
@@ -252,28 +278,37 @@ func (st store) deleteHotel(ctx context.Context, id string) (cityID string, err 
 	return cityID, err
 }
 
-func cityOfHotel(tx *gorm.DB, id string) (string, error) {
-	var h hotelRow
-	if err := tx.Select("id", "city_id").Where("id = ?", id).Take(&h).Error; err != nil {
-		return "", notFound(err, search.ErrHotelNotFound, "hotel "+id)
+// hotelPlace is what a RoomTypeChanged event says of the room type's hotel.
+type hotelPlace struct {
+	CityID, HotelName, Country, TimeZone string
+}
+
+func placeOfHotel(tx *gorm.DB, id string) (hotelPlace, error) {
+	var p hotelPlace
+	err := tx.Table("hotels AS h").Select("h.city_id, h.name AS hotel_name, c.country, h.time_zone").
+		Joins("JOIN cities c ON c.id = h.city_id").Where("h.id = ?", id).Take(&p).Error
+	if err != nil {
+		return hotelPlace{}, notFound(err, search.ErrHotelNotFound, "hotel "+id)
 	}
-	return h.CityID, nil
+	return p, nil
 }
 
 // createRoomType adds row to its hotel, recording its creation event, and
 // returns the hotel's city.
 func (st store) createRoomType(ctx context.Context, row roomTypeRow) (cityID string, err error) {
 	err = st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		if cityID, err = cityOfHotel(tx, row.HotelID); err != nil {
+		place, err := placeOfHotel(tx, row.HotelID)
+		if err != nil {
 			return err
 		}
+		cityID = place.CityID
 		if err := tx.Omit(clause.Associations).Create(&row).Error; err != nil {
 			if db.IsUniqueViolation(err) {
 				return search.ErrRoomTypeExists
 			}
 			return err
 		}
-		return recordChange(ctx, tx, search.ChangeCreated, row, cityID, nil)
+		return recordChange(ctx, tx, search.ChangeCreated, row, place, nil)
 	})
 	return cityID, err
 }
@@ -337,17 +372,15 @@ func (st store) deleteRate(ctx context.Context, id string, date civil.Date) (cit
 func (st store) changeRoomType(ctx context.Context, id, change string, dates []civil.Date, write func(tx *gorm.DB) error) (string, error) {
 	var cityID string
 	err := st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		var found struct{ CityID string }
-		err := tx.Table("room_types AS rt").Select("h.city_id").
-			Joins("JOIN hotels h ON h.id = rt.hotel_id").Where("rt.id = ?", id).Take(&found).Error
-		if err != nil {
-			return notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
-		}
-		cityID = found.CityID
 		var before roomTypeRow
 		if err := tx.Where("id = ?", id).Take(&before).Error; err != nil {
+			return notFound(err, search.ErrRoomTypeNotFound, "room type "+id)
+		}
+		place, err := placeOfHotel(tx, before.HotelID)
+		if err != nil {
 			return err
 		}
+		cityID = place.CityID
 		if err := write(tx); err != nil {
 			return err
 		}
@@ -357,15 +390,16 @@ func (st store) changeRoomType(ctx context.Context, id, change string, dates []c
 				return err
 			}
 		}
-		return recordChange(ctx, tx, change, after, cityID, dates)
+		return recordChange(ctx, tx, change, after, place, dates)
 	})
 	return cityID, err
 }
 
 // recordChange writes a RoomTypeChanged event into the outbox, in tx.
-func recordChange(ctx context.Context, tx *gorm.DB, change string, rt roomTypeRow, cityID string, dates []civil.Date) error {
+func recordChange(ctx context.Context, tx *gorm.DB, change string, rt roomTypeRow, place hotelPlace, dates []civil.Date) error {
 	evt, err := events.New(ctx, search.Module, search.EventRoomTypeChanged, search.RoomTypeChanged{
-		Change: change, RoomTypeID: rt.ID, HotelID: rt.HotelID, CityID: cityID, Name: rt.Name,
+		Change: change, RoomTypeID: rt.ID, HotelID: rt.HotelID, HotelName: place.HotelName, CityID: place.CityID,
+		Country: place.Country, TimeZone: place.TimeZone, Name: rt.Name,
 		MaxGuests: rt.MaxGuests, RoomsTotal: rt.RoomsTotal, BaseRate: money.New(rt.BaseRate, rt.Currency), RateDates: dates,
 	})
 	if err != nil {

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/platform/pdftext/pdftexttest"
 )
 
 // Version is the mailpit release installed (with go install) when it is missing.
@@ -194,21 +196,8 @@ func (s *Server) getJSON(t testing.TB, path string, v any) {
 	}
 }
 
-// PDFText is a PDF's text as pdftotext -layout reads it (poppler-utils,
-// installed with apt-get when missing and the test runs as root).
-func PDFText(t testing.TB, pdf []byte) string {
-	t.Helper()
-	bin := Tool(t, "pdftotext", "sh", "-c", "apt-get install -y poppler-utils || (apt-get update && apt-get install -y poppler-utils)")
-	f := filepath.Join(t.TempDir(), "doc.pdf")
-	if err := os.WriteFile(f, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", f, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
+// PDFText is a PDF's text as pdftotext -layout reads it (pdftexttest.Text).
+func PDFText(t testing.TB, pdf []byte) string { return pdftexttest.Text(t, pdf) }
 
 // Tool finds a program on PATH or in ~/go/bin, installing it with the
 // install command when it is missing and the test runs as root (as CI and
