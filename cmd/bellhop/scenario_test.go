@@ -261,7 +261,10 @@ func (r scenarioResult) recordReports(t *testing.T, n *normaliser, key, base, st
 	var occ reporting.OccupancyReport
 	var rev reporting.RevenueReport
 	var occRaw, revRaw []byte
-	pollUntil(t, key, 15*time.Second, func() (bool, string) {
+	// Reporting reads events in order, and a fresh deployment starts with
+	// the demo seed's 7,200 room-type events to catch up on before the
+	// scenario's own: on PostgreSQL, on a busy machine, that takes a while.
+	pollUntil(t, key, 90*time.Second, func() (bool, string) {
 		occ, rev = reporting.OccupancyReport{}, reporting.RevenueReport{}
 		var res *http.Response
 		res, occRaw = rawSend(t, "GET", base+"/api/v1/reports/occupancy?"+query("from", checkIn.String(), "to", checkOut.String(),
