@@ -37,6 +37,8 @@ type envOptions struct {
 	// wrap, if set, stands between the module and the bank (a provider that
 	// lies, say).
 	wrap func(provider.Provider) provider.Provider
+	// db, if set, is the module's database (default: SQLite in a temp dir).
+	db *db.DB
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -53,7 +55,10 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.wrap != nil {
 		prov = o.wrap(bank)
 	}
-	d := dbtest.Open(t, payments.Module, paymentslocal.Migrations)
+	d := o.db
+	if d == nil {
+		d = dbtest.Open(t, payments.Module, paymentslocal.Migrations)
+	}
 	m, err := paymentslocal.New(paymentslocal.Deps{
 		DB: d, Bus: o.bus, Bookings: bk, Provider: prov, ProviderPolicy: o.policy,
 		NotFoundGrace: o.grace, ReconcileInterval: 100 * time.Millisecond,
