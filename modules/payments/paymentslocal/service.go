@@ -185,6 +185,15 @@ func (s *Service) Pay(ctx context.Context, req payments.PayRequest) (payments.Pa
 			if errors.Is(err, errClaimed) {
 				continue
 			}
+			// On PostgreSQL each statement reads what was committed when it
+			// began: a concurrent request with this very key may have
+			// claimed the booking after our read of the key and before our
+			// read of the booking's payments. Its answer is ours too.
+			if errors.Is(err, payments.ErrPaymentInProgress) || errors.Is(err, payments.ErrAlreadyPaid) {
+				if p, found, rerr := s.replay(ctx, caller.Subject, req.IdempotencyKey, fp); found || rerr != nil {
+					return p, rerr
+				}
+			}
 			return payments.Payment{}, err
 		}
 		p, err := s.charge(ctx, row, req.IdempotencyKey, req.PaymentMethod)
