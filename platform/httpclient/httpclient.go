@@ -470,9 +470,10 @@ func (c *Client) statusError(res *response) *apperr.Error {
 	if isProblem(res.header.Get("Content-Type")) {
 		var p apperr.Problem
 		if err := json.Unmarshal(res.body, &p); err == nil && (p.Code != "" || p.Status != 0) {
-			if p.Status == 0 {
-				p.Status = res.status
-			}
+			// The status line is authoritative (RFC 9457 §3.1.2): a body
+			// claiming another status (or none, or 700) does not change
+			// what the answer is, or whether it may be retried.
+			p.Status = res.status
 			e = p.Err()
 		}
 	}
