@@ -357,6 +357,26 @@ func (s *stores) bookingCounts(t *testing.T) map[string]int {
 	return out
 }
 
+// killMidLoad starts the monolith on dir with a sandbox bank answering in
+// bankLatency and payments left processing settled within seconds, runs a
+// load of bookings and payments against it and SIGKILLs it 2 s in. It
+// returns the environment to restart it with, the dead process and the
+// load run (still finishing: its requests after the kill fail).
+func killMidLoad(t *testing.T, dir, bankLatency string) (env []string, p *proc, run *loadRun) {
+	t.Helper()
+	env = append(loadEnv[:len(loadEnv):len(loadEnv)], "BELLHOP_PAYMENTS_RECONCILE_INTERVAL=500ms", "BELLHOP_PAYMENTS_SANDBOX_LATENCY="+bankLatency,
+		"BELLHOP_PAYMENTS_GUARD_ATTEMPT_TIMEOUT=1s", "BELLHOP_PAYMENTS_GUARD_ATTEMPTS=1", "BELLHOP_PAYMENTS_STALE_AFTER=2s",
+		"BELLHOP_PAYMENTS_NOT_FOUND_GRACE=1s")
+	p = start(t, env, "--data-dir", dir)
+	run = startLoad(t, p.URL, "", "--mix", "booking", "--rate", "80", "--duration", "5s", "--users", "4", "--timeout", "3s")
+	run.waitStderr(t, "load:    2s", time.Minute)
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.waitExit(t, 10*time.Second)
+	return env, p, run
+}
+
 // SIGKILL the monolith in the middle of a load run of bookings and
 // payments, start it again on the same data: once the reconciler and the
 // consumers caught up, every paid booking is confirmed or refunded, no
@@ -367,17 +387,7 @@ func TestInvariants_CrashMidLoad(t *testing.T) {
 	// A bank slow enough that payments are in flight when the process dies;
 	// those it leaves processing are asked about 2 s later (stale_after), and
 	// those the bank never saw are settled as not charged 1 s after that.
-	env := append(loadEnv, "BELLHOP_PAYMENTS_RECONCILE_INTERVAL=500ms", "BELLHOP_PAYMENTS_SANDBOX_LATENCY=300ms",
-		"BELLHOP_PAYMENTS_GUARD_ATTEMPT_TIMEOUT=1s", "BELLHOP_PAYMENTS_GUARD_ATTEMPTS=1", "BELLHOP_PAYMENTS_STALE_AFTER=2s",
-		"BELLHOP_PAYMENTS_NOT_FOUND_GRACE=1s")
-	p := start(t, env, "--data-dir", dir)
-
-	run := startLoad(t, p.URL, "", "--mix", "booking", "--rate", "80", "--duration", "5s", "--users", "4", "--timeout", "3s")
-	run.waitStderr(t, "load:    2s", time.Minute)
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = p.waitExit(t, 10*time.Second)
+	env, p, run := killMidLoad(t, dir, "300ms")
 	var inFlight int64
 	if err := openStores(t, dir).payments.DB.Raw("SELECT COUNT(*) FROM payments WHERE status = ?", payments.StatusProcessing).Scan(&inFlight).Error; err != nil {
 		t.Fatal(err)

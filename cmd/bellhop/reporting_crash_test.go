@@ -131,17 +131,7 @@ func TestReporting_SIGKILLMidStream(t *testing.T) {
 	dir, adminPassword := seedWithUsers(t)
 	// Payments left processing by the kill are settled within seconds, as in
 	// TestInvariants_CrashMidLoad.
-	env := append(loadEnv, "BELLHOP_PAYMENTS_RECONCILE_INTERVAL=500ms", "BELLHOP_PAYMENTS_SANDBOX_LATENCY=50ms",
-		"BELLHOP_PAYMENTS_GUARD_ATTEMPT_TIMEOUT=1s", "BELLHOP_PAYMENTS_GUARD_ATTEMPTS=1", "BELLHOP_PAYMENTS_STALE_AFTER=2s",
-		"BELLHOP_PAYMENTS_NOT_FOUND_GRACE=1s")
-	p := start(t, env, "--data-dir", dir)
-
-	run := startLoad(t, p.URL, "", "--mix", "booking", "--rate", "80", "--duration", "5s", "--users", "4", "--timeout", "3s")
-	run.waitStderr(t, "load:    2s", time.Minute)
-	if err := p.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = p.waitExit(t, 10*time.Second)
+	env, p, run := killMidLoad(t, dir, "50ms")
 	_ = run.wait(t, time.Minute) // requests after the kill fail: expected
 	for _, l := range strings.Split(p.logs.String(), "\n") {
 		if strings.Contains(l, "render") || strings.Contains(l, `"module":"reporting"`) && strings.Contains(l, `"level":"WARN"`) {
