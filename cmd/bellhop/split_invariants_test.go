@@ -46,18 +46,7 @@ func TestSplitMode_BookingInvariants(t *testing.T) {
 	// The gateway must name the bookings and payments processes at start, and
 	// they must name it: give them their addresses first.
 	bkAddr, pmAddr := freeLoopbackAddr(t), freeLoopbackAddr(t)
-	bookingsSecret := "bookings-service-secret-of-at-least-32-characters"
-	paymentsSecret := "payments-service-secret-of-at-least-32-characters"
-	gwConfig := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeTestFile(t, gwConfig, fmt.Sprintf(`auth:
-  service_clients:
-    - id: bookings
-      secret: %s
-      scopes: [%s]
-    - id: payments
-      secret: %s
-      scopes: [%s]
-`, bookingsSecret, search.ScopeQuote, paymentsSecret, bookings.ScopeRead))
+	gwConfig, bookingsSecret, paymentsSecret := writeServiceClients(t)
 
 	// One host registers, signs in and pays for every guest: lift the
 	// per-caller limits meant for real users (as bellhop load --help says).
@@ -402,6 +391,26 @@ func bankCharges(t *testing.T, dataDir string) []sandbox.Charge {
 		t.Fatal(err)
 	}
 	return charges
+}
+
+// writeServiceClients writes a gateway configuration that lists the service
+// identities of bookings (search:quote) and payments (bookings:read), and
+// returns its path and their secrets.
+func writeServiceClients(t *testing.T) (path, bookingsSecret, paymentsSecret string) {
+	t.Helper()
+	bookingsSecret = "bookings-service-secret-of-at-least-32-characters"
+	paymentsSecret = "payments-service-secret-of-at-least-32-characters"
+	path = filepath.Join(t.TempDir(), "gateway.yaml")
+	writeTestFile(t, path, fmt.Sprintf(`auth:
+  service_clients:
+    - id: bookings
+      secret: %s
+      scopes: [%s]
+    - id: payments
+      secret: %s
+      scopes: [%s]
+`, bookingsSecret, search.ScopeQuote, paymentsSecret, bookings.ScopeRead))
+	return path, bookingsSecret, paymentsSecret
 }
 
 // handedOut are the addresses freeLoopbackAddr has given in this test

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
-	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/observability/otlptest"
 )
 
@@ -32,18 +30,7 @@ func TestTracing_OneBookingIsOneTraceAcrossProcesses(t *testing.T) {
 	natsURL := startNATS(t)
 	gwDir, _ := seedWithUsers(t) // auth's and search's databases
 	srAddr, bkAddr, pmAddr, rpAddr := freeLoopbackAddr(t), freeLoopbackAddr(t), freeLoopbackAddr(t), freeLoopbackAddr(t)
-	bookingsSecret := "bookings-service-secret-of-at-least-32-characters"
-	paymentsSecret := "payments-service-secret-of-at-least-32-characters"
-	gwConfig := filepath.Join(t.TempDir(), "gateway.yaml")
-	writeTestFile(t, gwConfig, fmt.Sprintf(`auth:
-  service_clients:
-    - id: bookings
-      secret: %s
-      scopes: [%s]
-    - id: payments
-      secret: %s
-      scopes: [%s]
-`, bookingsSecret, search.ScopeQuote, paymentsSecret, bookings.ScopeRead))
+	gwConfig, bookingsSecret, paymentsSecret := writeServiceClients(t)
 	common := []string{
 		"BELLHOP_EVENTS_NATS_URL=" + natsURL,
 		"BELLHOP_TRACING_EXPORTER=otlp", "BELLHOP_TRACING_ENDPOINT=" + recv.URL,
