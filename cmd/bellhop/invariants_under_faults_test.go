@@ -387,7 +387,7 @@ func TestInvariants_CrashMidLoad(t *testing.T) {
 	// A bank slow enough that payments are in flight when the process dies;
 	// those it leaves processing are asked about 2 s later (stale_after), and
 	// those the bank never saw are settled as not charged 1 s after that.
-	env, p, run := killMidLoad(t, dir, "300ms")
+	env, _, run := killMidLoad(t, dir, "300ms")
 	var inFlight int64
 	if err := openStores(t, dir).payments.DB.Raw("SELECT COUNT(*) FROM payments WHERE status = ?", payments.StatusProcessing).Scan(&inFlight).Error; err != nil {
 		t.Fatal(err)
@@ -405,7 +405,7 @@ func TestInvariants_CrashMidLoad(t *testing.T) {
 		t.Fatalf("want payments before the crash and failures after it:\n%s", out)
 	}
 
-	p = start(t, env, "--data-dir", dir)
+	p := start(t, env, "--data-dir", dir)
 	checkOnly(t, p.URL, adminPassword, 30*time.Second)
 	s := openStores(t, dir)
 	s.waitSettled(t, 30*time.Second)
