@@ -733,6 +733,10 @@ func (e *edge) tryAsREADME(t *testing.T, block readmeBlock) {
 			fail("access log line %q: status %s, want 401 or 429", l, status)
 		}
 	}
+	// README's warning after the loop: this address's sign-in burst is
+	// spent, so a sign-in from it right away is nginx's 429.
+	res := e.client(t, 1).send(t, "POST", "/api/v1/sessions", map[string]string{"Content-Type": "application/json"}, `{"email":"nobody@bellhop.test","password":"a wrong guess!!"}`)
+	wantEdgeProblem(t, "a sign-in from 127.0.0.1 right after README's loop", res, http.StatusTooManyRequests, "edge.rate_limited")
 }
 
 // loggedFrom reports whether the process logged a request for path from ip.
