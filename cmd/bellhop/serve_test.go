@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,5 +178,42 @@ func TestCLI(t *testing.T) {
 	out, err = exec.Command(binary, "seed", "--data-dir", dir).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "already present") {
 		t.Fatalf("second seed: %s %v", out, err)
+	}
+}
+
+// A process whose NATS server stopped first (a split deployment stopped in
+// the wrong order) still stops promptly: its consumers do not wait out
+// their shutdown timeout (5 s each) for a drain no server can confirm, nor
+// the event connection for a flush.
+func TestServe_StopsPromptlyAfterNATSIsGone(t *testing.T) {
+	t.Parallel()
+	natsURL, stopNATS := startNATSServer(t)
+	p := start(t, []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}, "--data-dir", t.TempDir())
+	if res := call(t, "GET", p.URL+"/readyz", "", nil, nil); res.StatusCode != 200 {
+		t.Fatalf("/readyz: %d", res.StatusCode)
+	}
+	// Consumers report their subscriptions with their lag, every 5 s: by
+	// then every one of them is consuming.
+	pollUntil(t, "the consumers' lag in the metrics", 15*time.Second, func() (bool, string) {
+		return strings.Contains(fetchText(t, p.URL+"/metrics"), `bellhop_events_consumer_pending{module="reporting"`), ""
+	})
+	stopNATS()
+	pollUntil(t, "bellhop to notice NATS is gone", 10*time.Second, func() (bool, string) {
+		return strings.Contains(p.logs.String(), "nats disconnected"), ""
+	})
+	began := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.exited.Store(true)
+		if err != nil {
+			t.Errorf("bellhop exited with %v\n%s", err, p.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("bellhop did not stop within 20 s of SIGTERM\n%s", p.logs)
+	}
+	// The consumers' shutdown timeout is 5 s: stopping took less than one.
+	if took := time.Since(began); took > 4*time.Second {
+		t.Errorf("bellhop took %s to stop with NATS gone (its consumers waited for a drain)\n%s", took.Round(time.Millisecond), p.logs)
 	}
 }
