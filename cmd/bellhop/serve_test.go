@@ -217,3 +217,30 @@ func TestServe_StopsPromptlyAfterNATSIsGone(t *testing.T) {
 		t.Errorf("bellhop took %s to stop with NATS gone (its consumers waited for a drain)\n%s", took.Round(time.Millisecond), p.logs)
 	}
 }
+
+// In the whole app (API, dashboard and operational routes on one router), a
+// method a route does not take is a 405 naming the ones it does, an unknown
+// path a 404: both problem+json.
+func TestServe_WrongMethodIs405UnknownPathIs404(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "--data-dir", t.TempDir())
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"DELETE", "/api/v1/bookings", 405, "GET, POST"},
+		{"PUT", "/api/v1/hotels", 405, "GET, POST"},
+		{"POST", "/search", 405, "GET"},
+		{"GET", "/api/v1/nothing-here", 404, ""},
+		{"GET", "/nothing-here", 404, ""},
+	} {
+		res := call(t, c.method, p.URL+c.path, "", nil, nil)
+		if res.StatusCode != c.status || res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: %d %s, want %d problem+json", c.method, c.path, res.StatusCode, res.Header.Get("Content-Type"), c.status)
+		}
+		if c.allow != "" && !strings.Contains(res.Header.Get("Allow"), c.allow) {
+			t.Errorf("%s %s: Allow %q, want it to name %s", c.method, c.path, res.Header.Get("Allow"), c.allow)
+		}
+	}
+}
