@@ -180,6 +180,7 @@ func TestMakeRunEnv(t *testing.T) {
 // admin's password in ADMIN_PASSWORD. Both bellhop load runs must exit 0
 // and say the invariants hold, and the run must have confirmed bookings.
 func TestREADME_Load(t *testing.T) {
+	t.Parallel()
 	blocks := taggedBlocks(t, readmePath, "```sh load")
 	server, client := blockNamed(t, blocks, "```sh load", "server"), blockNamed(t, blocks, "```sh load", "")
 	env, err := makeRunEnv(server.text)
@@ -210,6 +211,7 @@ func TestREADME_Load(t *testing.T) {
 // running, as after stopping make run: the block must pass, and show
 // replays that matched.
 func TestREADME_ShadowTraffic(t *testing.T) {
+	t.Parallel()
 	block := blockNamed(t, taggedBlocks(t, readmePath, "```sh shadow"), "```sh shadow", "")
 	dataDir := seededDataDir(t)
 	natsAddr := freeLoopbackAddr(t)
@@ -249,6 +251,7 @@ func TestREADME_ShadowTraffic(t *testing.T) {
 // and paths changed): the block must pass, and the receiver must hold the
 // search's server span from service bellhop.
 func TestREADME_Tracing(t *testing.T) {
+	t.Parallel()
 	block := blockNamed(t, taggedBlocks(t, readmePath, "```sh tracing"), "```sh tracing", "")
 	recv := otlptest.NewReceiver(t)
 	dataDir := seededDataDir(t)
