@@ -47,7 +47,11 @@ func runREADMEBlocks(t *testing.T, s readmeScript) string {
 	needTool(t, "curl", "curl")
 	var script strings.Builder
 	for i, b := range s.blocks {
-		fmt.Fprintf(&script, "printf '\\n@@ block %d (%s line %d)\\n'\n", i+1, b.source(), b.line)
+		name := ""
+		if b.name != "" {
+			name = " [" + b.name + "]"
+		}
+		fmt.Fprintf(&script, "printf '\\n@@ block %d%s (%s line %d)\\n'\n", i+1, name, b.source(), b.line)
 		script.WriteString(s.replace.Replace(b.text))
 	}
 	script.WriteString("printf '\\n@@ end\\n'\n")
@@ -131,17 +135,19 @@ func blockNamed(t *testing.T, blocks []readmeBlock, tag, name string) readmeBloc
 
 var envAssignment = regexp.MustCompile(`^(BELLHOP_[A-Z0-9_]+)=([A-Za-z0-9._:/,-]*)$`)
 
-// makeRunEnv reads a "```sh load server" block: exactly
-// `VAR=value ... make run` (lines continued with a backslash), the variables
-// BELLHOP_* settings with plain values. It returns the assignments.
-func makeRunEnv(block string) ([]string, error) {
+// makeEnv reads a block that is exactly `VAR=value ... make TARGET`
+// (lines continued with a backslash), the variables BELLHOP_* settings with
+// plain values: the "```sh load server" block (make run), the edge's first
+// terminal (make split). It returns the assignments, which the test starts
+// the server (or the split deployment) with, as make would.
+func makeEnv(block, target string) ([]string, error) {
 	line := strings.TrimSpace(strings.ReplaceAll(block, "\\\n", " "))
 	if strings.Contains(line, "\n") {
-		return nil, fmt.Errorf("want one command, `VAR=value ... make run`, got several lines:\n%s", block)
+		return nil, fmt.Errorf("want one command, `VAR=value ... make %s`, got several lines:\n%s", target, block)
 	}
 	words := strings.Fields(line)
-	if len(words) < 2 || words[len(words)-2] != "make" || words[len(words)-1] != "run" {
-		return nil, fmt.Errorf("want `VAR=value ... make run`, got %q", line)
+	if len(words) < 2 || words[len(words)-2] != "make" || words[len(words)-1] != target {
+		return nil, fmt.Errorf("want `VAR=value ... make %s`, got %q", target, line)
 	}
 	env := words[:len(words)-2]
 	for _, w := range env {
@@ -152,11 +158,14 @@ func makeRunEnv(block string) ([]string, error) {
 	return env, nil
 }
 
-func TestMakeRunEnv(t *testing.T) {
+func TestMakeEnv(t *testing.T) {
 	t.Parallel()
-	env, err := makeRunEnv("BELLHOP_A_B=1 \\\nBELLHOP_C=x,y make run\n")
+	env, err := makeEnv("BELLHOP_A_B=1 \\\nBELLHOP_C=x,y make run\n", "run")
 	if err != nil || strings.Join(env, " ") != "BELLHOP_A_B=1 BELLHOP_C=x,y" {
-		t.Fatalf("makeRunEnv = %q, %v", env, err)
+		t.Fatalf("makeEnv = %q, %v", env, err)
+	}
+	if env, err := makeEnv("BELLHOP_A=1 make split\n", "run"); err == nil {
+		t.Errorf("make split read as make run: %q", env)
 	}
 	for _, bad := range []string{
 		"BELLHOP_A=1 make run --foo\n",     // more than make run
@@ -167,8 +176,8 @@ func TestMakeRunEnv(t *testing.T) {
 		"# raise the limits\nmake run\n",   // a comment the test would not run
 		"BELLHOP_A=$(cat secret) make run", // a command substitution
 	} {
-		if env, err := makeRunEnv(bad); err == nil {
-			t.Errorf("makeRunEnv(%q) = %q, want an error", bad, env)
+		if env, err := makeEnv(bad, "run"); err == nil {
+			t.Errorf("makeEnv(%q) = %q, want an error", bad, env)
 		}
 	}
 }
@@ -183,7 +192,7 @@ func TestREADME_Load(t *testing.T) {
 	t.Parallel()
 	blocks := taggedBlocks(t, readmePath, "```sh load")
 	server, client := blockNamed(t, blocks, "```sh load", "server"), blockNamed(t, blocks, "```sh load", "")
-	env, err := makeRunEnv(server.text)
+	env, err := makeEnv(server.text, "run")
 	if err != nil {
 		t.Fatalf("README.md line %d, the load server block: %v", server.line, err)
 	}

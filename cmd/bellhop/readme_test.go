@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -159,39 +158,11 @@ func TestREADME_WalkthroughSplit(t *testing.T) {
 // and fails naming the block that failed, with the server's log.
 func runWalkthrough(t *testing.T, blocks []readmeBlock, addr, adminPassword string, serverLog func() string) {
 	t.Helper()
-	var script strings.Builder
-	for i, b := range blocks {
-		fmt.Fprintf(&script, "printf '\\n@@ block %d (%s line %d)\\n'\n", i+1, b.source(), b.line)
-		script.WriteString(strings.ReplaceAll(b.text, "127.0.0.1:8080", addr))
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
-	cmd.Dir = t.TempDir() // the walkthrough writes a few files (hotels.json, receipt.pdf) where it runs
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+adminPassword)
-	cmd.Stdin = strings.NewReader(script.String())
-	combined, err := cmd.CombinedOutput()
-	output := string(combined)
-	if err == nil {
-		if !strings.Contains(output, fmt.Sprintf("@@ block %d ", len(blocks))) {
-			t.Fatalf("the walkthrough ended before its last block:\n%s", output)
-		}
-		t.Logf("README walkthrough: %d blocks passed; their output:\n%s", len(blocks), output)
-		return
-	}
-	// Name the block that failed: the last marker printed.
-	failed := 0
-	for i := range blocks {
-		if strings.Contains(output, fmt.Sprintf("@@ block %d ", i+1)) {
-			failed = i
-		}
-	}
-	b := blocks[failed]
-	since := output
-	if at := strings.LastIndex(output, "@@ block "); at >= 0 {
-		since = output[at:]
-	}
-	t.Fatalf("walkthrough block %d (%s line %d) failed: %v\n--- block ---\n%s--- its output ---\n%s\n--- server log ---\n%s",
-		failed+1, b.source(), b.line, err, b.text, since, serverLog())
+	runREADMEBlocks(t, readmeScript{
+		blocks:  blocks,
+		replace: strings.NewReplacer("127.0.0.1:8080", addr),
+		env:     []string{"ADMIN_PASSWORD=" + adminPassword},
+		timeout: 3 * time.Minute, // in a temp dir: the walkthrough writes a few files (hotels.json, receipt.pdf) where it runs
+		logs:    func() string { return "--- server log ---\n" + serverLog() },
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -202,16 +201,7 @@ func TestServe_StopsPromptlyAfterNATSIsGone(t *testing.T) {
 		return strings.Contains(p.logs.String(), "nats disconnected"), ""
 	})
 	began := time.Now()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		p.exited.Store(true)
-		if err != nil {
-			t.Errorf("bellhop exited with %v\n%s", err, p.logs)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("bellhop did not stop within 20 s of SIGTERM\n%s", p.logs)
-	}
+	p.stop(t) // SIGTERM, as goreman or systemd would
 	// The consumers' shutdown timeout is 5 s: stopping took less than one.
 	if took := time.Since(began); took > 4*time.Second {
 		t.Errorf("bellhop took %s to stop with NATS gone (its consumers waited for a drain)\n%s", took.Round(time.Millisecond), p.logs)
