@@ -197,14 +197,10 @@ type userChanges struct {
 
 func (s *gormStore) updateUser(ctx context.Context, id string, c userChanges) error {
 	changes := map[string]any{"updated_at": c.UpdatedAt}
-	if c.Name != nil {
-		changes["name"] = *c.Name
-	}
-	if c.Email != nil {
-		changes["email"] = *c.Email
-	}
-	if c.EmailKey != nil {
-		changes["email_key"] = *c.EmailKey
+	for column, v := range map[string]*string{"name": c.Name, "email": c.Email, "email_key": c.EmailKey} {
+		if v != nil {
+			changes[column] = *v
+		}
 	}
 	err := s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", id).Updates(changes).Error
 	if db.IsUniqueViolation(err) {
