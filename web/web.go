@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -127,9 +128,13 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 // operational routes alone.
 func (w *Web) Register(e *echo.Echo) {
 	e.GET("/static/:file", w.assets.serve)
-	g := e.Group("", httpserver.ContentSecurityPolicy(CSP), middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}), w.withSession)
+	// Each page gets the dashboard's middleware itself: an echo Group with
+	// middleware at the root would add a catch-all route, and every request
+	// the API does not take (DELETE on a collection, say) would be a 404
+	// instead of a 405 naming the methods it does take.
+	pages := []echo.MiddlewareFunc{httpserver.ContentSecurityPolicy(CSP), middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024}), w.withSession}
 	for _, r := range w.routes() {
-		g.Add(r.method, r.path, r.handler, r.mw...)
+		e.Add(r.method, r.path, r.handler, append(slices.Clip(pages), r.mw...)...)
 	}
 }
 

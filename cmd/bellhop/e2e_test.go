@@ -292,6 +292,14 @@ func query(kv ...string) string {
 // port, as split mode needs, and returns its URL. It stops when the test ends.
 func startNATS(t *testing.T) string {
 	t.Helper()
+	url, _ := startNATSServer(t)
+	return url
+}
+
+// startNATSServer is startNATS that also returns a function stopping the
+// server (SIGTERM, as an operator would) before the test ends.
+func startNATSServer(t *testing.T) (url string, stop func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -307,18 +315,22 @@ func startNATS(t *testing.T) string {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+			}
+		})
+	}
+	t.Cleanup(stop)
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			c.Close()
-			return "nats://" + addr
+			return "nats://" + addr, stop
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("nats-server did not start:\n%s", logs)

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,31 +23,40 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/cmd/internal/topology"
+	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/modules/bookings"
 	"github.com/bellhop/bellhop/modules/payments"
 	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/civil"
 	"go.yaml.in/yaml/v4"
 )
 
-// nginx at the edge of the split deployment: Debian's nginx with the Lua
-// module runs configs/nginx/nginx.conf (only the addresses in upstreams.conf
-// and listen.conf changed to this test's free ports) in front of
+// nginx at the edge of the split deployment, as README's "nginx at the
+// edge" runs it: its three blocks ("```sh edge split", "edge nginx" and
+// "edge try", one per terminal) set everything up and try it, and the
+// subtests go on through the same nginx. Debian's nginx with the Lua module
+// runs configs/nginx/nginx.conf (only the addresses in upstreams.conf and
+// listen.conf changed to this test's free ports) in front of
 // configs/split.yaml's topology: a gateway (the dashboard, every module
 // remote) and one process per module, all on one NATS server, each trusting
 // X-Forwarded-For from loopback's 127.0.0.1 only (nginx's and the gateway's
 // address).
 //
-// Clients speak from other loopback addresses (127.0.0.2 and up), as clients
+// README's curls speak from 127.0.0.1, as a user's would; the subtests'
+// clients from other loopback addresses (127.0.0.2 and up), as clients
 // elsewhere would, so each has an address of its own at nginx and in the
-// processes' logs. The test checks that each path prefix reaches the process
-// it names, a booking made through nginx alone, the 429s on sign-in and
-// payments, the Lua rule, a 503 for a stopped process, and that the
-// processes see the client's address through nginx and ignore a forged
-// X-Forwarded-For from anyone else.
+// processes' logs. The test checks what README's last block prints, that
+// each path prefix reaches the process it names, a booking made through
+// nginx alone, the 429s on sign-in and payments, the Lua rule, a 503 for a
+// stopped process, and that the processes see the client's address through
+// nginx and ignore a forged X-Forwarded-For from anyone else.
 func TestEdge_NginxInFrontOfTheSplitDeployment(t *testing.T) {
 	nginx := ensureNginx(t)
-	e := startEdgeTopology(t, nginx)
+	readme := edgeREADMEBlocks(t)
+	e := startEdgeTopology(t, nginx, readme)
+
+	t.Run("README", func(t *testing.T) { e.tryAsREADME(t, readme.try) })
 
 	t.Run("Routing", func(t *testing.T) {
 		c := e.client(t, 2)
@@ -116,21 +126,50 @@ func TestEdge_NginxInFrontOfTheSplitDeployment(t *testing.T) {
 		// A guest registers, holds, pays and gets a receipt through nginx
 		// alone: auth, bookings, payments and reporting each answer their
 		// part, and the payment event crosses NATS to bookings and reporting.
-		edgeURL := "http://" + e.addr
-		token := registerGuest(t, edgeURL, "edge-guest@guest.example")
-		b := holdRoom(t, edgeURL, token, firstRoomType(t, edgeURL), 40)
+		// The guest has an address of its own: README's block spent
+		// 127.0.0.1's sign-in burst at nginx, as README warns.
+		c := e.client(t, 3)
+		const email, password = "edge-guest@guest.example", "a long enough passphrase"
+		res := c.send(t, "POST", "/api/v1/users", map[string]string{"Content-Type": "application/json"}, registrationBody(t, email, "Guest", password))
+		wantAccepted(t, "register "+email+" through the edge", &http.Response{StatusCode: res.status, Header: res.header}, res.body, email)
+		var tok auth.Tokens
+		c.sendJSON(t, "POST", "/api/v1/sessions", fmt.Sprintf(`{"email":%q,"password":%q}`, email, password), &tok)
+		if tok.AccessToken == "" || tok.RefreshToken == "" {
+			t.Fatalf("sign in %s through the edge: %+v", email, tok)
+		}
+		in, out := stay()
+		var page search.SearchResult
+		c.sendJSON(t, "GET", "/api/v1/hotels?"+query("city", "Lisbon", "check_in", in, "check_out", out, "limit", "1"), "", &page)
+		if len(page.Hotels) == 0 || len(page.Hotels[0].RoomTypes) == 0 {
+			t.Fatalf("no hotel in Lisbon through the edge: %+v", page)
+		}
+		as := func(extra map[string]string) map[string]string {
+			h := map[string]string{"Authorization": "Bearer " + tok.AccessToken, "Content-Type": "application/json"}
+			maps.Copy(h, extra)
+			return h
+		}
+		checkIn := civil.Today(time.UTC).AddDays(40)
+		var b bookings.Booking
+		res = c.send(t, "POST", "/api/v1/bookings", as(map[string]string{"Idempotency-Key": "edge-hold-1"}),
+			fmt.Sprintf(`{"room_type_id":%q,"check_in":%q,"check_out":%q,"guests":1}`, page.Hotels[0].RoomTypes[0].ID, checkIn, checkIn.AddDays(2)))
+		if res.status != http.StatusCreated || json.Unmarshal(res.body, &b) != nil {
+			t.Fatalf("hold through the edge: %d %s", res.status, res.body)
+		}
 		var pay payments.Payment
-		if res := send(t, "POST", edgeURL+"/api/v1/payments", token, fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, b.ID),
-			map[string]string{"Idempotency-Key": "edge-pay-1"}, &pay); res.StatusCode != 201 || pay.Status != "succeeded" {
-			t.Fatalf("pay through the edge: %d %+v", res.StatusCode, pay)
+		res = c.send(t, "POST", "/api/v1/payments", as(map[string]string{"Idempotency-Key": "edge-pay-1"}),
+			fmt.Sprintf(`{"booking_id":%q,"payment_method":"pm_card_visa"}`, b.ID))
+		if res.status != http.StatusCreated || json.Unmarshal(res.body, &pay) != nil || pay.Status != "succeeded" {
+			t.Fatalf("pay through the edge: %d %s", res.status, res.body)
 		}
 		pollUntil(t, "the booking to be confirmed and its receipt issued", 10*time.Second, func() (bool, string) {
 			var got bookings.Booking
-			call(t, "GET", edgeURL+"/api/v1/bookings/"+b.ID, token, nil, &got)
 			var docs struct {
 				Documents []struct{ Kind string } `json:"documents"`
 			}
-			call(t, "GET", edgeURL+"/api/v1/bookings/"+b.ID+"/documents", token, nil, &docs)
+			res := c.send(t, "GET", "/api/v1/bookings/"+b.ID, as(nil), "")
+			_ = json.Unmarshal(res.body, &got)
+			res = c.send(t, "GET", "/api/v1/bookings/"+b.ID+"/documents", as(nil), "")
+			_ = json.Unmarshal(res.body, &docs)
 			return got.Status == "confirmed" && len(docs.Documents) == 1 && docs.Documents[0].Kind == "receipt",
 				fmt.Sprintf("booking %s, documents %+v", got.Status, docs.Documents)
 		})
@@ -360,6 +399,43 @@ var upstreamRE = regexp.MustCompile(`(upstream bellhop_(\w+) \{\s*server )([^;\s
 type edge struct {
 	procs map[string]*proc
 	addr  string // nginx's HOST:PORT
+	root  string // the directory laid out like the repository where README's blocks run
+}
+
+// edgeREADME is README's "nginx at the edge" walkthrough: one block per
+// terminal, in the order a user runs them.
+type edgeREADME struct {
+	split, nginx, try readmeBlock
+}
+
+// edgeREADMEBlocks returns README's "```sh edge NAME" blocks: split, nginx
+// and try, in that order and no others.
+func edgeREADMEBlocks(t *testing.T) edgeREADME {
+	t.Helper()
+	blocks := taggedBlocks(t, filepath.Join("..", "..", "README.md"), "```sh edge")
+	var names []string
+	for _, b := range blocks {
+		names = append(names, b.name)
+	}
+	if want := []string{"split", "nginx", "try"}; !slices.Equal(names, want) {
+		t.Fatalf("README.md's ```sh edge blocks are %q, want %q (one per terminal)", names, want)
+	}
+	return edgeREADME{split: blocks[0], nginx: blocks[1], try: blocks[2]}
+}
+
+// readmeSplitCommand is README's first terminal, exactly: the split
+// deployment started with nginx's address as the trusted proxy.
+const readmeSplitCommand = "BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1 make split"
+
+// readmeSplitEnv checks that README's "```sh edge split" block is
+// readmeSplitCommand and returns the environment it sets for make split.
+func readmeSplitEnv(t *testing.T, b readmeBlock) []string {
+	t.Helper()
+	if got := strings.TrimSpace(b.text); got != readmeSplitCommand {
+		t.Fatalf("README.md:%d: the ```sh edge split block is %q; the test starts the split deployment as %q does", b.line, got, readmeSplitCommand)
+	}
+	fields := strings.Fields(readmeSplitCommand)
+	return fields[:len(fields)-2] // without "make split"
 }
 
 // ensureNginx returns the nginx binary, installing Debian's nginx and Lua
@@ -412,10 +488,12 @@ func ensureNginx(t *testing.T) string {
 }
 
 // startEdgeTopology starts configs/split.yaml's topology (what `make split`
-// runs) on free ports, prepared and seeded by `bellhop split --prepare-only`,
+// runs: `bellhop split`) on free ports with the environment of README's
+// first terminal, prepared and seeded by `bellhop split --prepare-only`,
 // each process started here so the test reads its log and can stop it
-// alone, and nginx in front of it; everything stops when the test ends.
-func startEdgeTopology(t *testing.T, nginxBin string) *edge {
+// alone, and nginx in front of it by README's second terminal; everything
+// stops when the test ends.
+func startEdgeTopology(t *testing.T, nginxBin string, readme edgeREADME) *edge {
 	t.Helper()
 	topo, err := topology.Load(filepath.Join("..", "..", "configs", "split.yaml"), splitModules)
 	if err != nil {
@@ -446,11 +524,13 @@ func startEdgeTopology(t *testing.T, nginxBin string) *edge {
 		t.Fatal(err)
 	}
 
-	// Every process believes X-Forwarded-For from 127.0.0.1 only: nginx's
-	// address, and the gateway's (for the dashboard's sign-in). Auth's own
-	// sign-in limit is tighter than nginx's so the two are seen apart.
-	env := []string{"BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1",
-		"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=0.01", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=3"}
+	// README's environment: every process believes X-Forwarded-For from
+	// 127.0.0.1 only, nginx's address and the gateway's (for the dashboard's
+	// sign-in). Auth's own sign-in limit is tighter than nginx's so the two
+	// are seen apart (XForwardedForOnlyFromNginx); README's blocks make no
+	// sign-in (their token requests have auth's token limit, untouched).
+	env := append(readmeSplitEnv(t, readme.split),
+		"BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_RPS=0.01", "BELLHOP_AUTH_SIGN_IN_RATE_LIMIT_BURST=3")
 	// auth first (the others fetch its keys), the gateway last.
 	cmds := slices.Clone(launch.Commands[1:]) // NATS runs already
 	slices.SortStableFunc(cmds, func(a, b topology.Command) int {
@@ -472,22 +552,30 @@ func startEdgeTopology(t *testing.T, nginxBin string) *edge {
 		e.procs[c.Name] = start(t, env, append(c.Args[1:], "--addr", addr)...) // Args[0] is "serve"
 		upstreams[c.Name] = addr
 	}
-	startNginx(t, nginxBin, e.addr, upstreams)
+	e.root = startNginxAsREADME(t, nginxBin, readme.nginx, e.addr, upstreams)
 	return e
 }
 
-// startNginx runs configs/nginx/nginx.conf in a prefix of its own, with the
-// checked-in upstreams.conf and listen.conf pointed at this test's ports.
-func startNginx(t *testing.T, bin, listen string, upstreams map[string]string) {
+// startNginxAsREADME runs README's "```sh edge nginx" block as written, with
+// bash, in a directory laid out like the repository: configs/nginx/ holds
+// the checked-in nginx.conf, and upstreams.conf and listen.conf pointed at
+// this test's ports. The block runs nginx in the foreground (a user's
+// second terminal); the test runs it in the background, stops it as Ctrl-C
+// would when the test ends, and returns the directory.
+func startNginxAsREADME(t *testing.T, bin string, block readmeBlock, listen string, upstreams map[string]string) string {
 	t.Helper()
-	prefix, err := os.MkdirTemp("", "bellhop-edge-")
+	root, err := os.MkdirTemp("", "bellhop-edge-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(prefix) })
-	// nginx's workers run as www-data when started by root: they need to
-	// reach the temp paths under the prefix.
-	if err := os.Chmod(prefix, 0o755); err != nil {
+	t.Cleanup(func() { os.RemoveAll(root) })
+	// nginx's workers run as an unprivileged user when started by root:
+	// they need to reach the temp paths under data/nginx.
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	confDir := filepath.Join(root, "configs", "nginx")
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	read := func(name string) string {
@@ -513,11 +601,17 @@ func startNginx(t *testing.T, bin, listen string, upstreams map[string]string) {
 		}
 	}
 	lis := regexp.MustCompile(`(?m)^listen [^;]+;`).ReplaceAllString(read("listen.conf"), "listen "+listen+";")
-	writeTestFile(t, filepath.Join(prefix, "nginx.conf"), read("nginx.conf"))
-	writeTestFile(t, filepath.Join(prefix, "upstreams.conf"), ups)
-	writeTestFile(t, filepath.Join(prefix, "listen.conf"), lis)
+	writeTestFile(t, filepath.Join(confDir, "nginx.conf"), read("nginx.conf"))
+	writeTestFile(t, filepath.Join(confDir, "upstreams.conf"), ups)
+	writeTestFile(t, filepath.Join(confDir, "listen.conf"), lis)
 
-	cmd := exec.Command(bin, "-p", prefix+"/", "-c", filepath.Join(prefix, "nginx.conf"), "-e", "stderr")
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", block.text)
+	cmd.Dir = root
+	// The block says `nginx`: Debian's is in /usr/sbin, not on every PATH.
+	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// Its own process group, like a terminal's foreground job: Ctrl-C
+	// signals bash, nginx's master and its workers alike.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -526,12 +620,16 @@ func startNginx(t *testing.T, bin, listen string, upstreams map[string]string) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGQUIT) // graceful: workers finish, then exit
+		// README: "Ctrl-C stops it".
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil {
+				t.Errorf("README.md:%d: the nginx block ended with %v on Ctrl-C\n%s", block.line, err, logs)
+			}
 		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("nginx did not stop within 10 s\n%s", logs)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Errorf("README.md:%d: nginx did not stop within 10 s of Ctrl-C\n%s", block.line, logs)
 		}
 		if t.Failed() {
 			t.Logf("nginx log:\n%s", logs)
@@ -540,18 +638,116 @@ func startNginx(t *testing.T, bin, listen string, upstreams map[string]string) {
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond); err == nil {
 			c.Close()
-			return
+			return root
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("nginx exited: %v\n%s", err, logs)
+			t.Fatalf("README.md:%d: the nginx block exited: %v\n--- block ---\n%s--- its output ---\n%s", block.line, err, block.text, logs)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s\n%s", listen, logs)
+			t.Fatalf("README.md:%d: nginx did not listen on %s\n%s", block.line, listen, logs)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// edgeAccessLine is a line of nginx's access log (log_format edge in
+// nginx.conf) as README's tail shows it.
+var edgeAccessLine = regexp.MustCompile(`^(\S+) \[[^]]+\] "([^"]*)" (\d{3}) \d+ \S+ upstream=(\S+) rid=(\S+)$`)
+
+// tryAsREADME runs README's "```sh edge try" block as written (only the
+// edge's address changed) in bash -euo pipefail, from the directory where
+// the nginx block ran, and checks that what it prints is what its comments
+// say: search's cities with 200, the Lua rule's 403, 11 × 401 from auth and
+// one 429 from nginx, and access log lines naming who answered.
+func (e *edge) tryAsREADME(t *testing.T, block readmeBlock) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
+	cmd.Dir = e.root
+	cmd.Stdin = strings.NewReader(strings.ReplaceAll(block.text, "127.0.0.1:8088", e.addr))
+	out, err := cmd.CombinedOutput()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("README.md:%d: the ```sh edge try block: %s\n--- block ---\n%s--- its output ---\n%s", block.line, fmt.Sprintf(format, args...), block.text, out)
+	}
+	if err != nil {
+		fail("%v", err)
+	}
+	t.Logf("README's edge try block printed:\n%s", out)
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) != 9 {
+		fail("%d lines, want 9: the cities and 200, the refusal and 403, two counts, three access log lines", len(lines))
+	}
+
+	// search's process answers, 200: the cities search itself lists.
+	var viaEdge, direct search.CityList
+	if lines[1] != "200" || json.Unmarshal([]byte(lines[0]), &viaEdge) != nil || len(viaEdge.Cities) == 0 {
+		fail("lines 1-2 are not search's cities and 200")
+	}
+	call(t, "GET", e.procs["search"].URL+"/api/v1/cities?prefix=li", "", nil, &direct)
+	if fmt.Sprint(viaEdge) != fmt.Sprint(direct) {
+		fail("the cities through the edge %+v, straight at search %+v", viaEdge, direct)
+	}
+	if !e.loggedFrom("search", "/api/v1/cities", "127.0.0.1") || e.loggedFrom(topology.GatewayName, "/api/v1/cities", "127.0.0.1") {
+		fail("search's own log does not show the cities request from 127.0.0.1 (or the gateway's does)")
+	}
+
+	// The Lua rule: nginx's own 403 problem+json (a line of its own, as
+	// the status follows on the next).
+	if lines[3] != "403" {
+		fail("line 4 is %q, want 403", lines[3])
+	}
+	wantEdgeProblem(t, "README's SQL injection", edgeResponse{status: http.StatusForbidden,
+		header: http.Header{"Content-Type": {apperr.ProblemMediaType}}, body: []byte(lines[2] + "\n")}, http.StatusForbidden, "edge.malicious_query")
+
+	// Twelve token requests at once: one plus the burst of 10 reach auth
+	// (401, no such client), nginx answers the twelfth itself.
+	if !regexp.MustCompile(`^\s*11 401$`).MatchString(lines[4]) || !regexp.MustCompile(`^\s*1 429$`).MatchString(lines[5]) {
+		fail("the token loop printed %q and %q, want 11 × 401 then 1 × 429", lines[4], lines[5])
+	}
+
+	// The access log's last three lines: the token requests, each naming
+	// auth's address when auth answered and - when nginx did; auth logged
+	// each one it answered under the same request ID, from 127.0.0.1.
+	for _, l := range lines[6:] {
+		m := edgeAccessLine.FindStringSubmatch(l)
+		if m == nil || m[1] != "127.0.0.1" || m[2] != "POST /oauth/token" {
+			fail("access log line %q is not a token request from 127.0.0.1", l)
+		}
+		switch status, upstream, rid := m[3], m[4], m[5]; status {
+		case "401":
+			if upstream != e.procs["auth"].Addr {
+				fail("access log line %q: auth's 401 with upstream=%s, want auth's %s", l, upstream, e.procs["auth"].Addr)
+			}
+			if got := e.loggedIP(t, "auth", rid, "/oauth/token"); got != "127.0.0.1" {
+				fail("auth logged request %s from %s, want 127.0.0.1", rid, got)
+			}
+		case "429":
+			if upstream != "-" {
+				fail("access log line %q: nginx's 429 with upstream=%s, want -", l, upstream)
+			}
+			e.wantNotLogged(t, rid, "README's twelfth token request")
+		default:
+			fail("access log line %q: status %s, want 401 or 429", l, status)
+		}
+	}
+	// README's warning after the loop: this address's sign-in burst is
+	// spent, so a sign-in from it right away is nginx's 429.
+	res := e.client(t, 1).send(t, "POST", "/api/v1/sessions", map[string]string{"Content-Type": "application/json"}, `{"email":"nobody@bellhop.test","password":"a wrong guess!!"}`)
+	wantEdgeProblem(t, "a sign-in from 127.0.0.1 right after README's loop", res, http.StatusTooManyRequests, "edge.rate_limited")
+}
+
+// loggedFrom reports whether the process logged a request for path from ip.
+func (e *edge) loggedFrom(name, path, ip string) bool {
+	for _, line := range strings.Split(e.procs[name].logs.String(), "\n") {
+		var l accessLine
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "http request" && l.Path == path && l.IP == ip {
+			return true
+		}
+	}
+	return false
 }
 
 // edgeClient speaks plain HTTP/1.1 from its own loopback address (127.0.0.N),
@@ -704,6 +900,9 @@ func wantEdgeProblem(t *testing.T, what string, res edgeResponse, status int, re
 	if res.status != status || !strings.HasPrefix(res.header.Get("Content-Type"), apperr.ProblemMediaType) {
 		t.Errorf("%s: %d %q %s, want %d problem+json", what, res.status, res.header.Get("Content-Type"), res.body, status)
 		return
+	}
+	if !strings.HasSuffix(string(res.body), "}\n") {
+		t.Errorf("%s: problem body %q does not end in a newline (Bellhop's JSON does)", what, res.body)
 	}
 	var p apperr.Problem
 	if err := json.Unmarshal(res.body, &p); err != nil {

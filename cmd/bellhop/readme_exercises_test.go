@@ -29,8 +29,10 @@ var extractionModules = []struct {
 
 // TestREADME_ExtractionExercises runs README's "```sh exercise NAME" blocks
 // in order in one bash session, as a reader would after `make run`: a seeded
-// data dir, the binaries built, only the addresses changed (free loopback
-// ports) and the paths of the binaries and data dir. Each block checks its
+// data dir and bin/bellhop built; the first block builds the nats-server
+// the others run (to a temp path, not the repository's bin/); only the
+// addresses changed (free loopback ports) and the paths of the binaries and
+// data dir. Each block checks its
 // own steps (curl -f, the contract suite, bellhop load --check-only exit
 // non-zero); this test also checks that each exercise shows its module's
 // edges turn remote and, once merged back, in-process again.
@@ -43,7 +45,7 @@ func TestREADME_ExtractionExercises(t *testing.T) {
 	for _, b := range blocks {
 		byName[b.name] = b
 	}
-	want := []string{"setup"}
+	want := []string{"build", "setup"}
 	for _, m := range extractionModules {
 		want = append(want, m.name)
 	}
@@ -53,13 +55,20 @@ func TestREADME_ExtractionExercises(t *testing.T) {
 			t.Fatalf("README.md has no ```sh exercise %s block (it has %d exercise blocks)", name, len(blocks))
 		}
 	}
+	// The exercises run the nats-server the build block makes: it comes first.
+	if blocks[0].name != "build" {
+		t.Fatalf("README.md's first ```sh exercise block is %q (line %d), want build", blocks[0].name, blocks[0].line)
+	}
 
 	dataDir, adminPassword := seededDataDirWithAdmin(t)
 	natsAddr := freeLoopbackAddr(t)
 	_, natsPort, _ := net.SplitHostPort(natsAddr)
+	// bin/nats-server is where the build block puts it (never the
+	// repository's own bin/) and where the exercises find it.
+	builtNATSServer := filepath.Join(t.TempDir(), "nats-server")
 	replacements := []string{
 		"bin/bellhop", binary,
-		"bin/nats-server", natsServer,
+		"bin/nats-server", builtNATSServer,
 		"./data", dataDir,
 		"127.0.0.1:4222", natsAddr,
 		"-p 4222", "-p " + natsPort,
@@ -82,7 +91,7 @@ func TestREADME_ExtractionExercises(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
-	cmd.Dir = filepath.Join("..", "..") // the repository: the blocks run go test ./modules/...
+	cmd.Dir = filepath.Join("..", "..") // the repository: the blocks run go build and go test ./modules/...
 	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+adminPassword)
 	cmd.Stdin = strings.NewReader(script.String())
 	// Its own process group: whatever the blocks left running (a failed
@@ -130,6 +139,9 @@ func TestREADME_ExtractionExercises(t *testing.T) {
 			failed.name, failed.line, err, failed.text, since, logs())
 	}
 	t.Logf("README extraction exercises passed in %s; their output:\n%s", time.Since(began).Round(time.Millisecond), output)
+	if fi, err := os.Stat(builtNATSServer); err != nil || fi.Mode()&0o111 == 0 {
+		t.Errorf("the build block made no executable nats-server for the exercises: %v", err)
+	}
 
 	// What each exercise shows: its module's edges remote while it runs
 	// alone, and in-process again once merged back.

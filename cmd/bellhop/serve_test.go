@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,5 +178,69 @@ func TestCLI(t *testing.T) {
 	out, err = exec.Command(binary, "seed", "--data-dir", dir).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "already present") {
 		t.Fatalf("second seed: %s %v", out, err)
+	}
+}
+
+// A process whose NATS server stopped first (a split deployment stopped in
+// the wrong order) still stops promptly: its consumers do not wait out
+// their shutdown timeout (5 s each) for a drain no server can confirm, nor
+// the event connection for a flush.
+func TestServe_StopsPromptlyAfterNATSIsGone(t *testing.T) {
+	t.Parallel()
+	natsURL, stopNATS := startNATSServer(t)
+	p := start(t, []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}, "--data-dir", t.TempDir())
+	if res := call(t, "GET", p.URL+"/readyz", "", nil, nil); res.StatusCode != 200 {
+		t.Fatalf("/readyz: %d", res.StatusCode)
+	}
+	// Consumers report their subscriptions with their lag, every 5 s: by
+	// then every one of them is consuming.
+	pollUntil(t, "the consumers' lag in the metrics", 15*time.Second, func() (bool, string) {
+		return strings.Contains(fetchText(t, p.URL+"/metrics"), `bellhop_events_consumer_pending{module="reporting"`), ""
+	})
+	stopNATS()
+	pollUntil(t, "bellhop to notice NATS is gone", 10*time.Second, func() (bool, string) {
+		return strings.Contains(p.logs.String(), "nats disconnected"), ""
+	})
+	began := time.Now()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.exited.Store(true)
+		if err != nil {
+			t.Errorf("bellhop exited with %v\n%s", err, p.logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("bellhop did not stop within 20 s of SIGTERM\n%s", p.logs)
+	}
+	// The consumers' shutdown timeout is 5 s: stopping took less than one.
+	if took := time.Since(began); took > 4*time.Second {
+		t.Errorf("bellhop took %s to stop with NATS gone (its consumers waited for a drain)\n%s", took.Round(time.Millisecond), p.logs)
+	}
+}
+
+// In the whole app (API, dashboard and operational routes on one router), a
+// method a route does not take is a 405 naming the ones it does, an unknown
+// path a 404: both problem+json.
+func TestServe_WrongMethodIs405UnknownPathIs404(t *testing.T) {
+	t.Parallel()
+	p := start(t, nil, "--data-dir", t.TempDir())
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"DELETE", "/api/v1/bookings", 405, "GET, POST"},
+		{"PUT", "/api/v1/hotels", 405, "GET, POST"},
+		{"POST", "/search", 405, "GET"},
+		{"GET", "/api/v1/nothing-here", 404, ""},
+		{"GET", "/nothing-here", 404, ""},
+	} {
+		res := call(t, c.method, p.URL+c.path, "", nil, nil)
+		if res.StatusCode != c.status || res.Header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s %s: %d %s, want %d problem+json", c.method, c.path, res.StatusCode, res.Header.Get("Content-Type"), c.status)
+		}
+		if c.allow != "" && !strings.Contains(res.Header.Get("Allow"), c.allow) {
+			t.Errorf("%s %s: Allow %q, want it to name %s", c.method, c.path, res.Header.Get("Allow"), c.allow)
+		}
 	}
 }

@@ -116,7 +116,10 @@ func prepareSplit(ctx context.Context, topoFile, dir, bellhop, natsServer string
 			return nil, nil, fmt.Errorf("split: no command for %s's process", module)
 		}
 		mods := bellhopModules()
-		cfg, err := config.Load(config.Options{File: c.ConfigFile, Modules: host.Names(mods), Sections: host.Sections(mods)})
+		// What the topology sets for the process wins over the shell's
+		// BELLHOP_* variables, as it does when the process runs (ProcessEnv).
+		cfg, err := config.Load(config.Options{File: c.ConfigFile, Modules: host.Names(mods), Sections: host.Sections(mods),
+			Overrides: map[string]any{"data_dir": c.DataDir, "only": c.Hosts, "server.addr": strings.TrimPrefix(c.URL, "http://")}})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -148,6 +151,11 @@ func credentials(users []demoUser, dir string) string {
 func runSplit(ctx context.Context, stdout, stderr io.Writer, goreman string, l *topology.Launch, users []demoUser, dir string) error {
 	gm := exec.Command(goreman, "-f", l.Procfile, "-set-ports=false", "-rpc-server=false", "-exit-on-error", "-logtime=false", "start")
 	gm.Stdout, gm.Stderr = stdout, stderr
+	env, ignored := topology.ProcessEnv(os.Environ())
+	gm.Env = env
+	for _, name := range ignored {
+		fmt.Fprintf(stderr, "bellhop split: ignoring %s from the environment: the topology sets it for each process\n", name)
+	}
 	if err := gm.Start(); err != nil {
 		return fmt.Errorf("split: goreman: %w", err)
 	}

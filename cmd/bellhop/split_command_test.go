@@ -188,10 +188,17 @@ func (r *splitRun) stop(t *testing.T) {
 // the gateway and one process per module, each ready; the demo admin signs
 // in through the gateway, searches, holds, pays, and the booking is
 // confirmed by the payment event across the processes; the receipt is
-// issued by reporting's process. Ctrl-C stops every process.
+// issued by reporting's process. Ctrl-C stops every process. An address or
+// data directory left in the shell's BELLHOP_* variables does not reach the
+// processes (it would give all seven one address): it is named and ignored.
 func TestSplit_OneCommand(t *testing.T) {
-	r := startSplit(t)
+	r := startSplit(t, "BELLHOP_SERVER_ADDR=127.0.0.1:1", "BELLHOP_DATA_DIR="+t.TempDir())
 	l := r.Launch
+	for _, name := range []string{"BELLHOP_SERVER_ADDR", "BELLHOP_DATA_DIR"} {
+		if !strings.Contains(r.out.String(), "ignoring "+name+" from the environment") {
+			t.Errorf("bellhop split did not say it ignores %s:\n%s", name, r.out)
+		}
+	}
 	if len(l.Commands) != 7 {
 		t.Fatalf("%d processes, want 7 (NATS, the gateway, five modules)", len(l.Commands))
 	}

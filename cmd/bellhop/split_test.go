@@ -19,9 +19,9 @@ func TestSplitMode_Search(t *testing.T) {
 	auth := newTestAuth(t)
 	env := append(auth.env(), "BELLHOP_EVENTS_NATS_URL="+startNATS(t))
 	dir := seededDataDir(t)
-	srch := start(t, env, "--only", "search", "--data-dir", dir)
+	searchProc := start(t, env, "--only", "search", "--data-dir", dir)
 	gwEnv := append(env, "BELLHOP_HTTP_CLIENT_BREAKER_OPEN_TIMEOUT=1s")
-	gw := start(t, gwEnv, "--remote", "search="+srch.URL, "--data-dir", t.TempDir())
+	gw := start(t, gwEnv, "--remote", "search="+searchProc.URL, "--data-dir", t.TempDir())
 
 	in, out := stay()
 	var page search.SearchResult
@@ -40,7 +40,7 @@ func TestSplitMode_Search(t *testing.T) {
 		"/api/v1/hotels?" + query("city", "porto", "check_in", out, "check_out", in),
 	}
 	for _, path := range paths {
-		direct, viaGateway := answer(t, srch.URL+path), answer(t, gw.URL+path)
+		direct, viaGateway := answer(t, searchProc.URL+path), answer(t, gw.URL+path)
 		if !reflect.DeepEqual(direct, viaGateway) {
 			t.Errorf("%s:\n direct  %v\n gateway %v", path, direct, viaGateway)
 		}
@@ -53,7 +53,7 @@ func TestSplitMode_Search(t *testing.T) {
 	if res.StatusCode != 200 || h.Name != "Renamed Through The Gateway" {
 		t.Fatalf("patch via gateway: %d %+v", res.StatusCode, h)
 	}
-	call(t, "GET", srch.URL+"/api/v1/hotels/"+h.ID, "", nil, &h)
+	call(t, "GET", searchProc.URL+"/api/v1/hotels/"+h.ID, "", nil, &h)
 	if h.Name != "Renamed Through The Gateway" {
 		t.Fatalf("search process did not see the change: %+v", h)
 	}
@@ -66,7 +66,7 @@ func TestSplitMode_Search(t *testing.T) {
 	}
 
 	// Search goes away: the gateway answers 503 problem+json, in under a second once the breaker is open.
-	srch.stop(t)
+	searchProc.stop(t)
 	hotelsPath := gw.URL + "/api/v1/hotels?" + query("city", "porto", "check_in", in, "check_out", out)
 	var slowest time.Duration
 	for i := range 10 {
@@ -90,7 +90,7 @@ func TestSplitMode_Search(t *testing.T) {
 	}
 
 	// Search comes back on the same address: the gateway recovers.
-	start(t, env, "--only", "search", "--data-dir", dir, "--addr", srch.Addr)
+	start(t, env, "--only", "search", "--data-dir", dir, "--addr", searchProc.Addr)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var again search.SearchResult

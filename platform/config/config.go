@@ -130,6 +130,10 @@ type Options struct {
 	// Sections are the modules' own sections (their keys, defaults and
 	// validation).
 	Sections []SectionSpec
+	// Overrides are keys set by the caller above flags, environment and
+	// file (e.g. the address, data directory and modules a topology gives a
+	// process, which a BELLHOP_* variable must not change).
+	Overrides map[string]any
 }
 
 // flagKeys maps command-line flags to configuration keys.
@@ -196,6 +200,9 @@ func Load(o Options) (*Config, error) {
 				v.Set("modules."+name+".url", u)
 			}
 		}
+	}
+	for key, value := range o.Overrides {
+		v.Set(key, value)
 	}
 	var c Config
 	hooks := mapstructure.ComposeDecodeHookFunc(

@@ -63,6 +63,28 @@ func TestLoad_Precedence(t *testing.T) {
 	}
 }
 
+// Overrides beat flags, environment and file: `bellhop split` seeds a
+// process with the address, data directory and modules its topology gives
+// it, whatever BELLHOP_* variables the shell has.
+func TestLoad_OverridesBeatEverything(t *testing.T) {
+	t.Setenv("BELLHOP_DATA_DIR", "/elsewhere")
+	t.Setenv("BELLHOP_ONLY", "search")
+	t.Setenv("BELLHOP_EVENTS_NATS_URL", "nats://127.0.0.1:4222")
+	t.Setenv("BELLHOP_LOG_LEVEL", "warn")
+	dir := t.TempDir()
+	c, err := config.Load(config.Options{Modules: modules, Flags: flags(t, "--addr", "127.0.0.1:9100"),
+		Overrides: map[string]any{"data_dir": dir, "only": []string{"bookings"}, "server.addr": "127.0.0.1:9200"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != dir || c.Server.Addr != "127.0.0.1:9200" || !c.Hosts("bookings") || c.Hosts("search") {
+		t.Errorf("overrides not applied: data_dir %s, addr %s, only %v", c.DataDir, c.Server.Addr, c.Only)
+	}
+	if c.Log.Level != "warn" {
+		t.Errorf("a key without an override still comes from the environment: level = %s", c.Log.Level)
+	}
+}
+
 func TestLoad_Only(t *testing.T) {
 	t.Setenv("BELLHOP_ONLY", "search")
 	t.Setenv("BELLHOP_EVENTS_NATS_URL", "nats://127.0.0.1:4222")

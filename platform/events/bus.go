@@ -259,7 +259,10 @@ func (b *Bus) Ping(ctx context.Context) error {
 // Close closes the connection and stops the embedded server, if any. Stop
 // the relays and consumers first.
 func (b *Bus) Close() error {
-	err := b.nc.FlushTimeout(time.Second)
+	var err error
+	if b.nc.IsConnected() { // without a server, a flush only waits out its timeout
+		err = b.nc.FlushTimeout(time.Second)
+	}
 	b.nc.Close()
 	if b.srv != nil {
 		b.srv.Shutdown()

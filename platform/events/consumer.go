@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -304,7 +305,15 @@ func (c *Consumer) consumeStream(ctx, hctx context.Context, cancelHandlers conte
 func (c *Consumer) stop(cc jetstream.ConsumeContext, queue chan jetstream.Msg, worker *sync.WaitGroup, cancelHandlers context.CancelFunc) {
 	deadline := time.NewTimer(c.o.ShutdownTimeout)
 	defer deadline.Stop()
-	cc.Drain()
+	if c.bus.nc.Status() != nats.CONNECTED {
+		// A drain needs the server to confirm the unsubscription: without
+		// a connection it would only wait out the deadline. Stop delivering
+		// instead; what is queued is still handled (and redelivered later,
+		// as no ack can reach the server now).
+		cc.Stop()
+	} else {
+		cc.Drain()
+	}
 	select {
 	case <-cc.Closed():
 	case <-deadline.C:

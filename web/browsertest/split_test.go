@@ -155,7 +155,7 @@ func TestSystemPage_SplitMode(t *testing.T) {
 	}
 	password := string(m[1])
 
-	gwAddr, srchAddr, bkAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	gwAddr, searchAddr, bkAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	const bookingsSecret = "bookings-service-secret-of-at-least-32-characters"
 	gwConfig := filepath.Join(tmp, "gateway.yaml")
 	if err := os.WriteFile(gwConfig, []byte("auth:\n  service_clients:\n    - id: bookings\n      secret: "+bookingsSecret+"\n      scopes: [search:quote]\n"), 0o600); err != nil {
@@ -163,12 +163,12 @@ func TestSystemPage_SplitMode(t *testing.T) {
 	}
 	common := []string{"BELLHOP_EVENTS_NATS_URL=nats://" + natsAddr, "BELLHOP_SERVER_RATE_LIMIT_ENABLED=false"}
 	gw := startProc(t, "gateway", bellhopBin, common, gwAddr, "serve", "--data-dir", data, "--addr", gwAddr, "--config", gwConfig,
-		"--remote", "search=http://"+srchAddr, "--remote", "bookings=http://"+bkAddr)
-	srch := startProc(t, "search", bellhopBin, common, srchAddr, "serve", "--only", "search", "--data-dir", data, "--addr", srchAddr,
+		"--remote", "search=http://"+searchAddr, "--remote", "bookings=http://"+bkAddr)
+	searchProc := startProc(t, "search", bellhopBin, common, searchAddr, "serve", "--only", "search", "--data-dir", data, "--addr", searchAddr,
 		"--remote", "auth="+gw.url)
 	bk := startProc(t, "bookings", bellhopBin, append(common, "BELLHOP_AUTH_CLIENT_ID=bookings", "BELLHOP_AUTH_CLIENT_SECRET="+bookingsSecret),
 		bkAddr, "serve", "--only", "bookings", "--data-dir", filepath.Join(tmp, "bookings-data"), "--addr", bkAddr,
-		"--remote", "auth="+gw.url, "--remote", "search="+srch.url)
+		"--remote", "auth="+gw.url, "--remote", "search="+searchProc.url)
 
 	// Traffic: a search through the gateway (api → search, over HTTP) and a
 	// hold by a guest (api → bookings, and bookings → search.Quote, both
@@ -218,16 +218,16 @@ func TestSystemPage_SplitMode(t *testing.T) {
 	if n := admin.count("#processes tbody tr"); n != 3 {
 		t.Fatalf("%d processes listed, want the gateway, search and bookings", n)
 	}
-	for _, p := range []string{srch.url, bk.url} {
+	for _, p := range []string{searchProc.url, bk.url} {
 		row := admin.text(fmt.Sprintf("#processes tr[data-process=%q]", p))
 		if !strings.Contains(row, "up, ready") {
 			t.Errorf("process %s: %q, want up and ready", p, row)
 		}
 	}
-	if row := admin.text(`#processes tr[data-process="http://` + srchAddr + `"]`); !strings.Contains(row, "search") || strings.Contains(row, "bookings") {
+	if row := admin.text(`#processes tr[data-process="http://` + searchAddr + `"]`); !strings.Contains(row, "search") || strings.Contains(row, "bookings") {
 		t.Errorf("search's process row: %q", row)
 	}
-	for mod, u := range map[string]string{"search": srch.url, "bookings": bk.url} {
+	for mod, u := range map[string]string{"search": searchProc.url, "bookings": bk.url} {
 		row := admin.text(`tr[data-module="` + mod + `"]`)
 		if !strings.Contains(row, "remote: "+u) || !strings.Contains(row, "ready") {
 			t.Errorf("module %s: %q, want remote at %s and ready", mod, row, u)
@@ -251,12 +251,12 @@ func TestSystemPage_SplitMode(t *testing.T) {
 	admin.audit("system-split")
 
 	// Search's process stops: the page still renders, showing it down.
-	srch.stop()
+	searchProc.stop()
 	row := admin.reloadUntil(`tr[data-module="search"]`, "down", 20*time.Second)
-	if !strings.Contains(row, srch.url) {
+	if !strings.Contains(row, searchProc.url) {
 		t.Errorf("search row once down: %q", row)
 	}
-	if p := admin.text(`#processes tr[data-process="` + srch.url + `"]`); !strings.Contains(p, "down") {
+	if p := admin.text(`#processes tr[data-process="` + searchProc.url + `"]`); !strings.Contains(p, "down") {
 		t.Errorf("search's process once stopped: %q", p)
 	}
 	if h1 := admin.text("h1"); h1 != "System" {

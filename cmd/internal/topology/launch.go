@@ -296,3 +296,37 @@ type serviceClient struct {
 	Secret string   `yaml:"secret"`
 	Scopes []string `yaml:"scopes,flow"`
 }
+
+// ProcessEnv is environ for the processes of a launch: without the BELLHOP_*
+// variables that would override what the topology sets for each process
+// (its address, data directory, modules, the NATS server, where the others
+// are, its service identity) — set in the shell, one value would reach all
+// seven processes, e.g. every one listening on one address. Every other
+// BELLHOP_* variable (limits, logging, a module's PostgreSQL DSN, auth's
+// public URL behind an edge) reaches every process, as it would the single
+// binary. It returns the names it left out, for a warning.
+func ProcessEnv(environ []string) (kept, ignored []string) {
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if setPerProcess(name) {
+			ignored = append(ignored, name)
+			continue
+		}
+		kept = append(kept, kv)
+	}
+	return kept, ignored
+}
+
+// setPerProcess reports whether the environment variable name sets a key
+// the topology writes into each process's configuration.
+func setPerProcess(name string) bool {
+	switch name {
+	case "BELLHOP_DATA_DIR", "BELLHOP_SERVER_ADDR", "BELLHOP_ONLY", "BELLHOP_EVENTS_NATS_URL",
+		"BELLHOP_AUTH_CLIENT_ID", "BELLHOP_AUTH_CLIENT_SECRET", "BELLHOP_AUTH_SERVICE_CLIENTS":
+		return true
+	}
+	// BELLHOP_MODULES_<NAME>_URL, where another process hosts NAME.
+	module, ok := strings.CutPrefix(name, "BELLHOP_MODULES_")
+	module, isURL := strings.CutSuffix(module, "_URL")
+	return ok && isURL && module != "" && !strings.Contains(module, "_")
+}

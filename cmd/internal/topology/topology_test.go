@@ -197,3 +197,35 @@ func TestPrepare(t *testing.T) {
 		t.Errorf("Procfile:\n%s", pf)
 	}
 }
+
+// The variables that would give every process one address, data directory or
+// identity are left out of the processes' environment, and named; the rest
+// (limits, logging, a module's DSN, the public URL) reach every process.
+func TestProcessEnv_LeavesOutWhatTheTopologySetsPerProcess(t *testing.T) {
+	environ := []string{
+		"PATH=/usr/bin",
+		"BELLHOP_SERVER_ADDR=127.0.0.1:9999",
+		"BELLHOP_DATA_DIR=/tmp/x",
+		"BELLHOP_ONLY=search",
+		"BELLHOP_EVENTS_NATS_URL=nats://127.0.0.1:1",
+		"BELLHOP_MODULES_SEARCH_URL=http://127.0.0.1:1",
+		"BELLHOP_AUTH_CLIENT_SECRET=s",
+		"BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1",
+		"BELLHOP_SERVER_RATE_LIMIT_ENABLED=true",
+		"BELLHOP_MODULES_SEARCH_DSN=postgres://db/search",
+		"BELLHOP_MODULES_SEARCH_SHADOW=http://127.0.0.1:2",
+		"BELLHOP_AUTH_PUBLIC_URL=http://127.0.0.1:8088",
+	}
+	kept, ignored := topology.ProcessEnv(environ)
+	wantIgnored := []string{"BELLHOP_SERVER_ADDR", "BELLHOP_DATA_DIR", "BELLHOP_ONLY", "BELLHOP_EVENTS_NATS_URL",
+		"BELLHOP_MODULES_SEARCH_URL", "BELLHOP_AUTH_CLIENT_SECRET"}
+	if !slices.Equal(ignored, wantIgnored) {
+		t.Errorf("ignored %v, want %v", ignored, wantIgnored)
+	}
+	wantKept := []string{"PATH=/usr/bin", "BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1", "BELLHOP_SERVER_RATE_LIMIT_ENABLED=true",
+		"BELLHOP_MODULES_SEARCH_DSN=postgres://db/search", "BELLHOP_MODULES_SEARCH_SHADOW=http://127.0.0.1:2",
+		"BELLHOP_AUTH_PUBLIC_URL=http://127.0.0.1:8088"}
+	if !slices.Equal(kept, wantKept) {
+		t.Errorf("kept %v, want %v", kept, wantKept)
+	}
+}
