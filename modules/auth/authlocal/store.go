@@ -340,8 +340,8 @@ func (s *gormStore) deleteClientGrants(ctx context.Context, clientID string) err
 
 // The signing keys table's queries.
 
-// keysPublishedOrder lists the active key first, then the retired ones,
-// the most recently retired first.
+// keysPublishedOrder lists the keys not retired first (the newest of them
+// signs), then the retired ones, the most recently retired first.
 const keysPublishedOrder = "CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid"
 
 func (s *gormStore) publishedKeys(ctx context.Context, retiredAfter time.Time) ([]signingKeyRow, error) {
