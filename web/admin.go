@@ -153,3 +153,27 @@ func (w *Web) setBankFaults(c echo.Context) error {
 
 // hasAny reports whether roles holds role (for the role checkboxes).
 func hasAny(roles []string, role string) bool { return slices.Contains(roles, role) }
+
+// adminSection is one admin page, as the hub and the admin pages' own menu
+// list it.
+type adminSection struct{ Name, Path, What string }
+
+// adminSections are the admin pages, the mailbox only where the development
+// mail sink is in use.
+func adminSections(mailbox bool) []adminSection {
+	s := []adminSection{
+		{"Users", "/admin/users", "Find an account and grant or take its roles (guest, staff, admin): a change applies at once, also to tokens already issued."},
+		{"OAuth clients", "/admin/clients", "Register the applications that call the API for themselves or for a user, and delete them."},
+		{"Signing keys", "/admin/keys", "The keys that sign access tokens: see which one signs, rotate it."},
+		{"Bank", "/admin/bank", "The sandbox bank: its charges and refunds, and faults to drill with (latency, failures, an outage)."},
+	}
+	if mailbox {
+		s = append(s, adminSection{"Mailbox", "/admin/mail", "The mail Bellhop sent (receipts, credit notes, notices), as the development sink keeps it."})
+	}
+	return s
+}
+
+// adminHome is the admin hub: every admin page, with what it is for.
+func (w *Web) adminHome(c echo.Context) error {
+	return w.render(c, http.StatusOK, "admin", view{Title: "Admin · Bellhop"})
+}

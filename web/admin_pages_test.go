@@ -155,3 +155,36 @@ func TestMailboxAbsent(t *testing.T) {
 		t.Errorf("the PDF export without report files: %d, want 404", st)
 	}
 }
+
+// The admin hub lists every admin page with what it is for; each admin page
+// has the same menu, its own entry marked current; the main menu has one
+// Admin link. Staff are refused the hub.
+func TestAdminHub(t *testing.T) {
+	t.Parallel()
+	a := newApp(t, "Casa")
+	a.auth.add("admin@example.com", "Ann Admin", "admin password 1", authn.RoleAdmin)
+	a.auth.add("staff@example.com", "Sam Staff", "staff password 1", authn.RoleStaff)
+	admin := a.browser(t)
+	admin.post("/signin", "/signin", url.Values{"email": {"admin@example.com"}, "password": {"admin password 1"}})
+
+	st, _, body := admin.get("/admin")
+	must(t, "hub", st, body, 200, "<h1>Admin</h1>", `<a href="/admin" aria-current="page">Admin</a>`,
+		`<h2><a href="/admin/users">Users</a></h2>`, `<h2><a href="/admin/clients">OAuth clients</a></h2>`,
+		`<h2><a href="/admin/keys">Signing keys</a></h2>`, `<h2><a href="/admin/bank">Bank</a></h2>`,
+		`<h2><a href="/admin/mail">Mailbox</a></h2>`, `<h2><a href="/system">System</a></h2>`)
+	if strings.Contains(body, `aria-label="Admin"`) {
+		t.Error("the hub repeats its own list as a menu")
+	}
+	st, _, body = admin.get("/admin/keys")
+	must(t, "keys", st, body, 200, `<a href="/admin" aria-current="true">Admin</a>`, `<nav aria-label="Admin" class="subnav">`,
+		`<a href="/admin/keys" aria-current="page">Signing keys</a>`, `<a href="/admin/users">Users</a>`)
+
+	staff := a.browser(t)
+	staff.post("/signin", "/signin", url.Values{"email": {"staff@example.com"}, "password": {"staff password 1"}})
+	if st, _, body := staff.get("/admin"); st != http.StatusForbidden {
+		t.Errorf("staff on the admin hub: %d, want 403\n%s", st, body)
+	}
+	if _, _, body := staff.get("/staff"); strings.Contains(body, `href="/admin"`) {
+		t.Error("staff see the Admin link")
+	}
+}

@@ -60,9 +60,11 @@ func loadPages(assets *assetSet) (*pageSet, error) {
 		"hasRole": func(p *authn.Principal, role string) bool {
 			return p != nil && p.HasRole(role)
 		},
-		"isStaff": func(p *authn.Principal) bool { return p != nil && p.IsStaff() },
-		"has":     hasAny,
-		"list":    func(xs ...string) []string { return xs },
+		"isStaff":       func(p *authn.Principal) bool { return p != nil && p.IsStaff() },
+		"hasPrefix":     strings.HasPrefix,
+		"adminSections": adminSections,
+		"has":           hasAny,
+		"list":          func(xs ...string) []string { return xs },
 		"dict": func(kv ...any) (map[string]any, error) {
 			if len(kv)%2 != 0 {
 				return nil, errors.New("dict: odd number of arguments")

@@ -208,6 +208,7 @@ func (w *Web) routes() []route {
 		get("/staff/reports/occupancy.pdf", w.reportPDF("occupancy"), staff),
 		get("/staff/reports/revenue.pdf", w.reportPDF("revenue"), staff),
 
+		get("/admin", w.adminHome, admin),
 		get("/admin/users", w.usersPage, admin),
 		post("/admin/users/:id/roles", w.setRoles, admin),
 		get("/admin/clients", w.clientsPage, admin),

@@ -423,19 +423,19 @@ func edgeREADMEBlocks(t *testing.T) edgeREADME {
 	return edgeREADME{split: blocks[0], nginx: blocks[1], try: blocks[2]}
 }
 
-// readmeSplitCommand is README's first terminal, exactly: the split
-// deployment started with nginx's address as the trusted proxy.
-const readmeSplitCommand = "BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1 make split"
-
 // readmeSplitEnv checks that README's "```sh edge split" block is
-// readmeSplitCommand and returns the environment it sets for make split.
+// `VAR=value ... make split` trusting nginx's address (127.0.0.1) and
+// returns the environment it sets for make split.
 func readmeSplitEnv(t *testing.T, b readmeBlock) []string {
 	t.Helper()
-	if got := strings.TrimSpace(b.text); got != readmeSplitCommand {
-		t.Fatalf("README.md:%d: the ```sh edge split block is %q; the test starts the split deployment as %q does", b.line, got, readmeSplitCommand)
+	env, err := makeEnv(b.text, "split")
+	if err != nil {
+		t.Fatalf("README.md:%d, the ```sh edge split block: %v", b.line, err)
 	}
-	fields := strings.Fields(readmeSplitCommand)
-	return fields[:len(fields)-2] // without "make split"
+	if !slices.Contains(env, "BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1") {
+		t.Fatalf("README.md:%d: the ```sh edge split block must trust nginx's address (BELLHOP_SERVER_TRUSTED_PROXIES=127.0.0.1); it sets %q", b.line, env)
+	}
+	return env
 }
 
 // ensureNginx returns the nginx binary, installing Debian's nginx and Lua

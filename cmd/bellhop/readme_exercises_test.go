@@ -1,14 +1,11 @@
 package main_test
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -77,68 +74,22 @@ func TestREADME_ExtractionExercises(t *testing.T) {
 	for port := 8101; port <= 8105; port++ {
 		replacements = append(replacements, fmt.Sprintf("127.0.0.1:%d", port), freeLoopbackAddr(t))
 	}
-	readmeToHere := strings.NewReplacer(replacements...)
 
-	var script strings.Builder
-	for i, b := range blocks {
-		fmt.Fprintf(&script, "printf '\\n@@ exercise %s (README.md line %d)\\n'\n", b.name, b.line)
-		script.WriteString(readmeToHere.Replace(b.text))
-		if i == len(blocks)-1 {
-			script.WriteString("printf '\\n@@ end\\n'\n")
-		}
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
-	cmd.Dir = filepath.Join("..", "..") // the repository: the blocks run go build and go test ./modules/...
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+adminPassword)
-	cmd.Stdin = strings.NewReader(script.String())
-	// Its own process group: whatever the blocks left running (a failed
-	// block stops the script midway) is stopped with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// Output to a file, not a pipe: a process a failed block left running
-	// would hold a pipe open and Wait with it.
-	outFile, err := os.Create(filepath.Join(t.TempDir(), "output"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer outFile.Close()
-	cmd.Stdout, cmd.Stderr = outFile, outFile
-	began := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	err = cmd.Wait()
-	b, _ := os.ReadFile(outFile.Name())
-	output := string(b)
 	logs := func() string {
-		var b strings.Builder
+		var paths []string
 		for _, name := range []string{"monolith", "auth", "search", "bookings", "payments", "reporting", "nats-server"} {
-			if l, err := os.ReadFile(filepath.Join(dataDir, name+".log")); err == nil {
-				lines := strings.Split(strings.TrimSpace(string(l)), "\n")
-				fmt.Fprintf(&b, "--- %s.log (last lines) ---\n%s\n", name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
-			}
+			paths = append(paths, filepath.Join(dataDir, name+".log"))
 		}
-		return b.String()
+		return tailOfFiles(paths...)
 	}
-	if err != nil || !strings.Contains(output, "@@ end") {
-		failed := blocks[0]
-		for _, b := range blocks {
-			if strings.Contains(output, "@@ exercise "+b.name+" ") {
-				failed = b
-			}
-		}
-		since := output
-		if at := strings.LastIndex(output, "@@ exercise "); at >= 0 {
-			since = output[at:]
-		}
-		t.Fatalf("README.md exercise %q (line %d) failed: %v\n--- block ---\n%s--- its output ---\n%s\n%s",
-			failed.name, failed.line, err, failed.text, since, logs())
-	}
-	t.Logf("README extraction exercises passed in %s; their output:\n%s", time.Since(began).Round(time.Millisecond), output)
+	output := runREADMEBlocks(t, readmeScript{
+		blocks:  blocks,
+		replace: strings.NewReplacer(replacements...),
+		env:     []string{"ADMIN_PASSWORD=" + adminPassword},
+		dir:     filepath.Join("..", ".."), // the repository: the blocks run go build and go test ./modules/...
+		timeout: 8 * time.Minute,
+		logs:    logs,
+	})
 	if fi, err := os.Stat(builtNATSServer); err != nil || fi.Mode()&0o111 == 0 {
 		t.Errorf("the build block made no executable nats-server for the exercises: %v", err)
 	}
@@ -146,7 +97,7 @@ func TestREADME_ExtractionExercises(t *testing.T) {
 	// What each exercise shows: its module's edges remote while it runs
 	// alone, and in-process again once merged back.
 	for _, m := range extractionModules {
-		section := output[strings.Index(output, "@@ exercise "+m.name+" "):]
+		section := output[strings.Index(output, "["+m.name+"] ("):]
 		section = section[:strings.Index(section[1:], "@@ ")+1]
 		merged := strings.LastIndex(section, "booked, paid, confirmed")
 		for _, edge := range m.edges {

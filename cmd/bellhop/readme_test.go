@@ -2,28 +2,48 @@ package main_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 )
 
-// readmeBlock is one tagged fenced block of README.md.
+// readmeBlock is one tagged fenced block of README.md (or of a module's).
 type readmeBlock struct {
+	file string // the README, from the repository's root ("modules/payments/README.md")
 	line int    // README line of the opening fence
 	name string // what follows the tag on the fence ("search" in "```sh exercise search")
 	text string
 }
 
-// walkthroughBlocks returns README's "```sh walkthrough" blocks in order.
+// source names the README the block is in.
+func (b readmeBlock) source() string {
+	if b.file == "" {
+		return "README.md"
+	}
+	return b.file
+}
+
+// walkthroughBlocks returns README's "```sh walkthrough" blocks in order,
+// then the module READMEs' (modules/*/README.md, by module name): the
+// walkthrough goes on into them, in the same shell.
 func walkthroughBlocks(t *testing.T, readme string) []readmeBlock {
 	t.Helper()
-	return taggedBlocks(t, readme, "```sh walkthrough")
+	blocks := taggedBlocks(t, readme, "```sh walkthrough")
+	modules, err := filepath.Glob(filepath.Join(filepath.Dir(readme), "modules", "*", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(modules)
+	for _, m := range modules {
+		blocks = append(blocks, taggedBlocks(t, m, "```sh walkthrough")...)
+	}
+	return blocks
 }
 
 // taggedBlocks returns README's blocks whose opening fence is tag, or tag,
@@ -47,7 +67,7 @@ func taggedBlocks(t *testing.T, readme, tag string) []readmeBlock {
 		fence := strings.TrimSpace(line)
 		switch {
 		case cur == nil && (fence == tag || strings.HasPrefix(fence, tag+" ")):
-			cur = &readmeBlock{line: n, name: strings.TrimSpace(strings.TrimPrefix(fence, tag))}
+			cur = &readmeBlock{file: repoRelative(readme), line: n, name: strings.TrimSpace(strings.TrimPrefix(fence, tag))}
 		case cur != nil && fence == "```":
 			blocks = append(blocks, *cur)
 			cur = nil
@@ -59,9 +79,15 @@ func taggedBlocks(t *testing.T, readme, tag string) []readmeBlock {
 		t.Fatal(err)
 	}
 	if cur != nil {
-		t.Fatalf("README.md:%d: %s block never closed", cur.line, tag)
+		t.Fatalf("%s:%d: %s block never closed", cur.source(), cur.line, tag)
 	}
 	return blocks
+}
+
+// repoRelative is path (relative to this package's directory) from the
+// repository's root, as a reader names the file.
+func repoRelative(path string) string {
+	return strings.TrimPrefix(filepath.ToSlash(filepath.Clean(path)), "../../")
 }
 
 // needTool finds a program the walkthrough uses, installing it with apt-get
@@ -132,39 +158,11 @@ func TestREADME_WalkthroughSplit(t *testing.T) {
 // and fails naming the block that failed, with the server's log.
 func runWalkthrough(t *testing.T, blocks []readmeBlock, addr, adminPassword string, serverLog func() string) {
 	t.Helper()
-	var script strings.Builder
-	for i, b := range blocks {
-		fmt.Fprintf(&script, "printf '\\n@@ block %d (README.md line %d)\\n'\n", i+1, b.line)
-		script.WriteString(strings.ReplaceAll(b.text, "127.0.0.1:8080", addr))
-	}
-
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-s")
-	cmd.Dir = t.TempDir() // the walkthrough writes a few files (hotels.json, receipt.pdf) where it runs
-	cmd.Env = append(os.Environ(), "ADMIN_PASSWORD="+adminPassword)
-	cmd.Stdin = strings.NewReader(script.String())
-	combined, err := cmd.CombinedOutput()
-	output := string(combined)
-	if err == nil {
-		if !strings.Contains(output, fmt.Sprintf("@@ block %d ", len(blocks))) {
-			t.Fatalf("the walkthrough ended before its last block:\n%s", output)
-		}
-		t.Logf("README walkthrough: %d blocks passed; their output:\n%s", len(blocks), output)
-		return
-	}
-	// Name the block that failed: the last marker printed.
-	failed := 0
-	for i := range blocks {
-		if strings.Contains(output, fmt.Sprintf("@@ block %d ", i+1)) {
-			failed = i
-		}
-	}
-	b := blocks[failed]
-	since := output
-	if at := strings.LastIndex(output, "@@ block "); at >= 0 {
-		since = output[at:]
-	}
-	t.Fatalf("README.md walkthrough block %d (line %d) failed: %v\n--- block ---\n%s--- its output ---\n%s\n--- server log ---\n%s",
-		failed+1, b.line, err, b.text, since, serverLog())
+	runREADMEBlocks(t, readmeScript{
+		blocks:  blocks,
+		replace: strings.NewReplacer("127.0.0.1:8080", addr),
+		env:     []string{"ADMIN_PASSWORD=" + adminPassword},
+		timeout: 3 * time.Minute, // in a temp dir: the walkthrough writes a few files (hotels.json, receipt.pdf) where it runs
+		logs:    func() string { return "--- server log ---\n" + serverLog() },
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -202,16 +201,7 @@ func TestServe_StopsPromptlyAfterNATSIsGone(t *testing.T) {
 		return strings.Contains(p.logs.String(), "nats disconnected"), ""
 	})
 	began := time.Now()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-p.done:
-		p.exited.Store(true)
-		if err != nil {
-			t.Errorf("bellhop exited with %v\n%s", err, p.logs)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("bellhop did not stop within 20 s of SIGTERM\n%s", p.logs)
-	}
+	p.stop(t) // SIGTERM, as goreman or systemd would
 	// The consumers' shutdown timeout is 5 s: stopping took less than one.
 	if took := time.Since(began); took > 4*time.Second {
 		t.Errorf("bellhop took %s to stop with NATS gone (its consumers waited for a drain)\n%s", took.Round(time.Millisecond), p.logs)
@@ -220,8 +210,8 @@ func TestServe_StopsPromptlyAfterNATSIsGone(t *testing.T) {
 
 // In the whole app (API, dashboard and operational routes on one router), a
 // method a route does not take is a 405 naming the ones it does, an unknown
-// path a 404: both problem+json.
-func TestServe_WrongMethodIs405UnknownPathIs404(t *testing.T) {
+// path a 404, a body that is not JSON a 415: all problem+json.
+func TestServe_WrongMethodPathOrMediaType(t *testing.T) {
 	t.Parallel()
 	p := start(t, nil, "--data-dir", t.TempDir())
 	for _, c := range []struct {
@@ -242,5 +232,18 @@ func TestServe_WrongMethodIs405UnknownPathIs404(t *testing.T) {
 		if c.allow != "" && !strings.Contains(res.Header.Get("Allow"), c.allow) {
 			t.Errorf("%s %s: Allow %q, want it to name %s", c.method, c.path, res.Header.Get("Allow"), c.allow)
 		}
+	}
+	req, err := http.NewRequest("POST", p.URL+"/api/v1/users", strings.NewReader("email=a@b.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	res, err := httpc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusUnsupportedMediaType || res.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("a form posted to a JSON route: %d %s, want 415 problem+json", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 }

@@ -30,20 +30,24 @@ const (
 	CodeInternal         Code = "internal"           // 500
 	CodeUnavailable      Code = "unavailable"        // 503: a dependency or transport failed
 	CodeMethodNotAllowed Code = "method_not_allowed" // 405
+	// CodeUnsupportedMediaType: 415, a body in a format the route does not
+	// take (a JSON route sent text/plain, or no Content-Type).
+	CodeUnsupportedMediaType Code = "unsupported_media_type"
 )
 
 var statusByCode = map[Code]int{
-	CodeUnreadable:       http.StatusBadRequest,
-	CodeUnauthenticated:  http.StatusUnauthorized,
-	CodeForbidden:        http.StatusForbidden,
-	CodeNotFound:         http.StatusNotFound,
-	CodeMethodNotAllowed: http.StatusMethodNotAllowed,
-	CodeConflict:         http.StatusConflict,
-	CodeTooLarge:         http.StatusRequestEntityTooLarge,
-	CodeInvalid:          http.StatusUnprocessableEntity,
-	CodeRateLimited:      http.StatusTooManyRequests,
-	CodeInternal:         http.StatusInternalServerError,
-	CodeUnavailable:      http.StatusServiceUnavailable,
+	CodeUnreadable:           http.StatusBadRequest,
+	CodeUnauthenticated:      http.StatusUnauthorized,
+	CodeForbidden:            http.StatusForbidden,
+	CodeNotFound:             http.StatusNotFound,
+	CodeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	CodeConflict:             http.StatusConflict,
+	CodeTooLarge:             http.StatusRequestEntityTooLarge,
+	CodeInvalid:              http.StatusUnprocessableEntity,
+	CodeRateLimited:          http.StatusTooManyRequests,
+	CodeInternal:             http.StatusInternalServerError,
+	CodeUnavailable:          http.StatusServiceUnavailable,
 }
 
 // Status is the HTTP status of a code; unknown codes are 500.

@@ -80,13 +80,16 @@ func BindJSON(c echo.Context, dst any) error {
 	return nil
 }
 
+// errUnsupportedMediaType is a body that is not JSON, by its Content-Type.
+var errUnsupportedMediaType = apperr.New(apperr.CodeUnsupportedMediaType, ReasonUnsupportedMediaType, "the request body is not JSON")
+
 func checkJSONContentType(ct string) error {
 	if ct == "" {
-		return errUnreadableBody.With("the Content-Type header is missing: send application/json")
+		return errUnsupportedMediaType.With("the Content-Type header is missing: send application/json")
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || !(mt == echo.MIMEApplicationJSON || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-		return errUnreadableBody.With("the Content-Type is %q: send application/json", ct)
+		return errUnsupportedMediaType.With("the Content-Type is %q: send application/json", ct)
 	}
 	return nil
 }

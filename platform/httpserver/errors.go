@@ -18,15 +18,16 @@ import (
 
 // Reasons of the errors this package produces itself.
 const (
-	ReasonRouteNotFound    = "http.route_not_found"
-	ReasonMethodNotAllowed = "http.method_not_allowed"
-	ReasonBodyTooLarge     = "http.body_too_large"
-	ReasonUnreadable       = "http.unreadable"
-	ReasonUnreadableBody   = "http.unreadable_body"
-	ReasonUnreadableQuery  = "http.unreadable_query"
-	ReasonRateLimited      = "http.rate_limited"
-	ReasonNotReady         = "http.not_ready"
-	ReasonRequestCanceled  = "http.request_canceled"
+	ReasonRouteNotFound        = "http.route_not_found"
+	ReasonMethodNotAllowed     = "http.method_not_allowed"
+	ReasonUnsupportedMediaType = "http.unsupported_media_type"
+	ReasonBodyTooLarge         = "http.body_too_large"
+	ReasonUnreadable           = "http.unreadable"
+	ReasonUnreadableBody       = "http.unreadable_body"
+	ReasonUnreadableQuery      = "http.unreadable_query"
+	ReasonRateLimited          = "http.rate_limited"
+	ReasonNotReady             = "http.not_ready"
+	ReasonRequestCanceled      = "http.request_canceled"
 )
 
 // ErrorHandler renders every error as an RFC 9457 application/problem+json

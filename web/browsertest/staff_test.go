@@ -103,7 +103,11 @@ func TestAdmin(t *testing.T) {
 
 	admin := newTab(t, "admin", false)
 	signIn(admin, "admin@bellhop.demo", adminPassword)
-	admin.visit("/admin/users")
+	// The menu's Admin link leads to the hub, and the hub to each page.
+	admin.click("nav[aria-label=Main] a[href='/admin']")
+	admin.waitFor("ul.hub")
+	admin.audit("admin-hub")
+	admin.click("ul.hub a[href='/admin/users']")
 	admin.waitFor("table.list")
 	// Users are paged by id: walk the pages to the new user.
 	for admin.count("input[name=roles][id$='-staff']") > 0 && !strings.Contains(admin.text("table.list"), email) {

@@ -50,8 +50,9 @@ func checkAndPrintInvariants(ctx context.Context, c *apiClient, token string, se
 // last check.
 func settleInvariants(ctx context.Context, c *apiClient, token, run string, settle time.Duration) (invariantReport, error) {
 	deadline := time.Now().Add(settle)
+	rooms := newRoomsTotals()
 	for {
-		rep, err := checkInvariants(ctx, c, token, run)
+		rep, err := checkInvariantsWith(ctx, c, token, run, rooms)
 		switch {
 		case err != nil && (!transient(err) || ctx.Err() != nil || time.Now().After(deadline)):
 			return rep, fmt.Errorf("invariants check: %w", err)
@@ -132,11 +133,31 @@ func isRunGuest(email, run string) bool {
 	return strings.HasSuffix(email, "-"+run+"@load.example")
 }
 
+// roomsTotals is each booked hotel's room types' rooms_total, read once for
+// all the checks of one settle wait: a check again (events still on their
+// way) then reads only hotels booked since, not every booked hotel again —
+// one request each, at the target's per-caller rate limit, so a second pass
+// over a thousand hotels would double the check's time.
+type roomsTotals struct {
+	hotelRead map[string]bool
+	rooms     map[string]int // room type id → rooms_total
+}
+
+func newRoomsTotals() *roomsTotals {
+	return &roomsTotals{hotelRead: map[string]bool{}, rooms: map[string]int{}}
+}
+
 // checkInvariants lists every booking and payment (staff and admin may) and
 // every hotel booked, and reports each broken invariant. With a run, it
 // counts that run's confirmed bookings and measures their confirmation
 // latency; without (""), it counts every confirmed booking.
 func checkInvariants(ctx context.Context, c *apiClient, token, run string) (invariantReport, error) {
+	return checkInvariantsWith(ctx, c, token, run, newRoomsTotals())
+}
+
+// checkInvariantsWith is checkInvariants reading only the hotels rooms has
+// not read yet.
+func checkInvariantsWith(ctx context.Context, c *apiClient, token, run string, rooms *roomsTotals) (invariantReport, error) {
 	var rep invariantReport
 	var all []bookings.Booking
 	for cursor := ""; ; {
@@ -190,19 +211,17 @@ func checkInvariants(ctx context.Context, c *apiClient, token, run string) (inva
 			taken[night{b.RoomTypeID, n.Date}]++
 		}
 	}
-	roomsTotal := map[string]int{}
-	seenHotel := map[string]bool{}
 	for _, h := range hotelOf {
-		if seenHotel[h] {
+		if rooms.hotelRead[h] {
 			continue
 		}
-		seenHotel[h] = true
 		var hotel search.Hotel
 		if _, err := c.do(ctx, "GET", "/api/v1/hotels/"+url.PathEscape(h), "", nil, nil, &hotel); err != nil {
 			return rep, err
 		}
+		rooms.hotelRead[h] = true
 		for _, rt := range hotel.RoomTypes {
-			roomsTotal[rt.ID] = rt.RoomsTotal
+			rooms.rooms[rt.ID] = rt.RoomsTotal
 		}
 	}
 	nights := make([]night, 0, len(taken))
@@ -216,7 +235,7 @@ func checkInvariants(ctx context.Context, c *apiClient, token, run string) (inva
 		return nights[i].date.Before(nights[j].date)
 	})
 	for _, n := range nights {
-		if total, ok := roomsTotal[n.roomType]; !ok || taken[n] > total {
+		if total, ok := rooms.rooms[n.roomType]; !ok || taken[n] > total {
 			rep.violations = append(rep.violations, fmt.Sprintf("room type %s oversold on %s: %d confirmed or pending bookings, %d rooms", n.roomType, n.date, taken[n], total))
 		}
 	}

@@ -251,6 +251,11 @@ func TestLoadCheckOnly_WaitsForTheInvariantsToSettle(t *testing.T) {
 	if out := stdout.String(); !strings.Contains(out, "all invariants hold") || strings.Contains(out, "VIOLATION") {
 		t.Errorf("output:\n%s", out)
 	}
+	// Each booked hotel is read once for all three checks: a recheck costs
+	// the two lists, not a read of every hotel again.
+	if f.hotelGets["hotel-1"] != 1 || f.hotelGets["hotel-2"] != 1 || len(f.hotelGets) != 2 {
+		t.Errorf("hotels read: %v, want each booked hotel once", f.hotelGets)
+	}
 }
 
 // A target too busy to answer (503) is asked again within the settle time;

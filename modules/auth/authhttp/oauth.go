@@ -48,7 +48,7 @@ func toOAuth(err error) (code string, status int, desc string) {
 	switch e.Code {
 	case apperr.CodeUnavailable, apperr.CodeRateLimited:
 		return "temporarily_unavailable", http.StatusServiceUnavailable, e.Message
-	case apperr.CodeInvalid, apperr.CodeUnreadable, apperr.CodeTooLarge:
+	case apperr.CodeInvalid, apperr.CodeUnreadable, apperr.CodeTooLarge, apperr.CodeUnsupportedMediaType:
 		return "invalid_request", http.StatusBadRequest, e.Message
 	}
 	return "server_error", http.StatusInternalServerError, "an internal error occurred"
