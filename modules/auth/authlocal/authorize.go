@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
 )
@@ -25,12 +23,12 @@ func (s *Service) checkAuthorization(ctx context.Context, req auth.Authorization
 	if req.ClientID == "" || len(req.ClientID) > 64 || req.ClientID == auth.SessionClientID {
 		return auth.AuthorizationInfo{}, clientRow{}, auth.ErrInvalidClient.With("client_id names no client")
 	}
-	var c clientRow
-	if err := s.db.WithContext(ctx).Where("id = ?", req.ClientID).Take(&c).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return auth.AuthorizationInfo{}, clientRow{}, auth.ErrInvalidClient.With("client_id names no client")
-		}
-		return auth.AuthorizationInfo{}, clientRow{}, apperr.Internal(fmt.Errorf("load client: %w", err))
+	c, err := s.store.client(ctx, req.ClientID)
+	if errors.Is(err, auth.ErrClientNotFound) {
+		return auth.AuthorizationInfo{}, clientRow{}, auth.ErrInvalidClient.With("client_id names no client")
+	}
+	if err != nil {
+		return auth.AuthorizationInfo{}, clientRow{}, err
 	}
 	// Exact string comparison: no prefix, no normalization (RFC 9700 §4.1.3).
 	if req.RedirectURI == "" || !slices.Contains(c.RedirectURIs, req.RedirectURI) {
@@ -115,7 +113,7 @@ func (s *Service) storeGrant(ctx context.Context, g grantRow, kind string) (stri
 		ttl = s.cfg.consentTTL
 	}
 	g.Hash, g.Kind, g.CreatedAt, g.ExpiresAt = hashSecret(secret), kind, now, now.Add(ttl)
-	if err := s.db.WithContext(ctx).Create(&g).Error; err != nil {
+	if err := s.store.insertGrant(ctx, g); err != nil {
 		return "", apperr.Internal(fmt.Errorf("store %s: %w", kind, err))
 	}
 	return secret, nil
@@ -128,18 +126,19 @@ func (s *Service) Consent(ctx context.Context, req auth.ConsentRequest) (auth.Au
 	}
 	now := s.now()
 	hash := hashSecret(req.Ticket)
-	g := s.db.WithContext(ctx)
-	res := g.Model(&grantRow{}).Where("hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?", hash, grantConsent, now).
-		Update("used_at", now)
-	if res.Error != nil {
-		return auth.AuthorizeResult{}, apperr.Internal(fmt.Errorf("claim consent ticket: %w", res.Error))
+	claimed, err := s.store.claimConsent(ctx, hash, now)
+	if err != nil {
+		return auth.AuthorizeResult{}, apperr.Internal(fmt.Errorf("claim consent ticket: %w", err))
 	}
-	if res.RowsAffected == 0 {
+	if !claimed {
 		return auth.AuthorizeResult{}, auth.ErrInvalidGrant.With("the consent request is unknown, used or expired: start again")
 	}
-	var t grantRow
-	if err := g.Where("hash = ?", hash).Take(&t).Error; err != nil {
-		return auth.AuthorizeResult{}, apperr.Internal(fmt.Errorf("load consent ticket: %w", err))
+	t, found, err := s.store.grant(ctx, hash, grantConsent)
+	if err == nil && !found {
+		err = apperr.Internal(errors.New("load consent ticket: deleted (with its client) since it was claimed"))
+	}
+	if err != nil {
+		return auth.AuthorizeResult{}, err
 	}
 	if !req.Allow {
 		return auth.AuthorizeResult{RedirectURI: t.RedirectURI, Denied: true}, nil

@@ -9,11 +9,8 @@ import (
 	"slices"
 	"strings"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
-	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/ids"
 )
 
@@ -50,7 +47,7 @@ func (s *Service) createClient(ctx context.Context, req auth.CreateClientRequest
 		secret = newSecret()
 		row.SecretHash = hashSecret(secret)
 	}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	if err := s.store.insertClient(ctx, row); err != nil {
 		return auth.CreatedClient{}, apperr.Internal(fmt.Errorf("create client: %w", err))
 	}
 	return auth.CreatedClient{Client: toClient(row), Secret: secret}, nil
@@ -148,9 +145,9 @@ func (s *Service) ListClients(ctx context.Context) (auth.ClientList, error) {
 	if _, err := s.requireAdmin(ctx); err != nil {
 		return auth.ClientList{}, err
 	}
-	var rows []clientRow
-	if err := s.db.WithContext(ctx).Order("name, id").Find(&rows).Error; err != nil {
-		return auth.ClientList{}, apperr.Internal(fmt.Errorf("list clients: %w", err))
+	rows, err := s.store.clients(ctx)
+	if err != nil {
+		return auth.ClientList{}, err
 	}
 	out := auth.ClientList{Clients: make([]auth.Client, len(rows))}
 	for i, r := range rows {
@@ -167,9 +164,9 @@ func (s *Service) GetClient(ctx context.Context, req auth.GetClientRequest) (aut
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return auth.Client{}, err
 	}
-	var row clientRow
-	if err := s.db.WithContext(ctx).Where("id = ?", req.ID).Take(&row).Error; err != nil {
-		return auth.Client{}, notFound(err, auth.ErrClientNotFound, "client")
+	row, err := s.store.client(ctx, req.ID)
+	if err != nil {
+		return auth.Client{}, err
 	}
 	return toClient(row), nil
 }
@@ -183,9 +180,10 @@ func (s *Service) UpdateClient(ctx context.Context, req auth.UpdateClientRequest
 		return auth.Client{}, err
 	}
 	var row clientRow
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("id = ?", req.ID).Take(&row).Error; err != nil {
-			return notFound(err, auth.ErrClientNotFound, "client")
+	err := s.store.write(ctx, func(tx storeTx) error {
+		var err error
+		if row, err = tx.client(ctx, req.ID); err != nil {
+			return err
 		}
 		if req.Name != nil {
 			row.Name = strings.TrimSpace(*req.Name)
@@ -203,8 +201,7 @@ func (s *Service) UpdateClient(ctx context.Context, req auth.UpdateClientRequest
 			return err
 		}
 		row.UpdatedAt = s.now()
-		return tx.Model(&clientRow{}).Where("id = ?", row.ID).
-			Select("name", "first_party", "redirect_uris", "scopes", "updated_at").Updates(&row).Error
+		return tx.updateClient(ctx, row)
 	})
 	if err != nil {
 		return auth.Client{}, apperr.OrInternal(err, "update client")
@@ -220,18 +217,20 @@ func (s *Service) DeleteClient(ctx context.Context, req auth.DeleteClientRequest
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return err
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Delete(&clientRow{}, "id = ?", req.ID)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return auth.ErrClientNotFound
-		}
-		if err := tx.Model(&refreshTokenRow{}).Where("client_id = ? AND revoked_at IS NULL", req.ID).Update("revoked_at", s.now()).Error; err != nil {
+	err := s.store.write(ctx, func(tx storeTx) error {
+		deleted, err := tx.deleteClient(ctx, req.ID)
+		if err != nil {
 			return err
 		}
-		return tx.Delete(&grantRow{}, "client_id = ?", req.ID).Error
+		if !deleted {
+			return auth.ErrClientNotFound
+		}
+		// What the client was given goes with it: its sessions and its
+		// codes and consent tickets not used yet.
+		if err := tx.revokeClientTokens(ctx, req.ID, s.now()); err != nil {
+			return err
+		}
+		return tx.deleteClientGrants(ctx, req.ID)
 	})
 	return apperr.OrInternal(err, "delete client")
 }
@@ -260,19 +259,7 @@ func (s *Service) ensureServiceClients(ctx context.Context, clients []ServiceCli
 		if err := checkClient(row); err != nil {
 			return fmt.Errorf("service client %q: %w", sc.ID, err)
 		}
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			res := tx.Model(&clientRow{}).Where("id = ?", row.ID).
-				Select("name", "secret_hash", "confidential", "redirect_uris", "scopes", "grant_types", "updated_at").Updates(&row)
-			if res.Error != nil || res.RowsAffected > 0 {
-				return res.Error
-			}
-			err := tx.Create(&row).Error
-			if db.IsUniqueViolation(err) {
-				return fmt.Errorf("created concurrently: start again")
-			}
-			return err
-		})
-		if err != nil {
+		if err := s.store.write(ctx, func(tx storeTx) error { return tx.saveServiceClient(ctx, row) }); err != nil {
 			return fmt.Errorf("service client %q: %w", sc.ID, err)
 		}
 	}

@@ -12,11 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/authn"
-	"github.com/bellhop/bellhop/platform/db"
 )
 
 const (
@@ -32,7 +29,7 @@ const (
 // It is the in-process authn.KeySet: only keys still published (active, or
 // retired less than window ago) verify.
 type keyring struct {
-	db     *db.DB
+	store  keyStore
 	now    func() time.Time
 	window time.Duration // how long a retired key stays published
 
@@ -54,8 +51,20 @@ type signingKey struct {
 
 var _ authn.KeySet = (*keyring)(nil)
 
-func newKeyring(d *db.DB, now func() time.Time, window time.Duration) *keyring {
-	return &keyring{db: d, now: now, window: window}
+// keyStore is what the keyring needs of the database (gormStore in
+// store.go).
+type keyStore interface {
+	// publishedKeys are the keys not retired or retired after retiredAfter:
+	// the active one first, then the most recently retired.
+	publishedKeys(ctx context.Context, retiredAfter time.Time) ([]signingKeyRow, error)
+	// publishedKeyInfo is publishedKeys without the key material.
+	publishedKeyInfo(ctx context.Context, retiredAfter time.Time) ([]signingKeyRow, error)
+	// write runs fn in one writing transaction.
+	write(ctx context.Context, fn func(tx storeTx) error) error
+}
+
+func newKeyring(st keyStore, now func() time.Time, window time.Duration) *keyring {
+	return &keyring{store: st, now: now, window: window}
 }
 
 // published reports whether tokens signed by k may still be valid at now.
@@ -66,11 +75,9 @@ func (r *keyring) published(k *signingKey, now time.Time) bool {
 // load reads the published keys from the database.
 func (r *keyring) load(ctx context.Context) error {
 	now := r.now()
-	var rows []signingKeyRow
-	err := r.db.WithContext(ctx).Where("retired_at IS NULL OR retired_at > ?", now.Add(-r.window)).
-		Order("CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid").Find(&rows).Error
+	rows, err := r.store.publishedKeys(ctx, now.Add(-r.window))
 	if err != nil {
-		return fmt.Errorf("load signing keys: %w", err)
+		return err
 	}
 	keys := make(map[string]*signingKey, len(rows))
 	order := make([]*signingKey, 0, len(rows))
@@ -148,14 +155,14 @@ func (r *keyring) rotate(ctx context.Context) (string, error) {
 	}
 	now := r.now()
 	row := signingKeyRow{KID: thumbprint(pub), Alg: "EdDSA", PrivateKey: priv.Seed(), PublicKey: pub, CreatedAt: now}
-	err = r.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&signingKeyRow{}).Where("retired_at IS NULL").Update("retired_at", now).Error; err != nil {
+	err = r.store.write(ctx, func(tx storeTx) error {
+		if err := tx.retireSigningKeys(ctx, now); err != nil {
 			return err
 		}
-		if err := tx.Where("retired_at IS NOT NULL AND retired_at <= ?", now.Add(-r.window)).Delete(&signingKeyRow{}).Error; err != nil {
+		if err := tx.deleteSigningKeysRetiredBy(ctx, now.Add(-r.window)); err != nil {
 			return err
 		}
-		return tx.Create(&row).Error
+		return tx.insertSigningKey(ctx, row)
 	})
 	if err != nil {
 		return "", fmt.Errorf("rotate signing keys: %w", err)
@@ -229,12 +236,9 @@ func thumbprint(pub ed25519.PublicKey) string {
 // operator wants what is there now), newest first.
 func (r *keyring) list(ctx context.Context) ([]auth.SigningKey, error) {
 	now := r.now()
-	var rows []signingKeyRow
-	err := r.db.WithContext(ctx).Select("kid", "alg", "created_at", "retired_at").
-		Where("retired_at IS NULL OR retired_at > ?", now.Add(-r.window)).
-		Order("CASE WHEN retired_at IS NULL THEN 0 ELSE 1 END, retired_at DESC, created_at DESC, kid").Find(&rows).Error
+	rows, err := r.store.publishedKeyInfo(ctx, now.Add(-r.window))
 	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", err)
+		return nil, err
 	}
 	out := make([]auth.SigningKey, 0, len(rows))
 	for i, row := range rows {

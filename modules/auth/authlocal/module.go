@@ -111,14 +111,6 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A retired key stays published until the last token it signed has
-	// expired, with room for clock skew and for caches of the JWKS.
-	keys := newKeyring(d.DB, utcNow, cfg.accessTTL+authn.DefaultLeeway+5*time.Minute)
-	revoked := authn.NewRevocations(cfg.accessTTL+authn.DefaultLeeway, now)
-	verifier, err := authn.NewVerifier(keys, cfg.issuer, cfg.audience, authn.WithClock(now), authn.WithRevocations(revoked))
-	if err != nil {
-		return nil, err
-	}
 	// Auth publishes its accounts' registrations, attempts to register an
 	// email that has an account, and token revocations; it consumes nothing.
 	wired, err := events.Wire(events.Declaration{
@@ -128,11 +120,19 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	st := &gormStore{db: d.DB.DB, outbox: wired.Outbox()}
+	// A retired key stays published until the last token it signed has
+	// expired, with room for clock skew and for caches of the JWKS.
+	keys := newKeyring(st, utcNow, cfg.accessTTL+authn.DefaultLeeway+5*time.Minute)
+	revoked := authn.NewRevocations(cfg.accessTTL+authn.DefaultLeeway, now)
+	verifier, err := authn.NewVerifier(keys, cfg.issuer, cfg.audience, authn.WithClock(now), authn.WithRevocations(revoked))
+	if err != nil {
+		return nil, err
+	}
 	return &Module{
 		svc: &Service{
-			db: d.DB, log: log, cfg: cfg, validate: validation.New(), hasher: hasher, keys: keys,
+			store: st, log: log, cfg: cfg, validate: validation.New(), hasher: hasher, keys: keys,
 			verifier: verifier, revoked: revoked, throttle: newThrottle(d.Throttle), now: utcNow,
-			store: store{outbox: wired.Outbox()},
 		},
 		log:    log,
 		events: wired,

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"gorm.io/gorm"
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
@@ -58,17 +57,16 @@ func (s *Service) authClient(ctx context.Context, id, secret, grant string) (cli
 	if id == "" {
 		return clientRow{}, auth.ErrInvalidClient.With("client authentication is required")
 	}
-	var c clientRow
-	if id == auth.SessionClientID {
-		c = sessionClient
-	} else {
-		err := s.db.WithContext(ctx).Where("id = ?", id).Take(&c).Error
-		if errors.Is(err, gorm.ErrRecordNotFound) {
+	c := sessionClient
+	if id != auth.SessionClientID {
+		var err error
+		c, err = s.store.client(ctx, id)
+		if errors.Is(err, auth.ErrClientNotFound) {
 			subtle.ConstantTimeCompare([]byte(hashSecret(secret)), []byte(dummySecretHash))
 			return clientRow{}, auth.ErrInvalidClient
 		}
 		if err != nil {
-			return clientRow{}, apperr.Internal(fmt.Errorf("load client: %w", err))
+			return clientRow{}, err
 		}
 	}
 	switch {
@@ -130,20 +128,18 @@ func (s *Service) exchangeCode(ctx context.Context, req auth.TokenRequest) (auth
 	now := s.now()
 	hash := hashSecret(req.Code)
 	family := ids.New("fam")
-	g := s.db.WithContext(ctx)
-	res := g.Model(&grantRow{}).Where("hash = ? AND kind = ? AND used_at IS NULL", hash, grantCode).
-		Updates(map[string]any{"used_at": now, "family_id": family})
-	if res.Error != nil {
-		return auth.Tokens{}, apperr.Internal(fmt.Errorf("claim code: %w", res.Error))
+	claimed, err := s.store.claimCode(ctx, hash, family, now)
+	if err != nil {
+		return auth.Tokens{}, apperr.Internal(fmt.Errorf("claim code: %w", err))
 	}
-	var code grantRow
-	if err := g.Where("hash = ? AND kind = ?", hash, grantCode).Take(&code).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return auth.Tokens{}, auth.ErrInvalidGrant.With("the authorization code is not valid")
-		}
-		return auth.Tokens{}, apperr.Internal(fmt.Errorf("load code: %w", err))
+	code, found, err := s.store.grant(ctx, hash, grantCode)
+	if err != nil {
+		return auth.Tokens{}, err
 	}
-	if res.RowsAffected == 0 {
+	if !found {
+		return auth.Tokens{}, auth.ErrInvalidGrant.With("the authorization code is not valid")
+	}
+	if !claimed {
 		// Used before: someone replays it. What it bought is revoked.
 		if code.FamilyID != "" {
 			if err := s.revokeFamily(ctx, code.FamilyID); err != nil {
@@ -163,7 +159,7 @@ func (s *Service) exchangeCode(ctx context.Context, req auth.TokenRequest) (auth
 	case !pkceMatches(req.CodeVerifier, code.CodeChallenge):
 		return auth.Tokens{}, auth.ErrInvalidGrant.With("code_verifier does not match the code_challenge")
 	}
-	u, err := s.userByID(ctx, s.db.DB, code.UserID)
+	u, err := s.store.user(ctx, code.UserID)
 	if err != nil {
 		return auth.Tokens{}, auth.ErrInvalidGrant.With("the user no longer exists")
 	}
@@ -212,13 +208,12 @@ func (s *Service) refresh(ctx context.Context, req auth.TokenRequest) (auth.Toke
 	}
 	now := s.now()
 	hash := hashSecret(req.RefreshToken)
-	g := s.db.WithContext(ctx)
-	var rt refreshTokenRow
-	if err := g.Where("hash = ?", hash).Take(&rt).Error; err != nil {
-		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return auth.Tokens{}, auth.ErrInvalidGrant.With("the refresh token is not valid")
-		}
-		return auth.Tokens{}, apperr.Internal(fmt.Errorf("load refresh token: %w", err))
+	rt, found, err := s.store.refreshToken(ctx, hash)
+	if err != nil {
+		return auth.Tokens{}, err
+	}
+	if !found {
+		return auth.Tokens{}, auth.ErrInvalidGrant.With("the refresh token is not valid")
 	}
 	if rt.ClientID != c.ID {
 		return auth.Tokens{}, auth.ErrInvalidGrant.With("the refresh token was issued to another client")
@@ -230,13 +225,18 @@ func (s *Service) refresh(ctx context.Context, req auth.TokenRequest) (auth.Toke
 			return auth.Tokens{}, auth.ErrInvalidScope.With("a refresh may only narrow the scope granted")
 		}
 	}
-	res := g.Model(&refreshTokenRow{}).
-		Where("hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?", hash, now).Update("used_at", now)
-	if res.Error != nil {
-		return auth.Tokens{}, apperr.Internal(fmt.Errorf("claim refresh token: %w", res.Error))
+	claimed, err := s.store.claimRefreshToken(ctx, hash, now)
+	if err != nil {
+		return auth.Tokens{}, apperr.Internal(fmt.Errorf("claim refresh token: %w", err))
 	}
-	if res.RowsAffected == 0 {
-		if rt.UsedAt != nil || g.Where("hash = ? AND used_at IS NOT NULL", hash).Take(&refreshTokenRow{}).Error == nil {
+	if !claimed {
+		used := rt.UsedAt != nil
+		if !used {
+			// Used since it was read, by a concurrent refresh? (Unable to
+			// tell, it is refused all the same, as revoked or expired.)
+			used, _ = s.store.refreshTokenUsed(ctx, hash)
+		}
+		if used {
 			if err := s.revokeFamily(ctx, rt.FamilyID); err != nil {
 				return auth.Tokens{}, err
 			}
@@ -245,7 +245,7 @@ func (s *Service) refresh(ctx context.Context, req auth.TokenRequest) (auth.Toke
 		}
 		return auth.Tokens{}, auth.ErrInvalidGrant.With("the refresh token is revoked or expired")
 	}
-	u, err := s.userByID(ctx, s.db.DB, rt.UserID)
+	u, err := s.store.user(ctx, rt.UserID)
 	if err != nil {
 		return auth.Tokens{}, auth.ErrInvalidGrant.With("the user no longer exists")
 	}
@@ -284,7 +284,7 @@ func (s *Service) issueUserTokens(ctx context.Context, u userRow, client, family
 	now := s.now()
 	row := refreshTokenRow{Hash: hashSecret(refresh), FamilyID: family, UserID: u.ID, ClientID: client, Scope: grant,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.refreshTTL)}
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+	if err := s.store.insertRefreshToken(ctx, row); err != nil {
 		return auth.Tokens{}, apperr.Internal(fmt.Errorf("store refresh token: %w", err))
 	}
 	out.RefreshToken = refresh
@@ -314,18 +314,19 @@ func (s *Service) signAccess(ctx context.Context, p authn.Principal, client stri
 // others, the access tokens issued in it ("sid" = family).
 func (s *Service) revokeFamily(ctx context.Context, family string) error {
 	now := s.now()
-	err := s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		var rt refreshTokenRow
-		switch err := tx.Where("family_id = ?", family).Take(&rt).Error; {
-		case errors.Is(err, gorm.ErrRecordNotFound):
-			rt.UserID = "" // a code whose client gets no refresh tokens: its access token still carries the family
-		case err != nil:
+	err := s.store.write(ctx, func(tx storeTx) error {
+		// "" for a code whose client gets no refresh tokens: its access
+		// token still carries the family.
+		userID, err := tx.familyUser(ctx, family)
+		if err != nil {
 			return err
 		}
-		if err := tx.Model(&refreshTokenRow{}).Where("family_id = ? AND revoked_at IS NULL", family).Update("revoked_at", now).Error; err != nil {
+		if err := tx.revokeFamilyTokens(ctx, family, now); err != nil {
 			return err
 		}
-		return recordSessionEnded(ctx, tx, rt.UserID, family, now)
+		return tx.record(ctx, auth.EventTokensRevoked, auth.TokensRevoked{
+			UserID: userID, SessionID: family, EndedAt: now, Reason: "session_ended",
+		})
 	})
 	if err != nil {
 		return apperr.Internal(fmt.Errorf("revoke refresh tokens: %w", err))
@@ -343,13 +344,12 @@ func (s *Service) Revoke(ctx context.Context, req auth.RevokeRequest) error {
 	if err != nil {
 		return err
 	}
-	var rt refreshTokenRow
-	err = s.db.WithContext(ctx).Where("hash = ?", hashSecret(req.Token)).Take(&rt).Error
+	rt, found, err := s.store.refreshToken(ctx, hashSecret(req.Token))
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound), err == nil && rt.ClientID != c.ID:
-		return nil // unknown, an access token, or not this client's: nothing to do (RFC 7009 §2.2)
 	case err != nil:
-		return apperr.Internal(fmt.Errorf("load refresh token: %w", err))
+		return err
+	case !found || rt.ClientID != c.ID:
+		return nil // unknown, an access token, or not this client's: nothing to do (RFC 7009 §2.2)
 	}
 	return s.revokeFamily(ctx, rt.FamilyID)
 }
@@ -371,13 +371,12 @@ func (s *Service) Introspect(ctx context.Context, req auth.IntrospectRequest) (a
 			return out, nil
 		}
 	}
-	var rt refreshTokenRow
-	err = s.db.WithContext(ctx).Where("hash = ?", hashSecret(req.Token)).Take(&rt).Error
+	rt, found, err := s.store.refreshToken(ctx, hashSecret(req.Token))
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return auth.Introspection{Active: false}, nil
 	case err != nil:
-		return auth.Introspection{}, apperr.Internal(fmt.Errorf("load refresh token: %w", err))
+		return auth.Introspection{}, err
+	case !found:
+		return auth.Introspection{Active: false}, nil
 	}
 	now := s.now()
 	// Only the client a refresh token was issued to learns about it.

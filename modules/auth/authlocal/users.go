@@ -9,12 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
-	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/ids"
 )
 
@@ -26,12 +23,12 @@ func (s *Service) Register(ctx context.Context, req auth.RegisterRequest) (auth.
 	if err != nil {
 		return auth.Registration{}, err
 	}
-	err = s.store.registerUser(ctx, row)
+	err = s.register(ctx, row)
 	if errors.Is(err, auth.ErrEmailTaken) {
 		// Registered concurrently (between the lookup and the insert, on a
 		// database that does not serialize writers): the email now has an
 		// account, so this is an attempt on it.
-		err = s.store.registerUser(ctx, row)
+		err = s.register(ctx, row)
 	}
 	if err != nil {
 		return auth.Registration{}, apperr.OrInternal(err, "register user")
@@ -47,10 +44,47 @@ func (s *Service) createUser(ctx context.Context, req auth.RegisterRequest, role
 	if err != nil {
 		return auth.User{}, err
 	}
-	if err := s.store.createUser(ctx, row); err != nil {
+	if err := s.store.write(ctx, func(tx storeTx) error { return addUser(ctx, tx, row) }); err != nil {
 		return auth.User{}, apperr.OrInternal(err, "create user")
 	}
 	return toUser(row), nil
+}
+
+// register adds row, with its user.registered event, unless its email
+// already has an account: then that account is left alone and a
+// registration_attempted event naming it is recorded instead. Both paths
+// are one writing transaction of about the same work.
+func (s *Service) register(ctx context.Context, row userRow) error {
+	return s.store.write(ctx, func(tx storeTx) error {
+		owner, taken, err := tx.emailOwner(ctx, row.EmailKey)
+		if err != nil {
+			return err
+		}
+		if !taken {
+			return addUser(ctx, tx, row)
+		}
+		return tx.record(ctx, auth.EventRegistrationAttempted, auth.RegistrationAttempted{
+			UserID: owner.ID, Email: owner.Email, Name: owner.Name,
+			Kind: auth.RegistrationAttemptExistingAccount, AttemptedAt: row.CreatedAt,
+		})
+	})
+}
+
+// addUser adds row and records its user.registered event in tx. An email
+// already registered is auth.ErrEmailTaken.
+func addUser(ctx context.Context, tx storeTx, row userRow) error {
+	if err := tx.insertUser(ctx, row); err != nil {
+		return err
+	}
+	return tx.record(ctx, auth.EventUserRegistered, auth.UserRegistered{
+		UserID: row.ID, Email: row.Email, Name: row.Name, Roles: row.Roles, RegisteredAt: row.CreatedAt,
+	})
+}
+
+// recordTokensRevoked records, in tx, that userID's access tokens issued
+// before notBefore are revoked (auth.EventTokensRevoked).
+func recordTokensRevoked(ctx context.Context, tx storeTx, userID string, notBefore time.Time, reason string) error {
+	return tx.record(ctx, auth.EventTokensRevoked, auth.TokensRevoked{UserID: userID, NotBefore: notBefore, Reason: reason})
 }
 
 // newUserRow validates a registration and builds its row, the password
@@ -115,21 +149,13 @@ func toUser(r userRow) auth.User {
 	return auth.User{ID: r.ID, Email: r.Email, Name: r.Name, Roles: slices.Clone(r.Roles), CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-func (s *Service) userByID(ctx context.Context, g *gorm.DB, id string) (userRow, error) {
-	var u userRow
-	if err := g.WithContext(ctx).Where("id = ?", id).Take(&u).Error; err != nil {
-		return userRow{}, notFound(err, auth.ErrUserNotFound, "user")
-	}
-	return u, nil
-}
-
 // Me implements auth.Service.
 func (s *Service) Me(ctx context.Context) (auth.User, error) {
 	p, err := requireUser(ctx)
 	if err != nil {
 		return auth.User{}, err
 	}
-	u, err := s.userByID(ctx, s.db.DB, p.Subject)
+	u, err := s.store.user(ctx, p.Subject)
 	if err != nil {
 		return auth.User{}, err
 	}
@@ -149,13 +175,14 @@ func (s *Service) UpdateMe(ctx context.Context, req auth.UpdateMeRequest) (auth.
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return auth.User{}, err
 	}
-	u, err := s.userByID(ctx, s.db.DB, p.Subject)
+	u, err := s.store.user(ctx, p.Subject)
 	if err != nil {
 		return auth.User{}, err
 	}
-	changes := map[string]any{"updated_at": s.now()}
+	changes := userChanges{UpdatedAt: s.now()}
 	if req.Name != nil {
-		changes["name"] = strings.TrimSpace(*req.Name)
+		name := strings.TrimSpace(*req.Name)
+		changes.Name = &name
 	}
 	if req.Email != nil && emailKey(*req.Email) != u.EmailKey {
 		if req.CurrentPassword == "" {
@@ -165,17 +192,13 @@ func (s *Service) UpdateMe(ctx context.Context, req auth.UpdateMeRequest) (auth.
 		if err := s.checkCurrentPassword(ctx, u, req.CurrentPassword); err != nil {
 			return auth.User{}, err
 		}
-		changes["email"] = strings.TrimSpace(*req.Email)
-		changes["email_key"] = emailKey(*req.Email)
+		key := emailKey(*req.Email)
+		changes.Email, changes.EmailKey = req.Email, &key
 	} else if req.Email != nil {
-		changes["email"] = strings.TrimSpace(*req.Email) // only its case changes
+		changes.Email = req.Email // only its case changes
 	}
-	err = s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Updates(changes).Error
-	if db.IsUniqueViolation(err) {
-		return auth.User{}, auth.ErrEmailTaken
-	}
-	if err != nil {
-		return auth.User{}, apperr.Internal(fmt.Errorf("update user: %w", err))
+	if err := s.store.updateUser(ctx, u.ID, changes); err != nil {
+		return auth.User{}, apperr.OrInternal(err, "update user")
 	}
 	return s.Me(ctx)
 }
@@ -189,7 +212,7 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return err
 	}
-	u, err := s.userByID(ctx, s.db.DB, p.Subject)
+	u, err := s.store.user(ctx, p.Subject)
 	if err != nil {
 		return err
 	}
@@ -205,13 +228,13 @@ func (s *Service) ChangePassword(ctx context.Context, req auth.ChangePasswordReq
 	}
 	now := s.now()
 	notBefore := s.revoked.Next(u.ID, now)
-	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Updates(map[string]any{"password_hash": hash, "updated_at": now}).Error; err != nil {
+	err = s.store.write(ctx, func(tx storeTx) error {
+		if err := tx.setPassword(ctx, u.ID, hash, now); err != nil {
 			return err
 		}
 		// Whoever knew the old password may hold a session: end them all,
 		// and their access tokens with them.
-		if err := tx.Model(&refreshTokenRow{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error; err != nil {
+		if err := tx.revokeUserTokens(ctx, u.ID, now); err != nil {
 			return err
 		}
 		return recordTokensRevoked(ctx, tx, u.ID, notBefore, "password_changed")
@@ -235,13 +258,9 @@ func (s *Service) ListUsers(ctx context.Context, req auth.ListUsersRequest) (aut
 	if limit == 0 {
 		limit = auth.DefaultLimit
 	}
-	var rows []userRow
-	q := s.db.WithContext(ctx).Order("id").Limit(limit + 1)
-	if req.Cursor != "" {
-		q = q.Where("id > ?", req.Cursor)
-	}
-	if err := q.Find(&rows).Error; err != nil {
-		return auth.UserList{}, apperr.Internal(fmt.Errorf("list users: %w", err))
+	rows, err := s.store.listUsers(ctx, req.Cursor, limit+1)
+	if err != nil {
+		return auth.UserList{}, err
 	}
 	out := auth.UserList{Users: make([]auth.User, 0, min(len(rows), limit))}
 	for i, r := range rows {
@@ -269,14 +288,14 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 	var out userRow
 	var demoted bool
 	notBefore := s.revoked.Next(req.UserID, s.now())
-	err = s.store.outbox.Transaction(ctx, func(tx *gorm.DB) error {
-		u, err := s.userByID(ctx, tx, req.UserID)
+	err = s.store.write(ctx, func(tx storeTx) error {
+		u, err := tx.user(ctx, req.UserID)
 		if err != nil {
 			return err
 		}
 		if slices.Contains(u.Roles, authn.RoleAdmin) && !slices.Contains(roles, authn.RoleAdmin) {
-			var admins int64
-			if err := tx.Model(&userRow{}).Where("roles LIKE ?", `%"admin"%`).Count(&admins).Error; err != nil {
+			admins, err := tx.countAdmins(ctx)
+			if err != nil {
 				return err
 			}
 			if admins <= 1 {
@@ -288,7 +307,7 @@ func (s *Service) SetRoles(ctx context.Context, req auth.SetRolesRequest) (auth.
 		demoted = !subset(s.scopesOf(u.Roles), s.scopesOf(roles)) ||
 			slices.ContainsFunc(u.Roles, func(r string) bool { return r != authn.RoleGuest && !slices.Contains(roles, r) })
 		u.Roles, u.UpdatedAt = roles, s.now()
-		if err := tx.Model(&userRow{}).Where("id = ?", u.ID).Select("roles", "updated_at").Updates(&u).Error; err != nil {
+		if err := tx.setRoles(ctx, u); err != nil {
 			return err
 		}
 		out = u
@@ -354,17 +373,16 @@ func (s *Service) authenticate(ctx context.Context, email, password, clientIP st
 	if err := s.throttled(key); err != nil {
 		return userRow{}, err
 	}
-	var u userRow
-	err := s.db.WithContext(ctx).Where("email_key = ?", emailKey(email)).Take(&u).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	u, found, err := s.store.userByEmail(ctx, emailKey(email))
+	if err != nil {
+		return userRow{}, err
+	}
+	if !found {
 		if err := s.hasher.verifyDummy(ctx, password); err != nil {
 			return userRow{}, apperr.OrInternal(err, "check password")
 		}
 		s.throttle.fail(key, s.now())
 		return userRow{}, auth.ErrInvalidCredentials
-	}
-	if err != nil {
-		return userRow{}, apperr.Internal(fmt.Errorf("load user: %w", err))
 	}
 	ok, stale, err := s.hasher.verify(ctx, password, u.PasswordHash)
 	if err != nil {
@@ -378,8 +396,7 @@ func (s *Service) authenticate(ctx context.Context, email, password, clientIP st
 	if stale {
 		// Made with older cost parameters: upgrade it while the password is at hand.
 		if hash, err := s.hasher.hash(ctx, password); err == nil {
-			err = s.db.WithContext(ctx).Model(&userRow{}).Where("id = ?", u.ID).Update("password_hash", hash).Error
-			if err != nil {
+			if err := s.store.rehashPassword(ctx, u.ID, hash); err != nil {
 				s.log.WarnContext(ctx, "re-hash password", "user", u.ID, "error", err)
 			}
 		}
@@ -404,13 +421,12 @@ func (s *Service) SignOut(ctx context.Context, req auth.SignOutRequest) error {
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return err
 	}
-	var rt refreshTokenRow
-	err := s.db.WithContext(ctx).Where("hash = ?", hashSecret(req.RefreshToken)).Take(&rt).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && rt.ClientID != auth.SessionClientID) {
-		return nil // nothing to end: the same answer as for an ended session
-	}
+	rt, found, err := s.store.refreshToken(ctx, hashSecret(req.RefreshToken))
 	if err != nil {
-		return apperr.Internal(fmt.Errorf("load refresh token: %w", err))
+		return err
+	}
+	if !found || rt.ClientID != auth.SessionClientID {
+		return nil // nothing to end: the same answer as for an ended session
 	}
 	// The session's access tokens carry its id ("sid"): they stop working
 	// with it, everywhere; the user's other sessions go on.

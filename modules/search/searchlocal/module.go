@@ -28,6 +28,7 @@ type Deps struct {
 // Module is the search module hosted in this process.
 type Module struct {
 	svc    *Service
+	seeds  seedStore
 	log    *slog.Logger
 	events *events.ModuleEvents
 }
@@ -39,7 +40,7 @@ func New(d Deps) (*Module, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("module", search.Module)
-	svc := &Service{db: d.DB, validate: validation.New()}
+	svc := &Service{validate: validation.New()}
 	// Search publishes its catalog's changes and keeps its availability
 	// view from the bookings' events.
 	wired, err := events.Wire(events.Declaration{
@@ -55,7 +56,7 @@ func New(d Deps) (*Module, error) {
 	}
 	st := store{db: d.DB, outbox: wired.Outbox()}
 	svc.store, svc.index = st, newIndex(st)
-	return &Module{svc: svc, log: log, events: wired}, nil
+	return &Module{svc: svc, seeds: st, log: log, events: wired}, nil
 }
 
 // Service is the module's search.Service.

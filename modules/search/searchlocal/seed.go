@@ -10,10 +10,7 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
-	"github.com/bellhop/bellhop/modules/search"
 	"github.com/bellhop/bellhop/platform/civil"
 )
 
@@ -29,61 +26,30 @@ type SeedStats struct {
 // are left alone, and a catalog that already has the demo hotels is skipped.
 func (m *Module) Seed(ctx context.Context) (SeedStats, error) {
 	cat := demoCatalog()
-	g := m.svc.db.WithContext(ctx)
-	var existing int64
-	if err := g.Model(&hotelRow{}).Where("id IN ?", []string{cat.hotels[0].ID, cat.hotels[len(cat.hotels)-1].ID}).Count(&existing).Error; err != nil {
+	existing, err := m.seeds.countHotels(ctx, cat.hotels[0].ID, cat.hotels[len(cat.hotels)-1].ID)
+	if err != nil {
 		return SeedStats{}, fmt.Errorf("seed: %w", err)
 	}
 	if existing == 2 {
 		return SeedStats{AlreadySeeded: true}, nil
 	}
-	var st SeedStats
-	// Through the outbox, like the API: every room type's creation is an
-	// event, so reporting knows the demo hotels' rooms (occupancy's
-	// denominator) before their first booking.
-	err := m.events.Outbox().Transaction(ctx, func(tx *gorm.DB) error {
-		insert := func(rows any, n *int) error {
-			res := tx.Omit(clause.Associations).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500)
-			*n += int(res.RowsAffected)
-			return res.Error
-		}
-		if err := insert(&cat.cities, &st.Cities); err != nil {
-			return err
-		}
-		if err := insert(&cat.hotels, &st.Hotels); err != nil {
-			return err
-		}
-		if err := insert(&cat.rooms, &st.RoomTypes); err != nil {
-			return err
-		}
-		if err := insert(&cat.rates, &st.Rates); err != nil {
-			return err
-		}
-		return recordSeeded(ctx, tx, cat)
-	})
+	added, err := m.seeds.addCatalog(ctx, cat)
 	if err != nil {
 		return SeedStats{}, fmt.Errorf("seed: %w", err)
 	}
 	m.svc.index.refresh(ctx, cityIDs(cat.cities)...)
-	return st, nil
+	return added, nil
 }
 
-// recordSeeded records a creation event for every room type of cat.
-func recordSeeded(ctx context.Context, tx *gorm.DB, cat catalog) error {
-	cities := make(map[string]cityRow, len(cat.cities))
-	for _, c := range cat.cities {
-		cities[c.ID] = c
-	}
-	places := make(map[string]hotelPlace, len(cat.hotels))
-	for _, h := range cat.hotels {
-		places[h.ID] = hotelPlace{CityID: h.CityID, HotelName: h.Name, Country: cities[h.CityID].Country, TimeZone: h.TimeZone}
-	}
-	for _, rt := range cat.rooms {
-		if err := recordChange(ctx, tx, search.ChangeCreated, rt, places[rt.HotelID], nil); err != nil {
-			return err
-		}
-	}
-	return nil
+// seedStore is what Seed needs of the database (store implements it).
+type seedStore interface {
+	// countHotels counts the hotels of ids that are in the catalog.
+	countHotels(ctx context.Context, ids ...string) (int, error)
+	// addCatalog adds the rows of cat not in the catalog yet and counts
+	// them. Through the outbox, like the API: every room type's creation
+	// is an event, so reporting knows the demo hotels' rooms (occupancy's
+	// denominator) before their first booking.
+	addCatalog(ctx context.Context, cat catalog) (SeedStats, error)
 }
 
 func cityIDs(cs []cityRow) []string {

@@ -12,7 +12,6 @@ import (
 	"github.com/bellhop/bellhop/platform/apperr"
 	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/civil"
-	"github.com/bellhop/bellhop/platform/db"
 	"github.com/bellhop/bellhop/platform/ids"
 	"github.com/bellhop/bellhop/platform/money"
 	"github.com/bellhop/bellhop/platform/validation"
@@ -20,7 +19,6 @@ import (
 
 // Service is the in-process search.Service.
 type Service struct {
-	db       *db.DB // for the index, the availability view and the seed
 	store    catalogStore
 	index    *index
 	validate *validation.Validator

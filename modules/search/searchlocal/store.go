@@ -408,6 +408,60 @@ func recordChange(ctx context.Context, tx *gorm.DB, change string, rt roomTypeRo
 	return events.Record(tx, evt)
 }
 
+// countHotels counts the hotels of ids that are in the catalog.
+func (st store) countHotels(ctx context.Context, ids ...string) (int, error) {
+	var n int64
+	if err := st.db.WithContext(ctx).Model(&hotelRow{}).Where("id IN ?", ids).Count(&n).Error; err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// addCatalog adds the rows of cat not in the catalog yet (in batches) and
+// records a creation event for every room type of cat, in one transaction.
+func (st store) addCatalog(ctx context.Context, cat catalog) (SeedStats, error) {
+	var added SeedStats
+	err := st.outbox.Transaction(ctx, func(tx *gorm.DB) error {
+		insert := func(rows any, n *int) error {
+			res := tx.Omit(clause.Associations).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 500)
+			*n += int(res.RowsAffected)
+			return res.Error
+		}
+		if err := insert(&cat.cities, &added.Cities); err != nil {
+			return err
+		}
+		if err := insert(&cat.hotels, &added.Hotels); err != nil {
+			return err
+		}
+		if err := insert(&cat.rooms, &added.RoomTypes); err != nil {
+			return err
+		}
+		if err := insert(&cat.rates, &added.Rates); err != nil {
+			return err
+		}
+		return recordCatalog(ctx, tx, cat)
+	})
+	return added, err
+}
+
+// recordCatalog records, in tx, a creation event for every room type of cat.
+func recordCatalog(ctx context.Context, tx *gorm.DB, cat catalog) error {
+	cities := make(map[string]cityRow, len(cat.cities))
+	for _, c := range cat.cities {
+		cities[c.ID] = c
+	}
+	places := make(map[string]hotelPlace, len(cat.hotels))
+	for _, h := range cat.hotels {
+		places[h.ID] = hotelPlace{CityID: h.CityID, HotelName: h.Name, Country: cities[h.CityID].Country, TimeZone: h.TimeZone}
+	}
+	for _, rt := range cat.rooms {
+		if err := recordChange(ctx, tx, search.ChangeCreated, rt, places[rt.HotelID], nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // quotedRoom is a room type with its hotel and city and the rate overrides
 // of the nights quoted (by "YYYY-MM-DD").
 type quotedRoom struct {
