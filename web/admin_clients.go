@@ -47,7 +47,7 @@ func newClientForm() clientForm {
 func (w *Web) clientsPage(c echo.Context) error {
 	v := view{}
 	if name := c.QueryParam("deleted"); name != "" {
-		v.Notice = "The client " + name + " is deleted and its refresh tokens are revoked"
+		v.Notice = "The client " + name + " is deleted: every token it was given stops working"
 	}
 	return w.renderClients(c, http.StatusOK, v, clientsData{Form: newClientForm()})
 }

@@ -49,7 +49,7 @@ func TestOAuthClientsPage(t *testing.T) {
 	}
 
 	st, at, body := admin.post("/admin/clients", "/admin/clients/"+id[1]+"/delete", url.Values{})
-	must(t, "deleted", st, body, 200, "The client Nightly export is deleted and its refresh tokens are revoked", "No OAuth clients yet")
+	must(t, "deleted", st, body, 200, "The client Nightly export is deleted: every token it was given stops working", "No OAuth clients yet")
 	if !strings.HasPrefix(at, "/admin/clients?deleted=") {
 		t.Errorf("after deleting at %s", at)
 	}

@@ -2,9 +2,12 @@ package main_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/modules/auth"
 )
 
 // A staff user's access token loses its power the moment a role is taken
@@ -146,5 +149,41 @@ func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
 	}
 	if got := createHotel(other.AccessToken); got != 201 {
 		t.Fatalf("the admin's other session on the rest after the sign-out: %d", got)
+	}
+
+	// Deleting an OAuth client ends its client-credentials token on the
+	// rest the same way.
+	var app auth.CreatedClient
+	body := `{"name":"Nightly export","confidential":true,"grant_types":["client_credentials"],"scopes":["reports:read"]}`
+	if res := call(t, "POST", authProc.URL+"/api/v1/oauth-clients", other.AccessToken, strings.NewReader(body), &app); res.StatusCode != 201 {
+		t.Fatalf("create client: %d", res.StatusCode)
+	}
+	status, tok := form(t, authProc.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {app.ID}, "client_secret": {app.Secret}})
+	if status != 200 || tok["access_token"] == nil {
+		t.Fatalf("client credentials: %d %v", status, tok)
+	}
+	appToken := tok["access_token"].(string)
+	today := time.Now().UTC().Format(time.DateOnly)
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	report := func() int {
+		return call(t, "GET", rest.URL+"/api/v1/reports/occupancy?"+query("from", today, "to", tomorrow), appToken, nil, nil).StatusCode
+	}
+	if got := report(); got != 200 {
+		t.Fatalf("the client's report on the rest: %d", got)
+	}
+	if res := call(t, "DELETE", authProc.URL+"/api/v1/oauth-clients/"+app.ID, other.AccessToken, nil, nil); res.StatusCode != 204 {
+		t.Fatalf("delete client: %d", res.StatusCode)
+	}
+	deleted := time.Now()
+	for {
+		got := report()
+		if got == 401 {
+			t.Logf("the rest refused the deleted client's token %v after the deletion", time.Since(deleted).Round(time.Millisecond))
+			break
+		}
+		if time.Since(deleted) > time.Second {
+			t.Fatalf("the rest still accepts the deleted client's token a second later: %d", got)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -511,12 +511,14 @@ type RegistrationAttempted struct {
 // EventTokensRevoked is published (as TokensRevoked) when a user's access
 // tokens issued so far lose their power (their roles were reduced or their
 // password changed), or those of one sign-in session do (it was signed out,
-// or its refresh token revoked or replayed). Every process that verifies
-// tokens consumes it.
+// or its refresh token revoked or replayed), or an OAuth client was deleted
+// (its own client-credentials tokens, and one event per session of its
+// users). Every process that verifies tokens consumes it.
 const EventTokensRevoked = "bellhop.user.tokens_revoked.v1"
 
-// TokensRevoked is the payload of EventTokensRevoked: the user's access
-// tokens issued before NotBefore are refused; or, when SessionID is set,
+// TokensRevoked is the payload of EventTokensRevoked: the access tokens of
+// UserID (a user, or a deleted client: the subject of its own tokens) issued
+// before NotBefore are refused; or, when SessionID is set,
 // those of that session (their "sid" claim), whenever issued, and NotBefore
 // is zero (so a consumer that knows no sessions revokes nothing).
 type TokensRevoked struct {
@@ -524,7 +526,7 @@ type TokensRevoked struct {
 	NotBefore time.Time `json:"not_before"`
 	SessionID string    `json:"session_id,omitempty"`
 	EndedAt   time.Time `json:"ended_at,omitzero"`
-	Reason    string    `json:"reason"` // "roles_changed", "password_changed", "session_ended"
+	Reason    string    `json:"reason"` // "roles_changed", "password_changed", "session_ended", "client_deleted"
 }
 
 // UserRegistered is the payload of EventUserRegistered: enough to greet the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/authn"
 	"github.com/bellhop/bellhop/platform/ids"
 )
 
@@ -217,7 +218,16 @@ func (s *Service) DeleteClient(ctx context.Context, req auth.DeleteClientRequest
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return err
 	}
+	now := s.now()
+	notBefore := s.revoked.Next(req.ID, now)
+	var sessions []string
 	err := s.store.write(ctx, func(tx storeTx) error {
+		// The sessions whose access tokens may still be live: those that
+		// issued one within a token's lifetime.
+		var err error
+		if sessions, err = tx.clientSessions(ctx, req.ID, now.Add(-s.cfg.accessTTL-authn.DefaultLeeway)); err != nil {
+			return err
+		}
 		deleted, err := tx.deleteClient(ctx, req.ID)
 		if err != nil {
 			return err
@@ -227,12 +237,33 @@ func (s *Service) DeleteClient(ctx context.Context, req auth.DeleteClientRequest
 		}
 		// What the client was given goes with it: its sessions and its
 		// codes and consent tickets not used yet.
-		if err := tx.revokeClientTokens(ctx, req.ID, s.now()); err != nil {
+		if err := tx.revokeClientTokens(ctx, req.ID, now); err != nil {
 			return err
 		}
-		return tx.deleteClientGrants(ctx, req.ID)
+		if err := tx.deleteClientGrants(ctx, req.ID); err != nil {
+			return err
+		}
+		// And its access tokens, here and in every process that verifies
+		// them: those it got for itself (client credentials: its id is
+		// their subject) and those of its users' sessions.
+		if err := recordTokensRevoked(ctx, tx, req.ID, notBefore, "client_deleted"); err != nil {
+			return err
+		}
+		for _, sid := range sessions {
+			if err := tx.record(ctx, auth.EventTokensRevoked, auth.TokensRevoked{SessionID: sid, EndedAt: now, Reason: "client_deleted"}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return apperr.OrInternal(err, "delete client")
+	if err != nil {
+		return apperr.OrInternal(err, "delete client")
+	}
+	s.revoked.Revoke(req.ID, notBefore)
+	for _, sid := range sessions {
+		s.revoked.EndSession(sid, now)
+	}
+	return nil
 }
 
 var serviceClientID = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)

@@ -116,6 +116,10 @@ type storeTx interface {
 	deleteClient(ctx context.Context, id string) (bool, error)
 	// deleteClientGrants deletes a client's codes and consent tickets.
 	deleteClientGrants(ctx context.Context, clientID string) error
+	// clientSessions are the sign-in sessions (refresh-token families) of
+	// a client that issued an access token since: a refresh, or a code
+	// exchanged.
+	clientSessions(ctx context.Context, clientID string, since time.Time) ([]string, error)
 	// retireSigningKeys retires, at now, the keys not retired yet.
 	retireSigningKeys(ctx context.Context, now time.Time) error
 	// deleteSigningKeysRetiredBy deletes the keys retired at t or before.

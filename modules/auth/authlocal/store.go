@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -332,6 +333,23 @@ func (s *gormStore) claimConsent(ctx context.Context, hash string, now time.Time
 	res := s.db.WithContext(ctx).Model(&grantRow{}).Where("hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?", hash, grantConsent, now).
 		Update("used_at", now)
 	return res.RowsAffected > 0, res.Error
+}
+
+func (s *gormStore) clientSessions(ctx context.Context, clientID string, since time.Time) ([]string, error) {
+	var refreshed, exchanged []string
+	err := s.db.WithContext(ctx).Model(&refreshTokenRow{}).Where("client_id = ? AND created_at >= ?", clientID, since).
+		Distinct().Order("family_id").Pluck("family_id", &refreshed).Error
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.WithContext(ctx).Model(&grantRow{}).Where("client_id = ? AND kind = ? AND family_id <> '' AND used_at >= ?", clientID, grantCode, since).
+		Distinct().Order("family_id").Pluck("family_id", &exchanged).Error
+	if err != nil {
+		return nil, err
+	}
+	sessions := append(refreshed, exchanged...)
+	slices.Sort(sessions)
+	return slices.Compact(sessions), nil
 }
 
 func (s *gormStore) deleteClientGrants(ctx context.Context, clientID string) error {
