@@ -188,3 +188,46 @@ func TestAuth_SplitMode(t *testing.T) {
 		t.Fatalf("wrong secret: %v", err)
 	}
 }
+
+// With auth in its own process, a key rotation reaches the rest through
+// auth's event: a token the new key signed verifies there at once, although
+// the rest fetched auth's JWKS a moment before (its refetch interval, 10 s,
+// would otherwise refuse the unknown key until it passed).
+func TestAuth_KeyRotationReachesSplitProcesses(t *testing.T) {
+	natsURL := startNATS(t)
+	authDir, adminPassword := seedWithUsers(t)
+	env := []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}
+	authProc := start(t, env, "--only", "auth", "--data-dir", authDir)
+	rest := start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
+	hotel := 0
+	createHotel := func(token string) int {
+		t.Helper()
+		hotel++
+		body := fmt.Sprintf(`{"name":"Rotated Inn %d","city":"Porto","country":"PT","address":"Rua 5","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
+		return call(t, "POST", rest.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
+	}
+	admin := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
+	if got := createHotel(admin.AccessToken); got != 201 { // the rest fetches the JWKS now
+		t.Fatalf("admin creates a hotel on the rest: %d", got)
+	}
+	var rotated auth.SigningKey
+	if res := call(t, "POST", authProc.URL+"/api/v1/signing-keys", admin.AccessToken, nil, &rotated); res.StatusCode != 201 && res.StatusCode != 200 {
+		t.Fatalf("rotate: %d", res.StatusCode)
+	}
+	began := time.Now()
+	fresh := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword) // signed by the new key
+	for {
+		got := createHotel(fresh.AccessToken)
+		if got == 201 {
+			t.Logf("the rest took the new key's token %v after the rotation", time.Since(began).Round(time.Millisecond))
+			break
+		}
+		if time.Since(began) > 3*time.Second {
+			t.Fatalf("the rest still refuses the new key's token %v after the rotation: %d", time.Since(began).Round(time.Millisecond), got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := createHotel(admin.AccessToken); got != 201 {
+		t.Errorf("a token of the retired key on the rest: %d, want 201 (it stays published until its tokens expire)", got)
+	}
+}

@@ -516,6 +516,18 @@ type RegistrationAttempted struct {
 // users). Every process that verifies tokens consumes it.
 const EventTokensRevoked = "bellhop.user.tokens_revoked.v1"
 
+// EventSigningKeyRotated is published (as SigningKeyRotated) when a new key
+// starts signing access tokens. Every process that verifies tokens through
+// auth's JWKS fetches it again at once, rather than refusing the new key's
+// tokens until its next allowed refetch.
+const EventSigningKeyRotated = "bellhop.signing_key.rotated.v1"
+
+// SigningKeyRotated is the payload of EventSigningKeyRotated.
+type SigningKeyRotated struct {
+	KID       string    `json:"kid"`
+	RotatedAt time.Time `json:"rotated_at"`
+}
+
 // TokensRevoked is the payload of EventTokensRevoked: the access tokens of
 // UserID (a user, or a deleted client: the subject of its own tokens) issued
 // before NotBefore are refused; or, when SessionID is set,

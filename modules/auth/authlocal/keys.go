@@ -162,7 +162,10 @@ func (r *keyring) rotate(ctx context.Context) (string, error) {
 		if err := tx.deleteSigningKeysRetiredBy(ctx, now.Add(-r.window)); err != nil {
 			return err
 		}
-		return tx.insertSigningKey(ctx, row)
+		if err := tx.insertSigningKey(ctx, row); err != nil {
+			return err
+		}
+		return tx.record(ctx, auth.EventSigningKeyRotated, auth.SigningKeyRotated{KID: row.KID, RotatedAt: now})
 	})
 	if err != nil {
 		return "", fmt.Errorf("rotate signing keys: %w", err)

@@ -48,10 +48,14 @@ func Verifier(ctx context.Context, cfg *config.Config, h *host.Host, bus *events
 		keys = local.KeySet()
 	case cfg.Modules[auth.Module].URL != "":
 		u := strings.TrimSuffix(cfg.Modules[auth.Module].URL, "/") + "/.well-known/jwks.json"
-		keys, err = authn.NewRemoteKeySet(u, &http.Client{Timeout: 5 * time.Second})
+		remote, err := authn.NewRemoteKeySet(u, &http.Client{Timeout: 5 * time.Second})
 		if err != nil {
 			return nil, fmt.Errorf("modules.auth.url: %w", err)
 		}
+		if bus != nil {
+			followKeyRotations(ctx, bus, remote)
+		}
+		keys = remote
 	default:
 		return nil, nil
 	}
@@ -131,6 +135,21 @@ func (l *localTokens) Invalidate() {
 	l.mu.Lock()
 	l.token = ""
 	l.mu.Unlock()
+}
+
+// followKeyRotations fetches auth's JWKS again on each of its key rotations
+// (auth.EventSigningKeyRotated), until ctx is done: the new key's tokens
+// verify here as soon as the event arrives, not once the key set's refetch
+// interval (which stops made-up kids from forcing fetches) has passed.
+func followKeyRotations(ctx context.Context, bus *events.Bus, keys *authn.RemoteKeySet) {
+	subject := events.Subject(auth.Module, auth.EventSigningKeyRotated)
+	go bus.Watch(ctx, auth.Module, subject, time.Now(), func(events.Event) {
+		go func() { // Watch's callback must be quick: the fetch is not
+			fetchCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_ = keys.Refresh(fetchCtx) // on failure the next lookup fetches again
+		}()
+	})
 }
 
 // followRevocations keeps not-before times of users' tokens from auth's
