@@ -115,7 +115,7 @@ func New(d Deps) (*Module, error) {
 	// email that has an account, and token revocations; it consumes nothing.
 	wired, err := events.Wire(events.Declaration{
 		Module:    auth.Module,
-		Publishes: []string{auth.EventUserRegistered, auth.EventRegistrationAttempted, auth.EventTokensRevoked},
+		Publishes: []string{auth.EventUserRegistered, auth.EventRegistrationAttempted, auth.EventTokensRevoked, auth.EventSigningKeyRotated},
 	}, events.Wiring{DB: d.DB.DB, Bus: d.Bus, OutboxRetention: d.OutboxRetention, Log: log})
 	if err != nil {
 		return nil, err
