@@ -378,10 +378,12 @@ type RoomTypeChanged struct {
 	Change     string `json:"change"`
 	RoomTypeID string `json:"room_type_id"`
 	HotelID    string `json:"hotel_id"`
-	// HotelName, Country and TimeZone describe the hotel, so a consumer
-	// (reporting) names it and dates its nights without calling search.
+	// HotelName, City, Country and TimeZone describe the hotel, so a
+	// consumer (reporting) names it and its city and dates its nights
+	// without calling search.
 	HotelName  string      `json:"hotel_name"`
 	CityID     string      `json:"city_id"`
+	City       string      `json:"city"` // the city's name ("Lisbon")
 	Country    string      `json:"country"`
 	TimeZone   string      `json:"time_zone"`
 	Name       string      `json:"name"`

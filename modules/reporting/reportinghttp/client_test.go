@@ -121,7 +121,7 @@ func TestRoutes(t *testing.T) {
 	st.PaidAt = st.HeldAt.Add(time.Minute)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, e := range []events.Event{
-		reportingtest.RoomTypeEvent(t, "created", st.RoomTypeID, st.HotelID, st.HotelName, st.CityID, st.TimeZone, 6, "CHF", at),
+		reportingtest.RoomTypeEvent(t, "created", st.RoomTypeID, st.HotelID, st.HotelName, st.CityID, st.City, st.TimeZone, 6, "CHF", at),
 		reportingtest.BookingEvent(t, "bellhop.booking.held.v1", st, "pending", st.HeldAt, 0, 0),
 		reportingtest.BookingEvent(t, "bellhop.booking.confirmed.v1", st, "confirmed", st.PaidAt, 0, 0),
 	} {

@@ -98,7 +98,7 @@ func (a *applier) applyRoomType(tx *gorm.DB, evt events.Event, e roomTypeChanged
 	if e.RoomTypeID == "" || e.HotelID == "" {
 		return events.Permanent(errors.New("room_type.changed without room type or hotel"))
 	}
-	hotel := hotelRow{ID: e.HotelID, Name: e.HotelName, CityID: e.CityID, Country: e.Country, TimeZone: e.TimeZone}
+	hotel := hotelRow{ID: e.HotelID, Name: e.HotelName, CityID: e.CityID, City: e.City, Country: e.Country, TimeZone: e.TimeZone}
 	if err := upsertHotel(tx, hotel); err != nil {
 		return err
 	}

@@ -47,6 +47,7 @@ type roomTypeChanged struct {
 	HotelID    string      `json:"hotel_id"`
 	HotelName  string      `json:"hotel_name"`
 	CityID     string      `json:"city_id"`
+	City       string      `json:"city"` // the name; absent from events before it was added
 	Country    string      `json:"country"`
 	TimeZone   string      `json:"time_zone"`
 	Name       string      `json:"name"`

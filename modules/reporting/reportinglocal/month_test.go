@@ -46,9 +46,9 @@ func month(t *testing.T) ([]scripted, []events.Event, map[string]int) {
 	var evts []events.Event
 	at := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
 	evts = append(evts,
-		reportingtest.RoomTypeEvent(t, "created", "rt_a", "htl_lis", "Hotel Lisboa", "lisbon-pt", "UTC", rooms["rt_a"], "EUR", at),
-		reportingtest.RoomTypeEvent(t, "created", "rt_b", "htl_lis", "Hotel Lisboa", "lisbon-pt", "UTC", rooms["rt_b"], "EUR", at),
-		reportingtest.RoomTypeEvent(t, "created", "rt_t", "htl_tyo", "Hotel 東京", "tokyo-jp", "UTC", rooms["rt_t"], "JPY", at))
+		reportingtest.RoomTypeEvent(t, "created", "rt_a", "htl_lis", "Hotel Lisboa", "lisbon-pt", "Lisbon", "UTC", rooms["rt_a"], "EUR", at),
+		reportingtest.RoomTypeEvent(t, "created", "rt_b", "htl_lis", "Hotel Lisboa", "lisbon-pt", "Lisbon", "UTC", rooms["rt_b"], "EUR", at),
+		reportingtest.RoomTypeEvent(t, "created", "rt_t", "htl_tyo", "Hotel 東京", "tokyo-jp", "東京", "UTC", rooms["rt_t"], "JPY", at))
 	mk := func(id, rt, hotel string, checkIn int, prices []int64, held time.Time) reportingtest.Stay {
 		s := base(id, rt, hotel)
 		s.CheckIn, s.Prices, s.HeldAt, s.PaidAt = civil.Date{Year: 2026, Month: 3, Day: checkIn}, prices, held, held.Add(10*time.Minute)

@@ -260,7 +260,7 @@ func (s *suite) testReports(t *testing.T) {
 	// A hotel of its own with 4 rooms on sale, two stays in May.
 	const hotel, rt = "htl_report", "rt_report"
 	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	s.apply(t, RoomTypeEvent(t, "created", rt, hotel, "Hotel Report", "report-city", "UTC", 4, "EUR", at))
+	s.apply(t, RoomTypeEvent(t, "created", rt, hotel, "Hotel Report", "report-city", "Report City", "UTC", 4, "EUR", at))
 	st := Zurich
 	st.HotelID, st.HotelName, st.RoomTypeID, st.CityID, st.Currency, st.TimeZone = hotel, "Hotel Report", rt, "report-city", "EUR", "UTC"
 	st.HeldAt = time.Date(2026, 4, 20, 10, 0, 0, 0, time.UTC)
@@ -298,6 +298,17 @@ func (s *suite) testReports(t *testing.T) {
 	if len(rev.Rows) != 1 || rev.Rows[0].Gross.Amount != 37000 || rev.Rows[0].Net.Amount != 37000 || rev.Rows[0].Bookings != 2 ||
 		rev.Rows[0].PeriodStart != civil.MustParse("2026-04-01") || rev.Rows[0].Refunds.Amount != 0 {
 		t.Fatalf("revenue = %+v", rev)
+	}
+	// A city known only from the catalog (rooms on sale, none sold yet) is
+	// named as the catalog names it.
+	s.apply(t, RoomTypeEvent(t, "created", "rt_quiet", "htl_quiet", "Hotel Quiet", "quiet-city", "Quiet City", "UTC", 2, "EUR", at))
+	byCity, err := s.t.Service.Occupancy(s.staff, reporting.ReportRequest{From: civil.MustParse("2026-05-01"), To: civil.MustParse("2026-05-02"),
+		CityID: "quiet-city", GroupBy: reporting.GroupCity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byCity.Rows) != 1 || byCity.Rows[0].Group != "quiet-city" || byCity.Rows[0].Name != "Quiet City" || byCity.Rows[0].RoomsAvailable != 2 {
+		t.Fatalf("occupancy by city = %+v, want one row named Quiet City with 2 rooms", byCity.Rows)
 	}
 	beh, err := s.t.Service.BookingBehaviour(s.staff, reporting.BehaviourRequest{From: civil.MustParse("2026-04-01"), To: civil.MustParse("2026-05-01"),
 		HotelID: hotel, AsOf: civil.MustParse("2026-04-30"), PaceDays: 7})

@@ -85,11 +85,12 @@ func BookingEvent(t testing.TB, typ string, s Stay, status string, at time.Time,
 	return event(t, "bookings", typ, p, at)
 }
 
-// RoomTypeEvent builds a catalog.room_type.changed event.
-func RoomTypeEvent(t testing.TB, change, roomTypeID, hotelID, hotelName, cityID, zone string, rooms int, currency string, at time.Time) events.Event {
+// RoomTypeEvent builds a catalog.room_type.changed event (city is the
+// city's name, cityID its id).
+func RoomTypeEvent(t testing.TB, change, roomTypeID, hotelID, hotelName, cityID, city, zone string, rooms int, currency string, at time.Time) events.Event {
 	t.Helper()
 	return event(t, "search", "bellhop.catalog.room_type.changed.v1", map[string]any{
-		"change": change, "room_type_id": roomTypeID, "hotel_id": hotelID, "hotel_name": hotelName, "city_id": cityID,
+		"change": change, "room_type_id": roomTypeID, "hotel_id": hotelID, "hotel_name": hotelName, "city_id": cityID, "city": city,
 		"time_zone": zone, "name": "Room " + roomTypeID, "max_guests": 2, "rooms_total": rooms,
 		"base_rate": money.New(10000, currency),
 	}, at)

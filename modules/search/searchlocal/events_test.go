@@ -88,7 +88,7 @@ func TestService_RecordsRoomTypeChanged(t *testing.T) {
 	}
 	for i, w := range want {
 		g := got[i]
-		if g.Change != w.change || g.RoomsTotal != w.rooms || g.RoomTypeID != rt.ID || g.HotelID != h.ID || g.CityID != "evora-pt" || g.BaseRate != money.New(8000, "EUR") {
+		if g.Change != w.change || g.RoomsTotal != w.rooms || g.RoomTypeID != rt.ID || g.HotelID != h.ID || g.CityID != "evora-pt" || g.City != "Evora" || g.BaseRate != money.New(8000, "EUR") {
 			t.Errorf("event %d = %+v, want %s with %d rooms", i, g, w.change, w.rooms)
 		}
 	}

@@ -280,12 +280,12 @@ func (st store) deleteHotel(ctx context.Context, id string) (cityID string, err 
 
 // hotelPlace is what a RoomTypeChanged event says of the room type's hotel.
 type hotelPlace struct {
-	CityID, HotelName, Country, TimeZone string
+	CityID, City, HotelName, Country, TimeZone string
 }
 
 func placeOfHotel(tx *gorm.DB, id string) (hotelPlace, error) {
 	var p hotelPlace
-	err := tx.Table("hotels AS h").Select("h.city_id, h.name AS hotel_name, c.country, h.time_zone").
+	err := tx.Table("hotels AS h").Select("h.city_id, c.name AS city, h.name AS hotel_name, c.country, h.time_zone").
 		Joins("JOIN cities c ON c.id = h.city_id").Where("h.id = ?", id).Take(&p).Error
 	if err != nil {
 		return hotelPlace{}, notFound(err, search.ErrHotelNotFound, "hotel "+id)
@@ -398,7 +398,7 @@ func (st store) changeRoomType(ctx context.Context, id, change string, dates []c
 // recordChange writes a RoomTypeChanged event into the outbox, in tx.
 func recordChange(ctx context.Context, tx *gorm.DB, change string, rt roomTypeRow, place hotelPlace, dates []civil.Date) error {
 	evt, err := events.New(ctx, search.Module, search.EventRoomTypeChanged, search.RoomTypeChanged{
-		Change: change, RoomTypeID: rt.ID, HotelID: rt.HotelID, HotelName: place.HotelName, CityID: place.CityID,
+		Change: change, RoomTypeID: rt.ID, HotelID: rt.HotelID, HotelName: place.HotelName, CityID: place.CityID, City: place.City,
 		Country: place.Country, TimeZone: place.TimeZone, Name: rt.Name,
 		MaxGuests: rt.MaxGuests, RoomsTotal: rt.RoomsTotal, BaseRate: money.New(rt.BaseRate, rt.Currency), RateDates: dates,
 	})
