@@ -66,7 +66,7 @@ func (h handlers) searchHotels(c echo.Context) error {
 		return err
 	}
 	res, err := h.svc.SearchHotels(c.Request().Context(), req)
-	return httpserver.Respond(c, http.StatusOK, res, err)
+	return httpserver.Respond(c, http.StatusOK, searchPage(res), err)
 }
 
 func (h handlers) getHotel(c echo.Context) error {

@@ -61,7 +61,17 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 			}
 		}
 	}
-	slices.SortFunc(found, func(a, b candidate) int { return compareRank(a.key, a.h.id, b.key, b.h.id) })
+	if len(cities) == 1 {
+		// One city: its hotels' ranks by id break ties (ints, not strings).
+		slices.SortFunc(found, func(a, b candidate) int {
+			if a.key != b.key {
+				return cmp.Compare(a.key, b.key)
+			}
+			return cmp.Compare(a.h.ord, b.h.ord)
+		})
+	} else {
+		slices.SortFunc(found, func(a, b candidate) int { return compareRank(a.key, a.h.id, b.key, b.h.id) })
+	}
 	start := 0
 	if after != nil {
 		start, _ = slices.BinarySearchFunc(found, *after, func(r candidate, c cursor) int {
@@ -81,8 +91,17 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 		res.City = search.City{Name: cities[0].Name, TimeZone: cities[0].TimeZone}
 	}
 	res.City.HotelCount = inCities
+	// The page's room offers share one allocation; each hotel's slice is
+	// capped, so appending to one never writes into the next.
+	n := 0
 	for _, c := range found[start:end] {
-		res.Hotels = append(res.Hotels, offers(c.h, first, last, req.Guests, req.MaxPrice))
+		n += len(c.h.rooms)
+	}
+	rooms := make([]search.RoomOffer, n)
+	for _, c := range found[start:end] {
+		var h search.HotelResult
+		h, rooms = offers(c.h, first, last, req.Guests, req.MaxPrice, rooms)
+		res.Hotels = append(res.Hotels, h)
 	}
 	if end < len(found) {
 		res.NextCursor = encodeCursor(req.Sort, found[end-1])
@@ -143,11 +162,13 @@ func cheapest(h *hotelEntry, first, last, guests int, maxPrice int64) (int64, bo
 	return from, found
 }
 
-// offers describes h with every room type that fits the stay, priced.
-func offers(h *hotelEntry, first, last, guests int, maxPrice int64) search.HotelResult {
+// offers describes h with every room type that fits the stay, priced. Its
+// room offers are appended to spare (which has room for them all) and the
+// rest of spare is returned.
+func offers(h *hotelEntry, first, last, guests int, maxPrice int64, spare []search.RoomOffer) (search.HotelResult, []search.RoomOffer) {
 	res := search.HotelResult{
 		ID: h.id, Name: h.name, CityID: h.cityID, Address: h.address, TimeZone: h.timeZone,
-		Stars: h.stars, Rating: h.rating, Amenities: h.amenities, RoomTypes: make([]search.RoomOffer, 0, len(h.rooms)),
+		Stars: h.stars, Rating: h.rating, Amenities: h.amenities, RoomTypes: spare[:0:len(h.rooms)],
 	}
 	for _, rt := range h.rooms {
 		free, total, ok := fits(rt, first, last, guests, maxPrice)
@@ -162,7 +183,7 @@ func offers(h *hotelEntry, first, last, guests int, maxPrice int64) search.Hotel
 			PricePerNight: money.New(perNight(total, last-first), rt.currency), TotalPrice: money.New(total, rt.currency),
 		})
 	}
-	return res
+	return res, spare[len(res.RoomTypes):]
 }
 
 // perNight is the average nightly price, rounded half up.

@@ -51,10 +51,13 @@ type cityEntry struct {
 
 type hotelEntry struct {
 	id, name, cityID, address, timeZone string
-	stars                               int
-	rating                              float64
-	amenities                           []string
-	rooms                               []*roomEntry // by id
+	// ord is the hotel's rank by id in its city, so that a search in one
+	// city breaks ties by comparing two ints rather than two ids.
+	ord       int
+	stars     int
+	rating    float64
+	amenities []string
+	rooms     []*roomEntry // by id
 }
 
 type roomEntry struct {
@@ -236,6 +239,11 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 			id: h.ID, name: h.Name, cityID: h.CityID, address: h.Address, timeZone: h.TimeZone,
 			stars: h.Stars, rating: h.Rating, amenities: nonNil(h.Amenities), rooms: byHotel[h.ID],
 		}
+	}
+	// In Go's order of strings, whatever the database's collation.
+	slices.SortFunc(e.hotels, func(a, b *hotelEntry) int { return strings.Compare(a.id, b.id) })
+	for i, h := range e.hotels {
+		h.ord = i
 	}
 	ix.cities.Store(cityID, e)
 	return e, nil
