@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -199,15 +200,30 @@ func BindQuery(c echo.Context, dst any) error {
 	if err != nil {
 		return errUnreadableQuery.With("malformed query string: %s", err.Error()).WithCause(err)
 	}
-	fields := map[string]reflect.Value{}
-	if err := queryFields(rv.Elem(), fields); err != nil {
-		return apperr.Internal(fmt.Errorf("httpserver.BindQuery(%T): %w", dst, err))
+	plan := queryPlanOf(rv.Elem().Type())
+	field := func(name string) (reflect.Value, bool) {
+		path, ok := plan.paths[name]
+		if !ok {
+			return reflect.Value{}, false
+		}
+		return rv.Elem().FieldByIndex(path), true
+	}
+	if plan.paths == nil {
+		// A struct the plan does not cover: walk its fields on every call.
+		fields := map[string]reflect.Value{}
+		if err := queryFields(rv.Elem(), fields); err != nil {
+			return apperr.Internal(fmt.Errorf("httpserver.BindQuery(%T): %w", dst, err))
+		}
+		field = func(name string) (reflect.Value, bool) {
+			f, ok := fields[name]
+			return f, ok
+		}
 	}
 
 	var unknown []string
 	var fieldErrs []apperr.FieldError
 	for name, vals := range values {
-		f, ok := fields[name]
+		f, ok := field(name)
 		if !ok {
 			unknown = append(unknown, name)
 			continue
@@ -241,6 +257,62 @@ func quoteList(names []string) string {
 		q[i] = strconv.Quote(n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// queryPlan is what BindQuery learns once per struct type: the index path
+// of the field each parameter sets. paths is nil for a struct it walks on
+// every call instead (queryFields): one embedding a struct by pointer (which
+// the walk allocates), or one the walk reports an error for.
+type queryPlan struct {
+	paths map[string][]int
+}
+
+var queryPlans sync.Map // reflect.Type → queryPlan
+
+func queryPlanOf(t reflect.Type) queryPlan {
+	if p, ok := queryPlans.Load(t); ok {
+		return p.(queryPlan)
+	}
+	p := queryPlan{paths: map[string][]int{}}
+	if !queryFieldPaths(t, nil, p.paths) {
+		p.paths = nil
+	}
+	queryPlans.Store(t, p)
+	return p
+}
+
+// queryFieldPaths is queryFields on a type: it records each parameter's
+// field index path in out, and reports false where queryFields would
+// allocate an embedded struct or fail.
+func queryFieldPaths(t reflect.Type, prefix []int, out map[string][]int) bool {
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		tag, hasTag := sf.Tag.Lookup("query")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		path := append(slices.Clip(prefix), i)
+		if sf.Anonymous && !hasTag {
+			switch {
+			case sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.Struct:
+				return false
+			case sf.Type.Kind() == reflect.Struct:
+				if !queryFieldPaths(sf.Type, path, out) {
+					return false
+				}
+			}
+			continue
+		}
+		if !hasTag || name == "" || !sf.IsExported() {
+			continue
+		}
+		if _, dup := out[name]; dup || !queryBindable(sf.Type) {
+			return false
+		}
+		out[name] = path
+	}
+	return true
 }
 
 // queryFields collects the settable, tagged fields of struct value v by parameter name.
@@ -291,8 +363,17 @@ func queryFields(v reflect.Value, out map[string]reflect.Value) error {
 
 var durationType = reflect.TypeFor[time.Duration]()
 
+// textUnmarshalers remembers isTextUnmarshaler's answers (reflect.Type →
+// bool): Implements is slow, and every bound parameter asks it.
+var textUnmarshalers sync.Map
+
 func isTextUnmarshaler(t reflect.Type) bool {
-	return reflect.PointerTo(t).Implements(textUnmarshalerType)
+	if is, ok := textUnmarshalers.Load(t); ok {
+		return is.(bool)
+	}
+	is := reflect.PointerTo(t).Implements(textUnmarshalerType)
+	textUnmarshalers.Store(t, is)
+	return is
 }
 
 func queryScalar(t reflect.Type) bool {

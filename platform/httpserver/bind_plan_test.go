@@ -1,0 +1,56 @@
+package httpserver_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/bellhop/bellhop/platform/apperr"
+	"github.com/bellhop/bellhop/platform/httpserver"
+)
+
+// Paging is exported: BindQuery allocates only embedded structs it can set.
+type Paging struct {
+	Limit int    `query:"limit"`
+	After string `query:"after"`
+}
+
+type pagingPtrQuery struct {
+	*Paging
+	City string `query:"city"`
+}
+
+type twiceTaggedQuery struct {
+	A string `query:"x"`
+	B string `query:"x"`
+}
+
+// TestBindQuery_StructsWalkedEachTime covers the structs BindQuery does not
+// learn once (queryPlan): one embedding a struct by pointer, which it
+// allocates and fills on every call, and one it refuses; the second call of
+// each must answer as the first.
+func TestBindQuery_StructsWalkedEachTime(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	bind := func(query string, dst any) error {
+		c := e.NewContext(httptest.NewRequest(http.MethodGet, "/x?"+query, nil), httptest.NewRecorder())
+		return httpserver.BindQuery(c, dst)
+	}
+	for i := range 2 {
+		var q pagingPtrQuery
+		if err := bind("city=Porto&limit=5&after=h1", &q); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if q.Paging == nil || q.Limit != 5 || q.After != "h1" || q.City != "Porto" {
+			t.Errorf("call %d: bound %+v (paging %+v)", i, q, q.Paging)
+		}
+		var bad twiceTaggedQuery
+		err := bind("x=1", &bad)
+		if ae := apperr.As(err); ae == nil || ae.Code != apperr.CodeInternal || !strings.Contains(err.Error(), `two fields are tagged query:"x"`) {
+			t.Errorf("call %d: twice-tagged struct: %v", i, err)
+		}
+	}
+}
