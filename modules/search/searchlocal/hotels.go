@@ -21,8 +21,10 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 	if req.Limit == 0 {
 		req.Limit = search.DefaultLimit
 	}
-	if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
-		return search.SearchResult{}, s.withStayFields(ctx, err, req)
+	if !plainlyValid(req) {
+		if err := s.validate.Struct(search.ErrInvalidRequest.Reason, req); err != nil {
+			return search.SearchResult{}, s.withStayFields(ctx, err, req)
+		}
 	}
 	cities, err := s.index.resolveCity(ctx, strings.TrimSpace(req.City))
 	if err != nil {
@@ -107,6 +109,37 @@ func (s *Service) SearchHotels(ctx context.Context, req search.SearchRequest) (s
 		res.NextCursor = encodeCursor(req.Sort, found[end-1])
 	}
 	return res, nil
+}
+
+// plainlyValid reports, at no cost, a search the validator passes (its
+// reflection was a fifth of a search's time): a city name of 1–100 printable
+// ASCII characters not all spaces (notblank, safetext), both dates set,
+// guests, price, sort, limit and cursor within their tags' bounds. Anything
+// else goes to the validator, which names every bad field; so this may say
+// false of a valid search, never true of an invalid one
+// (TestPlainlyValid_OnlyWhatTheValidatorPasses; a change to SearchRequest's
+// validate tags fails TestPlainlyValid_TagsAsChecked until this follows).
+func plainlyValid(req search.SearchRequest) bool {
+	if len(req.City) == 0 || len(req.City) > 100 || req.CheckIn.IsZero() || req.CheckOut.IsZero() ||
+		req.Guests < 1 || req.Guests > search.MaxGuests || req.MaxPrice < 0 ||
+		req.Limit < 0 || req.Limit > search.MaxLimit || len(req.Cursor) > 512 {
+		return false
+	}
+	switch req.Sort {
+	case search.SortPrice, search.SortRating, search.SortStars:
+	default:
+		return false
+	}
+	blank := true
+	for i := 0; i < len(req.City); i++ {
+		switch c := req.City[i]; {
+		case c < 0x20 || c >= 0x7f:
+			return false
+		case c != ' ':
+			blank = false
+		}
+	}
+	return !blank
 }
 
 // compareRank orders by key, then by id (compared only on a tie: it is the

