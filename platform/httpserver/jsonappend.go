@@ -32,6 +32,18 @@ var jsonPlain = func() (t [utf8.RuneSelf]bool) {
 func AppendJSONString(dst []byte, s string) []byte {
 	mark := len(dst)
 	dst = append(dst, '"')
+	if n := len(s); n >= 8 {
+		// Most strings are plain all through: eight bytes at a time, the
+		// last eight overlapping the chunk before, then one copy.
+		i := 0
+		for i+8 < n && plain8(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+			i += 8
+		}
+		if i+8 >= n && plain8(binary.LittleEndian.Uint64([]byte(s[n-8:]))) {
+			dst = append(dst, s...)
+			return append(dst, '"')
+		}
+	}
 	start := 0
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while they are all plain (most strings are).
@@ -93,11 +105,17 @@ const (
 // byte is zero after XOR with the byte it matches; (v - ones) &^ v & highs
 // is non-zero exactly when v has a zero byte.
 func plain8(x uint64) bool {
-	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs }
-	bad := x&highs | (x-ones*0x20)&^x&highs |
-		hasZero(x^(ones*'"')) | hasZero(x^(ones*'\\')) |
-		hasZero(x^(ones*'<')) | hasZero(x^(ones*'>')) | hasZero(x^(ones*'&'))
-	return bad == 0
+	const (
+		quote  = ones * '"'
+		bslash = ones * '\\'
+		lt     = ones * '<'
+		gt     = ones * '>'
+		amp    = ones * '&'
+	)
+	q, b, l, g, a := x^quote, x^bslash, x^lt, x^gt, x^amp
+	bad := x | (x-ones*0x20)&^x |
+		(q-ones)&^q | (b-ones)&^b | (l-ones)&^l | (g-ones)&^g | (a-ones)&^a
+	return bad&highs == 0
 }
 
 // AppendJSONFloat appends f as a JSON number. ok is false for NaN and the
