@@ -194,11 +194,7 @@ func TestAuth_SplitMode(t *testing.T) {
 // the rest fetched auth's JWKS a moment before (its refetch interval, 10 s,
 // would otherwise refuse the unknown key until it passed).
 func TestAuth_KeyRotationReachesSplitProcesses(t *testing.T) {
-	natsURL := startNATS(t)
-	authDir, adminPassword := seedWithUsers(t)
-	env := []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}
-	authProc := start(t, env, "--only", "auth", "--data-dir", authDir)
-	rest := start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
+	authProc, rest, adminPassword := startAuthApart(t)
 	hotel := 0
 	createHotel := func(token string) int {
 		t.Helper()
