@@ -195,13 +195,7 @@ func TestAuth_SplitMode(t *testing.T) {
 // would otherwise refuse the unknown key until it passed).
 func TestAuth_KeyRotationReachesSplitProcesses(t *testing.T) {
 	authProc, rest, adminPassword := startAuthApart(t)
-	hotel := 0
-	createHotel := func(token string) int {
-		t.Helper()
-		hotel++
-		body := fmt.Sprintf(`{"name":"Rotated Inn %d","city":"Porto","country":"PT","address":"Rua 5","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
-		return call(t, "POST", rest.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
-	}
+	createHotel := hotelCreator(t, rest.URL, "Rotated Inn")
 	admin := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
 	if got := createHotel(admin.AccessToken); got != 201 { // the rest fetches the JWKS now
 		t.Fatalf("admin creates a hotel on the rest: %d", got)

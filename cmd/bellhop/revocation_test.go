@@ -27,13 +27,7 @@ func TestAuth_RevocationTakesEffectAtOnce(t *testing.T) {
 			t.Fatalf("set roles %s: %d", roles, res.StatusCode)
 		}
 	}
-	hotel := 0
-	createHotel := func(token string) int {
-		t.Helper()
-		hotel++
-		body := fmt.Sprintf(`{"name":"Revoked Inn %d","city":"Lisbon","country":"PT","address":"Rua 1","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
-		return call(t, "POST", p.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
-	}
+	createHotel := hotelCreator(t, p.URL, "Revoked Inn")
 
 	// Demoted: the staff token is refused at once.
 	setRoles(`["staff"]`)
@@ -114,6 +108,19 @@ func refusedWithin(t *testing.T, what string, since time.Time, limit time.Durati
 	}
 }
 
+// hotelCreator returns a function that creates a hotel on base with a token
+// (a fresh name each time, named after prefix) and returns the status: a
+// write only staff may make, to see whether a token still has that power.
+func hotelCreator(t *testing.T, base, prefix string) func(token string) int {
+	n := 0
+	return func(token string) int {
+		t.Helper()
+		n++
+		body := fmt.Sprintf(`{"name":"%s %d","city":"Porto","country":"PT","address":"Rua 1","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, prefix, n)
+		return call(t, "POST", base+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
+	}
+}
+
 // With auth in its own process, the rest learns of a demotion from auth's
 // event over NATS and refuses the old token within a second.
 func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
@@ -140,13 +147,7 @@ func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
 	// A sign-out reaches the rest the same way: that session's token is
 	// refused within a second, the admin's other session is not.
 	other := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
-	hotel := 0
-	createHotel := func(token string) int {
-		t.Helper()
-		hotel++
-		body := fmt.Sprintf(`{"name":"Split Signed Out Inn %d","city":"Porto","country":"PT","address":"Rua 4","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
-		return call(t, "POST", rest.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
-	}
+	createHotel := hotelCreator(t, rest.URL, "Split Signed Out Inn")
 	if got := createHotel(admin.AccessToken); got != 201 {
 		t.Fatalf("admin creates a hotel on the rest: %d", got)
 	}
