@@ -194,18 +194,8 @@ func TestAuth_SplitMode(t *testing.T) {
 // the rest fetched auth's JWKS a moment before (its refetch interval, 10 s,
 // would otherwise refuse the unknown key until it passed).
 func TestAuth_KeyRotationReachesSplitProcesses(t *testing.T) {
-	natsURL := startNATS(t)
-	authDir, adminPassword := seedWithUsers(t)
-	env := []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}
-	authProc := start(t, env, "--only", "auth", "--data-dir", authDir)
-	rest := start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
-	hotel := 0
-	createHotel := func(token string) int {
-		t.Helper()
-		hotel++
-		body := fmt.Sprintf(`{"name":"Rotated Inn %d","city":"Porto","country":"PT","address":"Rua 5","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
-		return call(t, "POST", rest.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
-	}
+	authProc, rest, adminPassword := startAuthApart(t)
+	createHotel := hotelCreator(t, rest.URL, "Rotated Inn")
 	admin := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
 	if got := createHotel(admin.AccessToken); got != 201 { // the rest fetches the JWKS now
 		t.Fatalf("admin creates a hotel on the rest: %d", got)

@@ -48,18 +48,10 @@ func firstRoomType(t *testing.T, url string) string {
 // it for anyone) and returns the events by id, failing on a duplicate id.
 func streamEvents(t *testing.T, natsURL, module string) map[string]events.Event {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := js.Stream(ctx, events.StreamName(module))
+	stream, closeConn, err := moduleStream(ctx, t, natsURL, module)
+	defer closeConn()
 	if err != nil {
 		t.Fatalf("stream %s: %v", events.StreamName(module), err)
 	}
@@ -119,22 +111,31 @@ func waitForEvents(t *testing.T, natsURL, module string, n int) map[string]event
 	return got
 }
 
-// streamCount is how many messages a module's stream holds (0 before it
-// exists).
-func streamCount(t *testing.T, natsURL, module string) int {
+// moduleStream is a module's stream on the NATS server at natsURL, through a
+// connection of its own: close it when done.
+func moduleStream(ctx context.Context, t *testing.T, natsURL, module string) (jetstream.Stream, func(), error) {
 	t.Helper()
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
+		nc.Close()
 		t.Fatal(err)
 	}
+	stream, err := js.Stream(ctx, events.StreamName(module))
+	return stream, nc.Close, err
+}
+
+// streamCount is how many messages a module's stream holds (0 before it
+// exists).
+func streamCount(t *testing.T, natsURL, module string) int {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	stream, err := js.Stream(ctx, events.StreamName(module))
+	stream, closeConn, err := moduleStream(ctx, t, natsURL, module)
+	defer closeConn()
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return 0
 	}

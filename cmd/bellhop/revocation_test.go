@@ -27,13 +27,7 @@ func TestAuth_RevocationTakesEffectAtOnce(t *testing.T) {
 			t.Fatalf("set roles %s: %d", roles, res.StatusCode)
 		}
 	}
-	hotel := 0
-	createHotel := func(token string) int {
-		t.Helper()
-		hotel++
-		body := fmt.Sprintf(`{"name":"Revoked Inn %d","city":"Lisbon","country":"PT","address":"Rua 1","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
-		return call(t, "POST", p.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
-	}
+	createHotel := hotelCreator(t, p.URL, "Revoked Inn")
 
 	// Demoted: the staff token is refused at once.
 	setRoles(`["staff"]`)
@@ -83,14 +77,54 @@ func TestAuth_RevocationTakesEffectAtOnce(t *testing.T) {
 	}
 }
 
-// With auth in its own process, the rest learns of a demotion from auth's
-// event over NATS and refuses the old token within a second.
-func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
+// startAuthApart runs auth in a process of its own (its data seeded with the
+// demo users) and the rest in another, calling it, both on one NATS server;
+// it returns them and the demo admin's password.
+func startAuthApart(t *testing.T) (authProc, rest *proc, adminPassword string) {
+	t.Helper()
 	natsURL := startNATS(t)
 	authDir, adminPassword := seedWithUsers(t)
 	env := []string{"BELLHOP_EVENTS_NATS_URL=" + natsURL}
-	authProc := start(t, env, "--only", "auth", "--data-dir", authDir)
-	rest := start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
+	authProc = start(t, env, "--only", "auth", "--data-dir", authDir)
+	rest = start(t, env, "--remote", "auth="+authProc.URL, "--data-dir", seededDataDir(t))
+	return authProc, rest, adminPassword
+}
+
+// refusedWithin calls status (a request with a token that just lost its
+// power) until it answers 401, failing the test if it still answers
+// otherwise limit after since; what names the token.
+func refusedWithin(t *testing.T, what string, since time.Time, limit time.Duration, status func() int) {
+	t.Helper()
+	for {
+		got := status()
+		if got == 401 {
+			t.Logf("the rest refused %s %v after", what, time.Since(since).Round(time.Millisecond))
+			return
+		}
+		if time.Since(since) > limit {
+			t.Fatalf("the rest still accepts %s %v later: %d", what, limit, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hotelCreator returns a function that creates a hotel on base with a token
+// (a fresh name each time, named after prefix) and returns the status: a
+// write only staff may make, to see whether a token still has that power.
+func hotelCreator(t *testing.T, base, prefix string) func(token string) int {
+	n := 0
+	return func(token string) int {
+		t.Helper()
+		n++
+		body := fmt.Sprintf(`{"name":"%s %d","city":"Porto","country":"PT","address":"Rua 1","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, prefix, n)
+		return call(t, "POST", base+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
+	}
+}
+
+// With auth in its own process, the rest learns of a demotion from auth's
+// event over NATS and refuses the old token within a second.
+func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
+	authProc, rest, adminPassword := startAuthApart(t)
 	const email, password = "split.staff@hotel.example", "a long enough passphrase"
 
 	u := register(t, authProc.URL, email, "Sam", password)
@@ -106,47 +140,21 @@ func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
 	if res := call(t, "PUT", authProc.URL+"/api/v1/users/"+u.ID+"/roles", admin.AccessToken, strings.NewReader(`{"roles":["guest"]}`), nil); res.StatusCode != 200 {
 		t.Fatalf("demote: %d", res.StatusCode)
 	}
-	demoted := time.Now()
-	for {
-		res := call(t, "POST", rest.URL+"/api/v1/hotels", staff.AccessToken, strings.NewReader(newHotel), nil)
-		if res.StatusCode == 401 {
-			t.Logf("the rest refused the demoted user's token %v after the demotion", time.Since(demoted).Round(time.Millisecond))
-			break
-		}
-		if time.Since(demoted) > time.Second {
-			t.Fatalf("the rest still accepts the demoted user's token a second later: %d", res.StatusCode)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	refusedWithin(t, "the demoted user's token", time.Now(), time.Second, func() int {
+		return call(t, "POST", rest.URL+"/api/v1/hotels", staff.AccessToken, strings.NewReader(newHotel), nil).StatusCode
+	})
 
 	// A sign-out reaches the rest the same way: that session's token is
 	// refused within a second, the admin's other session is not.
 	other := signIn(t, authProc.URL, "admin@bellhop.demo", adminPassword)
-	hotel := 0
-	createHotel := func(token string) int {
-		t.Helper()
-		hotel++
-		body := fmt.Sprintf(`{"name":"Split Signed Out Inn %d","city":"Porto","country":"PT","address":"Rua 4","time_zone":"Europe/Lisbon","stars":3,"rating":4}`, hotel)
-		return call(t, "POST", rest.URL+"/api/v1/hotels", token, strings.NewReader(body), nil).StatusCode
-	}
+	createHotel := hotelCreator(t, rest.URL, "Split Signed Out Inn")
 	if got := createHotel(admin.AccessToken); got != 201 {
 		t.Fatalf("admin creates a hotel on the rest: %d", got)
 	}
 	if res := call(t, "DELETE", authProc.URL+"/api/v1/sessions", admin.AccessToken, strings.NewReader(fmt.Sprintf(`{"refresh_token":%q}`, admin.RefreshToken)), nil); res.StatusCode != 204 {
 		t.Fatalf("sign out: %d", res.StatusCode)
 	}
-	signedOut := time.Now()
-	for {
-		got := createHotel(admin.AccessToken)
-		if got == 401 {
-			t.Logf("the rest refused the signed-out session's token %v after the sign-out", time.Since(signedOut).Round(time.Millisecond))
-			break
-		}
-		if time.Since(signedOut) > time.Second {
-			t.Fatalf("the rest still accepts the signed-out session's token a second later: %d", got)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	refusedWithin(t, "the signed-out session's token", time.Now(), time.Second, func() int { return createHotel(admin.AccessToken) })
 	if got := createHotel(other.AccessToken); got != 201 {
 		t.Fatalf("the admin's other session on the rest after the sign-out: %d", got)
 	}
@@ -174,16 +182,5 @@ func TestAuth_RevocationReachesSplitProcesses(t *testing.T) {
 	if res := call(t, "DELETE", authProc.URL+"/api/v1/oauth-clients/"+app.ID, other.AccessToken, nil, nil); res.StatusCode != 204 {
 		t.Fatalf("delete client: %d", res.StatusCode)
 	}
-	deleted := time.Now()
-	for {
-		got := report()
-		if got == 401 {
-			t.Logf("the rest refused the deleted client's token %v after the deletion", time.Since(deleted).Round(time.Millisecond))
-			break
-		}
-		if time.Since(deleted) > time.Second {
-			t.Fatalf("the rest still accepts the deleted client's token a second later: %d", got)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	refusedWithin(t, "the deleted client's token", time.Now(), time.Second, report)
 }

@@ -22,10 +22,7 @@ func TestSignOut_EndsTheSessionsAccessTokens(t *testing.T) {
 	if _, err := m.CreateUser(ctx, email, "Sid", password); err != nil {
 		t.Fatal(err)
 	}
-	v, err := authn.NewVerifier(m.KeySet(), issuer, audience, authn.WithRevocations(m.Revocations()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := revokingVerifier(t, m)
 	signIn := func() (auth.Tokens, authn.Principal) {
 		t.Helper()
 		tok, err := svc.SignIn(ctx, auth.SignInRequest{Email: email, Password: password})
@@ -91,10 +88,7 @@ func TestDeleteClient_EndsItsAccessTokens(t *testing.T) {
 	if _, err := m.CreateUser(ctx, email, "Cleo", password); err != nil {
 		t.Fatal(err)
 	}
-	v, err := authn.NewVerifier(m.KeySet(), issuer, audience, authn.WithRevocations(m.Revocations()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := revokingVerifier(t, m)
 	adminTok, err := svc.SignIn(ctx, auth.SignInRequest{Email: "root@bellhop.test", Password: password})
 	if err != nil {
 		t.Fatal(err)
@@ -170,4 +164,15 @@ func TestDeleteClient_EndsItsAccessTokens(t *testing.T) {
 	if _, err := v.Verify(ctx, ownSignIn.AccessToken); err != nil {
 		t.Errorf("the user's own sign-in after the deletion: %v", err)
 	}
+}
+
+// revokingVerifier verifies m's tokens as a host does: with m's
+// revocations, so what m revokes is refused at once.
+func revokingVerifier(t *testing.T, m *authlocal.Module) *authn.Verifier {
+	t.Helper()
+	v, err := authn.NewVerifier(m.KeySet(), issuer, audience, authn.WithRevocations(m.Revocations()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
