@@ -107,6 +107,7 @@ FUZZTIME ?= 2m
 FUZZ_PARALLEL ?= 1
 FUZZ_TARGETS = \
 	FuzzBindJSON:./platform/httpserver/ \
+	FuzzAppendJSON:./platform/httpserver/ \
 	FuzzStatusError:./platform/httpclient/ \
 	FuzzParse:./platform/civil/ \
 	FuzzMoney:./platform/money/ \
