@@ -287,8 +287,7 @@ func queryPlanOf(t reflect.Type) queryPlan {
 func queryFieldPaths(t reflect.Type, prefix []int, out map[string][]int) bool {
 	for i := range t.NumField() {
 		sf := t.Field(i)
-		tag, hasTag := sf.Tag.Lookup("query")
-		name, _, _ := strings.Cut(tag, ",")
+		name, hasTag := queryTag(sf)
 		if name == "-" {
 			continue
 		}
@@ -315,13 +314,20 @@ func queryFieldPaths(t reflect.Type, prefix []int, out map[string][]int) bool {
 	return true
 }
 
+// queryTag is a field's query parameter name ("-": never bound) and whether
+// it has a query tag at all.
+func queryTag(sf reflect.StructField) (name string, hasTag bool) {
+	tag, hasTag := sf.Tag.Lookup("query")
+	name, _, _ = strings.Cut(tag, ",")
+	return name, hasTag
+}
+
 // queryFields collects the settable, tagged fields of struct value v by parameter name.
 func queryFields(v reflect.Value, out map[string]reflect.Value) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		sf := t.Field(i)
-		tag, hasTag := sf.Tag.Lookup("query")
-		name, _, _ := strings.Cut(tag, ",")
+		name, hasTag := queryTag(sf)
 		if name == "-" {
 			continue
 		}
