@@ -80,6 +80,10 @@ var (
 	ErrUserNotFound    = apperr.NotFound("auth.user_not_found", "no user has that id")
 	ErrLastAdmin       = apperr.Conflict("auth.last_admin", "the last admin cannot give up the admin role")
 	ErrClientNotFound  = apperr.NotFound("auth.client_not_found", "no OAuth client has that id")
+	// ErrClientConfigured refuses to change or delete a service identity
+	// that auth.service_clients configures: the next start would bring it
+	// back as configured, and until then the modules calling with it fail.
+	ErrClientConfigured = apperr.Conflict("auth.client_configured", "this client is a service identity configured in auth.service_clients: change or remove it there")
 
 	// OAuth 2.0 errors (RFC 6749 §5.2, §4.1.2.1); the reason's suffix is the
 	// RFC's error code.
@@ -180,10 +184,12 @@ type Service interface {
 	// Errors: ErrClientNotFound, authn errors.
 	GetClient(ctx context.Context, req GetClientRequest) (Client, error)
 	// UpdateClient changes the fields that are set (admins only).
-	// Errors: ErrInvalidRequest, ErrClientNotFound, authn errors.
+	// Errors: ErrInvalidRequest, ErrClientNotFound, ErrClientConfigured,
+	// authn errors.
 	UpdateClient(ctx context.Context, req UpdateClientRequest) (Client, error)
-	// DeleteClient removes a client and revokes its refresh tokens (admins
-	// only). Errors: ErrClientNotFound, authn errors.
+	// DeleteClient removes a client and ends every token it was given
+	// (admins only). Errors: ErrClientNotFound, ErrClientConfigured, authn
+	// errors.
 	DeleteClient(ctx context.Context, req DeleteClientRequest) error
 
 	// SigningKeys lists the token signing keys still published in the JWKS:

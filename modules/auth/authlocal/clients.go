@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/bellhop/bellhop/modules/auth"
 	"github.com/bellhop/bellhop/platform/apperr"
@@ -180,6 +181,9 @@ func (s *Service) UpdateClient(ctx context.Context, req auth.UpdateClientRequest
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return auth.Client{}, err
 	}
+	if s.configured.has(req.ID) {
+		return auth.Client{}, auth.ErrClientConfigured
+	}
 	var row clientRow
 	err := s.store.write(ctx, func(tx storeTx) error {
 		var err error
@@ -217,6 +221,9 @@ func (s *Service) DeleteClient(ctx context.Context, req auth.DeleteClientRequest
 	}
 	if err := s.validate.Struct(auth.ErrInvalidRequest.Reason, req); err != nil {
 		return err
+	}
+	if s.configured.has(req.ID) {
+		return auth.ErrClientConfigured
 	}
 	now := s.now()
 	notBefore := s.revoked.Next(req.ID, now)
@@ -293,8 +300,30 @@ func (s *Service) ensureServiceClients(ctx context.Context, clients []ServiceCli
 		if err := s.store.write(ctx, func(tx storeTx) error { return tx.saveServiceClient(ctx, row) }); err != nil {
 			return fmt.Errorf("service client %q: %w", sc.ID, err)
 		}
+		s.configured.add(sc.ID)
 	}
 	return nil
+}
+
+// clientSet is a set of client ids, safe for concurrent use.
+type clientSet struct {
+	mu  sync.RWMutex
+	ids map[string]bool
+}
+
+func (c *clientSet) add(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = map[string]bool{}
+	}
+	c.ids[id] = true
+}
+
+func (c *clientSet) has(id string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ids[id]
 }
 
 // SigningKeys implements auth.Service.

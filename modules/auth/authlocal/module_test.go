@@ -282,4 +282,33 @@ func TestEnsureServiceClients(t *testing.T) {
 			t.Fatalf("%+v accepted", bad)
 		}
 	}
+
+	// The API neither changes nor deletes a configured service identity
+	// (the modules calling with it would fail until the next start); an
+	// admin's own clients it does.
+	if _, err := m.CreateAdmin(ctx, "root@bellhop.test", "Root", "a long enough passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := m.Service().SignIn(ctx, auth.SignInRequest{Email: "root@bellhop.test", Password: "a long enough passphrase"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := authn.WithPrincipal(ctx, revokingVerifierPrincipal(t, m, tok.AccessToken))
+	name := "Renamed"
+	if _, err := m.Service().UpdateClient(admin, auth.UpdateClientRequest{ID: "bookings", Name: &name}); !errors.Is(err, auth.ErrClientConfigured) {
+		t.Errorf("update a configured client: err = %v, want %v", err, auth.ErrClientConfigured)
+	}
+	if err := m.Service().DeleteClient(admin, auth.DeleteClientRequest{ID: "bookings"}); !errors.Is(err, auth.ErrClientConfigured) {
+		t.Errorf("delete a configured client: err = %v, want %v", err, auth.ErrClientConfigured)
+	}
+	if err := token(two); err != nil {
+		t.Fatalf("the configured client after the refusals: %v", err)
+	}
+	own, err := m.Service().CreateClient(admin, auth.CreateClientRequest{Name: "Own", Confidential: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Service().DeleteClient(admin, auth.DeleteClientRequest{ID: own.ID}); err != nil {
+		t.Errorf("delete an admin's client: %v", err)
+	}
 }

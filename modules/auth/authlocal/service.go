@@ -28,6 +28,9 @@ type Service struct {
 	revoked  *authn.Revocations // the not-before times of users' tokens, shared with this process's verifiers
 	throttle *throttle
 	now      func() time.Time
+	// configured are the service clients auth.service_clients configures
+	// (EnsureServiceClients): the API neither changes nor deletes them.
+	configured clientSet
 }
 
 type config struct {

@@ -176,3 +176,14 @@ func revokingVerifier(t *testing.T, m *authlocal.Module) *authn.Verifier {
 	}
 	return v
 }
+
+// revokingVerifierPrincipal is the principal m's token carries, verified as
+// a host does.
+func revokingVerifierPrincipal(t *testing.T, m *authlocal.Module, token string) authn.Principal {
+	t.Helper()
+	p, err := revokingVerifier(t, m).Verify(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
