@@ -201,23 +201,23 @@ func BindQuery(c echo.Context, dst any) error {
 		return errUnreadableQuery.With("malformed query string: %s", err.Error()).WithCause(err)
 	}
 	plan := queryPlanOf(rv.Elem().Type())
+	if plan.err != nil {
+		return apperr.Internal(fmt.Errorf("httpserver.BindQuery(%T): %w", dst, plan.err))
+	}
+	root := rv.Elem()
+	if plan.throughPointers {
+		// Embedded structs held by pointer are allocated whether or not a
+		// parameter sets one of their fields.
+		for _, path := range plan.paths {
+			fieldAt(root, path)
+		}
+	}
 	field := func(name string) (reflect.Value, bool) {
 		path, ok := plan.paths[name]
 		if !ok {
 			return reflect.Value{}, false
 		}
-		return rv.Elem().FieldByIndex(path), true
-	}
-	if plan.paths == nil {
-		// A struct the plan does not cover: walk its fields on every call.
-		fields := map[string]reflect.Value{}
-		if err := queryFields(rv.Elem(), fields); err != nil {
-			return apperr.Internal(fmt.Errorf("httpserver.BindQuery(%T): %w", dst, err))
-		}
-		field = func(name string) (reflect.Value, bool) {
-			f, ok := fields[name]
-			return f, ok
-		}
+		return fieldAt(root, path)
 	}
 
 	var unknown []string
@@ -260,11 +260,12 @@ func quoteList(names []string) string {
 }
 
 // queryPlan is what BindQuery learns once per struct type: the index path
-// of the field each parameter sets. paths is nil for a struct it walks on
-// every call instead (queryFields): one embedding a struct by pointer (which
-// the walk allocates), or one the walk reports an error for.
+// of the field each parameter sets (through embedded structs, by value or by
+// pointer), or why the type cannot be bound.
 type queryPlan struct {
-	paths map[string][]int
+	paths           map[string][]int
+	throughPointers bool // a path goes through an embedded struct held by pointer
+	err             error
 }
 
 var queryPlans sync.Map // reflect.Type → queryPlan
@@ -274,17 +275,15 @@ func queryPlanOf(t reflect.Type) queryPlan {
 		return p.(queryPlan)
 	}
 	p := queryPlan{paths: map[string][]int{}}
-	if !queryFieldPaths(t, nil, p.paths) {
-		p.paths = nil
-	}
+	p.err = queryFieldPaths(t, nil, &p)
 	queryPlans.Store(t, p)
 	return p
 }
 
-// queryFieldPaths is queryFields on a type: it records each parameter's
-// field index path in out, and reports false where queryFields would
-// allocate an embedded struct or fail.
-func queryFieldPaths(t reflect.Type, prefix []int, out map[string][]int) bool {
+// queryFieldPaths records in p the path of each tagged, exported field of
+// struct type t (below prefix), and of those of the structs it embeds
+// untagged.
+func queryFieldPaths(t reflect.Type, prefix []int, p *queryPlan) error {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		name, hasTag := queryTag(sf)
@@ -293,61 +292,13 @@ func queryFieldPaths(t reflect.Type, prefix []int, out map[string][]int) bool {
 		}
 		path := append(slices.Clip(prefix), i)
 		if sf.Anonymous && !hasTag {
-			switch {
-			case sf.Type.Kind() == reflect.Pointer && sf.Type.Elem().Kind() == reflect.Struct:
-				return false
-			case sf.Type.Kind() == reflect.Struct:
-				if !queryFieldPaths(sf.Type, path, out) {
-					return false
-				}
-			}
-			continue
-		}
-		if !hasTag || name == "" || !sf.IsExported() {
-			continue
-		}
-		if _, dup := out[name]; dup || !queryBindable(sf.Type) {
-			return false
-		}
-		out[name] = path
-	}
-	return true
-}
-
-// queryTag is a field's query parameter name ("-": never bound) and whether
-// it has a query tag at all.
-func queryTag(sf reflect.StructField) (name string, hasTag bool) {
-	tag, hasTag := sf.Tag.Lookup("query")
-	name, _, _ = strings.Cut(tag, ",")
-	return name, hasTag
-}
-
-// queryFields collects the settable, tagged fields of struct value v by parameter name.
-func queryFields(v reflect.Value, out map[string]reflect.Value) error {
-	t := v.Type()
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		name, hasTag := queryTag(sf)
-		if name == "-" {
-			continue
-		}
-		fv := v.Field(i)
-		if sf.Anonymous && !hasTag {
 			ft := sf.Type
-			if ft.Kind() == reflect.Pointer {
-				if ft.Elem().Kind() != reflect.Struct {
-					continue
-				}
-				if fv.IsNil() {
-					if !fv.CanSet() {
-						continue
-					}
-					fv.Set(reflect.New(ft.Elem()))
-				}
-				fv = fv.Elem()
+			if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct {
+				ft = ft.Elem()
+				p.throughPointers = true
 			}
-			if fv.Kind() == reflect.Struct {
-				if err := queryFields(fv, out); err != nil {
+			if ft.Kind() == reflect.Struct {
+				if err := queryFieldPaths(ft, path, p); err != nil {
 					return err
 				}
 			}
@@ -356,15 +307,42 @@ func queryFields(v reflect.Value, out map[string]reflect.Value) error {
 		if !hasTag || name == "" || !sf.IsExported() {
 			continue
 		}
-		if _, dup := out[name]; dup {
+		if _, dup := p.paths[name]; dup {
 			return fmt.Errorf("two fields are tagged query:%q", name)
 		}
 		if !queryBindable(sf.Type) {
 			return fmt.Errorf("field %s (%s) cannot be bound from a query parameter", sf.Name, sf.Type)
 		}
-		out[name] = fv
+		p.paths[name] = path
 	}
 	return nil
+}
+
+// fieldAt is the field of struct v at path, allocating the embedded structs
+// held by a nil pointer on the way; false where such a pointer cannot be set
+// (an unexported embedded type), whose fields are then not bound.
+func fieldAt(v reflect.Value, path []int) (reflect.Value, bool) {
+	for _, i := range path {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				if !v.CanSet() {
+					return reflect.Value{}, false
+				}
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(i)
+	}
+	return v, true
+}
+
+// queryTag is a field's query parameter name ("-": never bound) and whether
+// it has a query tag at all.
+func queryTag(sf reflect.StructField) (name string, hasTag bool) {
+	tag, hasTag := sf.Tag.Lookup("query")
+	name, _, _ = strings.Cut(tag, ",")
+	return name, hasTag
 }
 
 var durationType = reflect.TypeFor[time.Duration]()

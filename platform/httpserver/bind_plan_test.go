@@ -28,11 +28,11 @@ type twiceTaggedQuery struct {
 	B string `query:"x"`
 }
 
-// TestBindQuery_StructsWalkedEachTime covers the structs BindQuery does not
-// learn once (queryPlan): one embedding a struct by pointer, which it
-// allocates and fills on every call, and one it refuses; the second call of
-// each must answer as the first.
-func TestBindQuery_StructsWalkedEachTime(t *testing.T) {
+// BindQuery learns each struct type once (queryPlan): a struct embedding
+// another by pointer gets it allocated and filled on every call, one it
+// refuses is refused every time; the second call of each answers as the
+// first.
+func TestBindQuery_PlanEmbeddedPointerAndRefusal(t *testing.T) {
 	t.Parallel()
 	e := echo.New()
 	bind := func(query string, dst any) error {
@@ -46,6 +46,13 @@ func TestBindQuery_StructsWalkedEachTime(t *testing.T) {
 		}
 		if q.Paging == nil || q.Limit != 5 || q.After != "h1" || q.City != "Porto" {
 			t.Errorf("call %d: bound %+v (paging %+v)", i, q, q.Paging)
+		}
+		var cityOnly pagingPtrQuery
+		if err := bind("city=Lisbon", &cityOnly); err != nil || cityOnly.Paging == nil || cityOnly.Limit != 0 {
+			t.Errorf("call %d: without paging parameters: %+v, %v (want the embedded struct allocated, empty)", i, cityOnly, err)
+		}
+		if err := bind("city=Lisbon&limit=x", &cityOnly); err == nil || !strings.Contains(err.Error(), "limit") {
+			t.Errorf("call %d: a bad limit through the embedded pointer: %v", i, err)
 		}
 		var bad twiceTaggedQuery
 		err := bind("x=1", &bad)
