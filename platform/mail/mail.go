@@ -168,7 +168,10 @@ func NewSMTP(c SMTPConfig) (*SMTP, error) {
 	return &SMTP{opts: opts, host: c.Host}, nil
 }
 
-// Send delivers m.
+// Send delivers m. It succeeds once the server has accepted the message
+// (its reply to the end of DATA): the commands after that (a NOOP and RSET
+// go-mail sends, then QUIT) may fail without undoing the delivery, and
+// reporting them as a failure would have the caller send the message again.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	msg, err := build(m)
 	if err != nil {
@@ -178,7 +181,8 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("mail: smtp client: %w", err)
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	err = c.DialAndSendWithContext(ctx, msg)
+	if err != nil && !msg.IsDelivered() {
 		return fmt.Errorf("mail: send to %s via %s: %w", m.To, s.host, err)
 	}
 	return nil

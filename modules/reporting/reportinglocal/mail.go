@@ -243,10 +243,8 @@ func (m *mailer) send(ctx context.Context, r mailRow) error {
 	err := m.sender.Send(sendCtx, msg)
 	cancel()
 	if err == nil {
-		now := m.now()
 		m.metrics.sent.Inc()
-		return m.db.WithContext(ctx).Model(&mailRow{}).Where("id = ?", r.ID).
-			Updates(map[string]any{"sent_at": now, "attempts": r.Attempts + 1, "last_error": ""}).Error
+		return m.markSent(ctx, r)
 	}
 	if ctx.Err() != nil {
 		return nil // shutting down: the mail stays due
@@ -258,6 +256,29 @@ func (m *mailer) send(ctx context.Context, r mailRow) error {
 	return m.db.WithContext(ctx).Model(&mailRow{}).Where("id = ?", r.ID).
 		Updates(map[string]any{"attempts": attempts, "next_attempt_at": m.now().Add(delay), "last_error": truncate(err.Error(), 500)}).Error
 }
+
+// markSent records a delivered mail. The mail is out: a row left unsent
+// would be mailed again, so it tries again while the database refuses (a
+// busy SQLite file), and finishes even when ctx ends (shutting down), within
+// markSentTimeout.
+func (m *mailer) markSent(ctx context.Context, r mailRow) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markSentTimeout)
+	defer cancel()
+	sentAt := m.now()
+	for attempt := 1; ; attempt++ {
+		err := m.db.WithContext(ctx).Model(&mailRow{}).Where("id = ?", r.ID).
+			Updates(map[string]any{"sent_at": sentAt, "attempts": r.Attempts + 1, "last_error": ""}).Error
+		if err == nil {
+			return nil
+		}
+		if !retry.Sleep(ctx, retry.Backoff(50*time.Millisecond, 2*time.Second, attempt)) {
+			return fmt.Errorf("mail %s delivered but not marked sent, so it may be sent again: %w", r.MessageID, err)
+		}
+	}
+}
+
+// markSentTimeout bounds markSent's attempts.
+const markSentTimeout = 20 * time.Second
 
 func (m *mailer) refreshGauges(ctx context.Context) error {
 	var st struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -208,5 +209,46 @@ func TestMail_ServerDownThenUp(t *testing.T) {
 	msgs := mp.WaitMessages(t, 1)
 	if !strings.Contains(msgs[0].Subject, "receipt") {
 		t.Fatalf("subject %q", msgs[0].Subject)
+	}
+}
+
+// shutdownSender delivers every message and, on the first, ends the
+// context the mailer runs under: a delivery that coincides with shutdown.
+type shutdownSender struct {
+	mu     sync.Mutex
+	sent   []string
+	cancel context.CancelFunc
+}
+
+func (s *shutdownSender) Send(_ context.Context, m mail.Message) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = append(s.sent, m.MessageID)
+	s.cancel()
+	return nil
+}
+
+// A mail delivered just as the module shuts down is recorded as sent: the
+// module started again does not mail it a second time.
+func TestMail_DeliveredAtShutdown_IsNotSentAgain(t *testing.T) {
+	t.Parallel()
+	d := dbtest.Open(t, reporting.Module, reportinglocal.Migrations)
+	ctx, cancel := context.WithCancel(context.Background())
+	snd := &shutdownSender{cancel: cancel}
+	m := newModule(t, reportinglocal.Deps{DB: d, Mail: snd, Config: reportinglocal.DefaultConfig()})
+	st := tokyoStay()
+	mustApply(t, m, reportingtest.BookingEvent(t, "bellhop.booking.confirmed.v1", st, "confirmed", st.PaidAt, 0, 0))
+	_ = m.SendMail(ctx) // ends with its context
+	if len(snd.sent) != 1 {
+		t.Fatalf("sent %v before shutdown, want the receipt once", snd.sent)
+	}
+
+	again := newModule(t, reportinglocal.Deps{DB: d, Mail: snd, Config: reportinglocal.DefaultConfig()})
+	snd.cancel = func() {}
+	if err := again.SendMail(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(snd.sent) != 1 {
+		t.Fatalf("after a restart the mailer sent %v: the receipt went out twice", snd.sent)
 	}
 }

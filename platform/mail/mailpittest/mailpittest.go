@@ -146,16 +146,26 @@ func (s *Server) wait(t testing.TB, to string, n int) []Summary {
 			time.Sleep(300 * time.Millisecond)
 			again := list()
 			if len(again) != n {
-				t.Fatalf("mailpit holds %d %s, want %d", len(again), what, n)
+				t.Fatalf("mailpit holds %d %s, want %d:\n%s", len(again), what, n, describe(again))
 			}
 			sort.Slice(again, func(i, j int) bool { return again[i].Subject < again[j].Subject })
 			return again
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailpit holds %d %s after 15s, want %d", len(msgs), what, n)
+			t.Fatalf("mailpit holds %d %s after 15s, want %d:\n%s", len(msgs), what, n, describe(msgs))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// describe lists messages one a line (Message-ID and subject), so a
+// failure says which one is missing or came twice.
+func describe(msgs []Summary) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		fmt.Fprintf(&b, "\t<%s> %q\n", m.MessageID, m.Subject)
+	}
+	return b.String()
 }
 
 // Message reads one message in full.
