@@ -48,6 +48,9 @@ type DB struct {
 	*gorm.DB
 	Dialect string
 	Module  string
+	// checkpoints copies SQLite's write-ahead log into the database file
+	// (checkpoint.go); nil on PostgreSQL.
+	checkpoints *checkpointer
 }
 
 // Open opens (and for SQLite, creates) the module's database.
@@ -87,7 +90,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("db %s: ping: %w", o.Module, err)
 	}
-	return &DB{DB: gdb, Dialect: dialect, Module: o.Module}, nil
+	d := &DB{DB: gdb, Dialect: dialect, Module: o.Module}
+	if dialect == SQLite {
+		log := o.Log
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		d.checkpoints = startCheckpointer(sqlDB, o.Module, log)
+	}
+	return d, nil
 }
 
 func dialectorFor(o Options) (string, gorm.Dialector, error) {
@@ -121,12 +132,12 @@ func dialectorFor(o Options) (string, gorm.Dialector, error) {
 	// write lock up front and waits for it instead.
 	q.Set("_txlock", "immediate")
 	q.Set("cache", "private")
-	conn, err := sql.Open(sqlite.DriverName, "file:"+path+"?"+q.Encode())
+	conn, err := sql.Open(driverName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return "", nil, fmt.Errorf("db %s: %w", o.Module, err)
 	}
 	// Transactions take turns in the process before SQLite's lock (gate.go).
-	return SQLite, sqlite.New(sqlite.Config{DriverName: sqlite.DriverName, Conn: newGatedPool(conn)}), nil
+	return SQLite, sqlite.New(sqlite.Config{DriverName: driverName, Conn: newGatedPool(conn)}), nil
 }
 
 // scanTimesInUTC makes pgx hand timestamptz values back in UTC, as SQLite
@@ -149,8 +160,11 @@ func (d *DB) Ping(ctx context.Context) error {
 	return sqlDB.PingContext(ctx)
 }
 
-// Close closes the pool.
+// Close stops the checkpointer and closes the pool.
 func (d *DB) Close() error {
+	if d.checkpoints != nil {
+		d.checkpoints.stop()
+	}
 	sqlDB, err := d.DB.DB()
 	if err != nil {
 		return err
