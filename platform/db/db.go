@@ -1,6 +1,7 @@
 // Package db opens one GORM handle per module: a SQLite file of its own in the
-// data directory by default (WAL, busy timeout, foreign keys, writing
-// transactions that begin IMMEDIATE), or PostgreSQL when the module's DSN says
+// data directory by default (WAL checkpointed in the background, busy timeout,
+// foreign keys, writing transactions that begin IMMEDIATE and take turns in the
+// process), or PostgreSQL when the module's DSN says
 // so. It also runs each module's ordered, recorded migrations.
 package db
 
