@@ -253,8 +253,17 @@ func (m *mailer) send(ctx context.Context, r mailRow) error {
 	attempts := r.Attempts + 1
 	delay := max(retry.Backoff(m.cfg.MailRetryBase, m.cfg.MailRetryMax, attempts), m.cfg.MailRetryBase/2)
 	m.log.Warn("mail not delivered; will retry", "message_id", r.MessageID, "kind", r.Kind, "attempts", attempts, "retry_in", delay, "err", err)
-	return m.db.WithContext(ctx).Model(&mailRow{}).Where("id = ?", r.ID).
-		Updates(map[string]any{"attempts": attempts, "next_attempt_at": m.now().Add(delay), "last_error": truncate(err.Error(), 500)}).Error
+	return m.update(ctx, r.ID, map[string]any{"attempts": attempts, "next_attempt_at": m.now().Add(delay), "last_error": truncate(err.Error(), 500)})
+}
+
+// update writes what an attempt found. In a transaction, even for one
+// statement, and ahead of new work: on SQLite, transactions take turns in
+// the process (platform/db's write gate), where a lone statement would wait
+// in SQLite's sleeping busy handler (seconds under a burst of bookings).
+func (m *mailer) update(ctx context.Context, id string, set map[string]any) error {
+	return m.db.WithContext(db.WithPriority(ctx)).Transaction(func(tx *gorm.DB) error {
+		return tx.Model(&mailRow{}).Where("id = ?", id).Updates(set).Error
+	})
 }
 
 // markSent records a delivered mail. The mail is out: a row left unsent
@@ -266,8 +275,7 @@ func (m *mailer) markSent(ctx context.Context, r mailRow) error {
 	defer cancel()
 	sentAt := m.now()
 	for attempt := 1; ; attempt++ {
-		err := m.db.WithContext(ctx).Model(&mailRow{}).Where("id = ?", r.ID).
-			Updates(map[string]any{"sent_at": sentAt, "attempts": r.Attempts + 1, "last_error": ""}).Error
+		err := m.update(ctx, r.ID, map[string]any{"sent_at": sentAt, "attempts": r.Attempts + 1, "last_error": ""})
 		if err == nil {
 			return nil
 		}
