@@ -65,8 +65,14 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		slow = 200 * time.Millisecond
 	}
 	gdb, err := gorm.Open(dialector, &gorm.Config{
-		Logger:                 newGormLogger(o.Log, slow),
-		SkipDefaultTransaction: true, // writes that need a transaction open one explicitly
+		Logger: newGormLogger(o.Log, slow),
+		// On PostgreSQL a lone Create, Update or Delete runs as it is (writes
+		// that need a transaction open one explicitly). On SQLite GORM wraps it
+		// in a transaction of its own, so that it takes its turn at the write
+		// gate (gate.go) with every other writer of the process: alone it
+		// would wait in SQLite's sleeping busy handler, seconds under a burst
+		// of transactions.
+		SkipDefaultTransaction: dialect != SQLite,
 		PrepareStmt:            true,
 		TranslateError:         true,
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },

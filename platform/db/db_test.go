@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -133,5 +134,35 @@ func TestSQLite_WriteBurstSmallPool(t *testing.T) {
 	d.First(&c, 1)
 	if c.Value != writers {
 		t.Fatalf("value = %d, want %d", c.Value, writers)
+	}
+}
+
+// A lone write (Create, Update, Delete outside a transaction) takes its turn
+// at the process's write gate like a transaction: while another transaction
+// writes, it waits there, and gives up when its context ends, rather than
+// sleeping in SQLite's busy handler until the busy timeout (5 s) says
+// "database is locked". Once the transaction ends it goes through.
+func TestSQLite_LoneWriteWaitsAtTheGate(t *testing.T) {
+	d := dbtest.Open(t, "test", steps)
+	tx := d.Begin()
+	if err := tx.Model(&counter{}).Where("id = 1").Update("value", 1).Error; err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	err := d.WithContext(ctx).Model(&counter{}).Where("id = 1").Update("value", 2).Error
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a lone write while a transaction writes: %v after %v, want it to wait at the gate until its context ends", err, time.Since(began))
+	}
+	if err := tx.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Model(&counter{}).Where("id = 1").Update("value", 3).Error; err != nil {
+		t.Fatalf("a lone write after the transaction: %v", err)
+	}
+	var c counter
+	if err := d.First(&c, 1).Error; err != nil || c.Value != 3 {
+		t.Fatalf("counter %+v (%v), want 3", c, err)
 	}
 }
