@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
 )
 
 // writeGate lets one SQLite transaction at a time begin, in the process.
@@ -156,3 +157,25 @@ func (t *gatedTx) Rollback() error {
 }
 
 func (t *gatedTx) end() { t.once.Do(t.gate.release) }
+
+// beginLoneWritesCheaply has GORM's default transaction (the one that puts a
+// lone write through the gate) skip, at once, a write already inside a
+// transaction: GORM's own check clones the statement and tries to begin
+// before it finds out, on every write of every transaction.
+func beginLoneWritesCheaply(gdb *gorm.DB) error {
+	begin := func(db *gorm.DB) {
+		if _, inTx := db.Statement.ConnPool.(gorm.TxCommitter); inTx {
+			return
+		}
+		callbacks.BeginTransaction(db)
+	}
+	cb := gdb.Callback()
+	for _, p := range []interface {
+		Replace(name string, fn func(*gorm.DB)) error
+	}{cb.Create(), cb.Update(), cb.Delete()} {
+		if err := p.Replace("gorm:begin_transaction", begin); err != nil {
+			return err
+		}
+	}
+	return nil
+}
