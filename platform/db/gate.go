@@ -18,9 +18,11 @@ import (
 // again and again until the busy timeout — and the write rate collapses.
 // Waiting here instead, on a Go channel, hands the lock from one
 // transaction to the next the moment it commits, in the order they came,
-// and a waiter whose context ends stops waiting. The busy handler is left
-// for other processes (the CLI, a second reader) and for single statements
-// outside a transaction.
+// and a waiter whose context ends stops waiting. A lone write (a Create,
+// Update or Delete outside a transaction) comes through here too, in a
+// transaction GORM opens for it (beginLoneWritesCheaply). The busy handler
+// is left for other processes (the CLI, a second reader) and for raw Exec
+// statements.
 //
 // Transactions that finish work already under way — event consumers
 // applying a payment to its booking, the relay marking what it published —

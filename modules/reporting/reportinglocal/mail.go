@@ -256,10 +256,8 @@ func (m *mailer) send(ctx context.Context, r mailRow) error {
 	return m.update(ctx, r.ID, map[string]any{"attempts": attempts, "next_attempt_at": m.now().Add(delay), "last_error": truncate(err.Error(), 500)})
 }
 
-// update writes what an attempt found. In a transaction, even for one
-// statement, and ahead of new work: on SQLite, transactions take turns in
-// the process (platform/db's write gate), where a lone statement would wait
-// in SQLite's sleeping busy handler (seconds under a burst of bookings).
+// update writes what an attempt found, ahead of new work at the write gate
+// (platform/db): a mail sent is work under way.
 func (m *mailer) update(ctx context.Context, id string, set map[string]any) error {
 	return m.db.WithContext(db.WithPriority(ctx)).Transaction(func(tx *gorm.DB) error {
 		return tx.Model(&mailRow{}).Where("id = ?", id).Updates(set).Error
