@@ -80,14 +80,15 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db %s: open: %w", o.Module, err)
 	}
-	if dialect == SQLite {
-		if err := beginLoneWritesCheaply(gdb); err != nil {
-			return nil, fmt.Errorf("db %s: %w", o.Module, err)
-		}
-	}
 	sqlDB, err := gdb.DB()
 	if err != nil {
 		return nil, fmt.Errorf("db %s: %w", o.Module, err)
+	}
+	if dialect == SQLite {
+		if err := beginLoneWritesCheaply(gdb); err != nil {
+			_ = sqlDB.Close()
+			return nil, fmt.Errorf("db %s: %w", o.Module, err)
+		}
 	}
 	maxOpen := o.MaxOpenConns
 	if maxOpen <= 0 {

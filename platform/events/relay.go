@@ -318,12 +318,10 @@ func (r *Relay) flushMarks(ctx context.Context) error {
 	const chunk = 500
 	for len(seqs) > 0 {
 		n := min(chunk, len(seqs))
-		// In a transaction, even for one statement: on SQLite, transactions
-		// take turns in the process (platform/db's write gate) where a lone
-		// statement would wait in SQLite's sleeping busy handler.
-		err := r.db.WithContext(db.WithPriority(ctx)).Transaction(func(tx *gorm.DB) error {
-			return tx.Model(&outboxRow{}).Where("seq IN ?", seqs[:n]).Update("published_at", time.Now().UTC()).Error
-		})
+		// Ahead of new work at platform/db's write gate (a lone write on
+		// SQLite takes its turn there too): the events are out already.
+		err := r.db.WithContext(db.WithPriority(ctx)).Model(&outboxRow{}).Where("seq IN ?", seqs[:n]).
+			Update("published_at", time.Now().UTC()).Error
 		if err != nil {
 			r.mu.Lock()
 			r.unmarked = append(seqs, r.unmarked...)

@@ -259,9 +259,7 @@ func (m *mailer) send(ctx context.Context, r mailRow) error {
 // update writes what an attempt found, ahead of new work at the write gate
 // (platform/db): a mail sent is work under way.
 func (m *mailer) update(ctx context.Context, id string, set map[string]any) error {
-	return m.db.WithContext(db.WithPriority(ctx)).Transaction(func(tx *gorm.DB) error {
-		return tx.Model(&mailRow{}).Where("id = ?", id).Updates(set).Error
-	})
+	return m.db.WithContext(db.WithPriority(ctx)).Model(&mailRow{}).Where("id = ?", id).Updates(set).Error
 }
 
 // markSent records a delivered mail. The mail is out: a row left unsent
